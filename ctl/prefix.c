@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/* prefix.c - parse and format prefixes, lists of them and a hash set. */
+#define _GNU_SOURCE
+#include "prefix.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void prefix_mask(uint8_t *addr, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		if (len >= 8) {
+			len -= 8;
+			continue;
+		}
+		addr[i] &= (uint8_t)(0xff00u >> len);
+		len = 0;
+	}
+}
+
+int prefix_parse(const char *s, struct sluice_prefix *out, char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned maxlen, len;
+	uint8_t masked[16];
+
+	memset(out, 0, sizeof(*out));
+	if (alen == 0 || alen >= INET6_ADDRSTRLEN) {
+		snprintf(err, errlen, "'%s' is not an IP address or CIDR prefix", s);
+		return -1;
+	}
+	memcpy(buf, s, alen);
+	buf[alen] = 0;
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = 4;
+		maxlen = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = 6;
+		maxlen = 128;
+	} else {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", buf);
+		return -1;
+	}
+	len = maxlen;
+	if (slash) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || errno || v > maxlen) {
+			snprintf(err, errlen, "prefix length '%s' must be 0..%u", slash + 1, maxlen);
+			return -1;
+		}
+		len = (unsigned)v;
+	}
+	out->len = (uint8_t)len;
+	memcpy(masked, out->addr, 16);
+	prefix_mask(masked, len);
+	if (memcmp(masked, out->addr, 16)) {
+		struct sluice_prefix want = *out;
+		char wbuf[64];
+
+		memcpy(want.addr, masked, 16);
+		prefix_format(&want, wbuf, sizeof(wbuf));
+		snprintf(err, errlen, "'%s' has host bits set (did you mean %s?)", s, wbuf);
+		return -1;
+	}
+	return 0;
+}
+
+void prefix_format(const struct sluice_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, p->len);
+}
+
+int prefix_cmp(const void *pa, const void *pb)
+{
+	const struct sluice_prefix *a = pa, *b = pb;
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr, b->addr, 16);
+	if (c)
+		return c;
+	return (int)a->len - (int)b->len;
+}
+
+bool prefix_same(const struct sluice_prefix *a, const struct sluice_prefix *b)
+{
+	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, 16);
+}
+
+int prefix_list_push(struct prefix_list *l, const struct sluice_prefix *p)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct sluice_prefix *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+void prefix_list_free(struct prefix_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list_id, char *err,
+			  size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n_before = l->n, cap = 0;
+	char *line = NULL;
+	unsigned lineno = 0;
+	ssize_t got;
+	int rc = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		struct sluice_prefix p;
+		char msg[SLUICE_ERRLEN];
+		char *s = line, *e;
+
+		lineno++;
+		s[strcspn(s, "#;\r\n")] = 0;
+		while (isspace((unsigned char)*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && isspace((unsigned char)e[-1]))
+			*--e = 0;
+		if (!*s)
+			continue;
+		if (strpbrk(s, " \t")) {
+			snprintf(err, errlen, "%s:%u:%ld: one prefix per line expected, got '%s'", path,
+				 lineno, (long)(s - line) + 1, s);
+			rc = -1;
+			break;
+		}
+		if (prefix_parse(s, &p, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%u:%ld: %s", path, lineno, (long)(s - line) + 1, msg);
+			rc = -1;
+			break;
+		}
+		p.list_id = list_id;
+		if (prefix_list_push(l, &p)) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			rc = -1;
+			break;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (rc)
+		l->n = n_before;
+	return rc;
+}
+
+static uint64_t prefix_hash(const struct sluice_prefix *p)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	h = (h ^ p->family) * 1099511628211ull;
+	h = (h ^ p->len) * 1099511628211ull;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ p->addr[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+int prefix_set_init(struct prefix_set *s, size_t expected)
+{
+	size_t cap = 16;
+
+	while (cap < expected * 2)
+		cap <<= 1;
+	s->slots = calloc(cap, sizeof(*s->slots));
+	s->used = calloc(cap, 1);
+	s->cap = cap;
+	s->n = 0;
+	if (!s->slots || !s->used) {
+		prefix_set_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int prefix_set_add(struct prefix_set *s, const struct sluice_prefix *p)
+{
+	size_t i = prefix_hash(p) & (s->cap - 1);
+
+	if ((s->n + 1) * 2 > s->cap)
+		return -ENOSPC; /* sized at init; callers know their count */
+	while (s->used[i]) {
+		if (prefix_same(&s->slots[i], p))
+			return 0;
+		i = (i + 1) & (s->cap - 1);
+	}
+	s->used[i] = 1;
+	s->slots[i] = *p;
+	s->n++;
+	return 0;
+}
+
+const struct sluice_prefix *prefix_set_find(const struct prefix_set *s, const struct sluice_prefix *p)
+{
+	size_t i = prefix_hash(p) & (s->cap - 1);
+
+	while (s->used[i]) {
+		if (prefix_same(&s->slots[i], p))
+			return &s->slots[i];
+		i = (i + 1) & (s->cap - 1);
+	}
+	return NULL;
+}
+
+void prefix_set_free(struct prefix_set *s)
+{
+	free(s->slots);
+	free(s->used);
+	memset(s, 0, sizeof(*s));
+}
