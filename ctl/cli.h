@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cli.h - what every `sluice` subcommand gets, and the subcommands. */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#include <stdbool.h>
+
+struct cli {
+	const char *pin_dir; /* bpffs directory holding the pinned maps */
+	int argc;            /* arguments after the subcommand name */
+	char **argv;
+};
+
+/* One-line error to stderr, prefixed "sluice: ".  Returns 1 (exit code). */
+int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Make sure bpffs is mounted on /sys/fs/bpf and dir exists in it. */
+int pins_prepare(const char *dir);
+/* Open a pinned map of a running sluice; on failure prints what to do. */
+int pins_open_map(const char *dir, const char *name);
+
+int cmd_attach(struct cli *c);
+int cmd_detach(struct cli *c);
+int cmd_load(struct cli *c);
+int cmd_stats(struct cli *c);
+int cmd_unpin(struct cli *c);
+
+/* Driver name of an interface via the ethtool ioctl ("?" if unknown). */
+void ifinfo_driver(const char *ifname, char *buf, unsigned len);
+
+#endif

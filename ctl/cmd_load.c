@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cmd_load.c - `sluice load`: replace the blocklist and allowlist. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "prefix.h"
+#include "verdicts.h"
+
+int cmd_load(struct cli *c)
+{
+	struct prefix_list block = {0}, allow = {0}, compiled = {0};
+	struct verdict_apply_stats st;
+	uint32_t list_id = 0;
+	int fd4, fd6, rc = 1;
+
+	if (c->argc == 0)
+		return cli_err("load: usage: sluice load [--block FILE]... [--allow FILE]...");
+	/* Parse and validate everything before touching the data path. */
+	for (int i = 0; i < c->argc; i++) {
+		bool is_block = !strcmp(c->argv[i], "--block");
+		char err[SLUICE_ERRLEN];
+
+		if (!is_block && strcmp(c->argv[i], "--allow")) {
+			cli_err("load: unknown argument %s (usage: sluice load [--block FILE]... "
+				"[--allow FILE]...)",
+				c->argv[i]);
+			goto out;
+		}
+		if (i + 1 >= c->argc) {
+			cli_err("load: %s needs a file name", c->argv[i]);
+			goto out;
+		}
+		if (prefix_list_load_file(is_block ? &block : &allow, c->argv[++i], ++list_id,
+					  err, sizeof(err))) {
+			cli_err("%s (nothing was changed)", err);
+			goto out;
+		}
+	}
+	if (compile_verdicts(&block, &allow, &compiled)) {
+		cli_err("load: out of memory compiling %zu prefixes", block.n + allow.n);
+		goto out;
+	}
+	fd4 = pins_open_map(c->pin_dir, "verdict_v4");
+	if (fd4 < 0)
+		goto out;
+	fd6 = pins_open_map(c->pin_dir, "verdict_v6");
+	if (fd6 < 0)
+		goto out;
+	rc = verdicts_apply(fd4, fd6, &compiled, &st);
+	if (rc) {
+		cli_err("load: writing the verdict tries failed: %s", strerror(-rc));
+		rc = 1;
+		goto out;
+	}
+	printf("loaded %zu block and %zu allow prefixes: %zu trie entries written, %zu removed\n",
+	       block.n, allow.n, st.added_or_updated, st.removed);
+	rc = 0;
+out:
+	prefix_list_free(&block);
+	prefix_list_free(&allow);
+	prefix_list_free(&compiled);
+	return rc;
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* stats.c - read the per-CPU verdict counters and print them. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sluice_maps.h"
+
+struct counter_snapshot {
+	struct sluice_counter slot[SLUICE_COUNTER_SLOTS];
+	__u64 aux[SA_MAX];
+};
+
+static int read_snapshot(int fd_counters, int fd_aux, struct counter_snapshot *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_counter per_cpu[ncpu];
+	__u64 per_cpu_aux[ncpu];
+
+	memset(s, 0, sizeof(*s));
+	for (__u32 i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		if (bpf_map_lookup_elem(fd_counters, &i, per_cpu))
+			return -errno;
+		for (int c = 0; c < ncpu; c++) {
+			s->slot[i].packets += per_cpu[c].packets;
+			s->slot[i].bytes += per_cpu[c].bytes;
+		}
+	}
+	for (__u32 i = 0; i < SA_MAX; i++) {
+		if (bpf_map_lookup_elem(fd_aux, &i, per_cpu_aux))
+			return -errno;
+		for (int c = 0; c < ncpu; c++)
+			s->aux[i] += per_cpu_aux[c];
+	}
+	return 0;
+}
+
+static void print_json(const struct counter_snapshot *s)
+{
+	const char *sep = "";
+
+	printf("{\"counters\":[");
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		if (!s->slot[i].packets)
+			continue;
+		printf("%s{\"reason\":\"%s\",\"action\":\"%s\",\"packets\":%llu,\"bytes\":%llu}",
+		       sep, sluice_reason_names[i / SLUICE_ACTION_MAX],
+		       sluice_action_names[i % SLUICE_ACTION_MAX],
+		       (unsigned long long)s->slot[i].packets, (unsigned long long)s->slot[i].bytes);
+		sep = ",";
+	}
+	printf("],\"aux\":{");
+	for (int i = 0; i < SA_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", sluice_aux_names[i],
+		       (unsigned long long)s->aux[i]);
+	printf("}}\n");
+}
+
+/* Human table; with prev, adds a packets-per-second column. */
+static void print_table(const struct counter_snapshot *s, const struct counter_snapshot *prev,
+			double secs)
+{
+	__u64 total = 0;
+
+	printf("%-26s %-6s %14s %16s%s\n", "reason", "action", "packets", "bytes",
+	       prev ? "        pkts/s" : "");
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		if (!s->slot[i].packets)
+			continue;
+		total += s->slot[i].packets;
+		printf("%-26s %-6s %14llu %16llu", sluice_reason_names[i / SLUICE_ACTION_MAX],
+		       sluice_action_names[i % SLUICE_ACTION_MAX],
+		       (unsigned long long)s->slot[i].packets,
+		       (unsigned long long)s->slot[i].bytes);
+		if (prev)
+			printf(" %13.0f", (double)(s->slot[i].packets - prev->slot[i].packets) / secs);
+		printf("\n");
+	}
+	printf("%-26s %-6s %14llu\n", "total", "", (unsigned long long)total);
+	for (int i = 0; i < SA_MAX; i++)
+		if (s->aux[i])
+			printf("%s: %llu\n", sluice_aux_names[i], (unsigned long long)s->aux[i]);
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+int cmd_stats(struct cli *c)
+{
+	bool json = false, watch = false;
+	struct counter_snapshot now, prev;
+	int fd_c, fd_a, rc;
+
+	for (int i = 0; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--json"))
+			json = true;
+		else if (!strcmp(c->argv[i], "--watch"))
+			watch = true;
+		else
+			return cli_err("stats: unknown argument %s (usage: sluice stats [--json] "
+				       "[--watch])",
+				       c->argv[i]);
+	}
+	fd_c = pins_open_map(c->pin_dir, "counters");
+	if (fd_c < 0)
+		return 1;
+	fd_a = pins_open_map(c->pin_dir, "aux_counters");
+	if (fd_a < 0)
+		return 1;
+	rc = read_snapshot(fd_c, fd_a, &now);
+	if (rc)
+		return cli_err("stats: reading counters: %s", strerror(-rc));
+	if (!watch) {
+		if (json)
+			print_json(&now);
+		else
+			print_table(&now, NULL, 0);
+		return 0;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop_watch) {
+		prev = now;
+		sleep(1);
+		if (read_snapshot(fd_c, fd_a, &now))
+			break;
+		if (json) {
+			print_json(&now);
+		} else {
+			printf("\033[H\033[J");
+			print_table(&now, &prev, 1.0);
+		}
+		fflush(stdout);
+	}
+	return 0;
+}
