@@ -39,14 +39,6 @@ struct sluice_vlan_hdr {
 	__be16 encap_proto;
 };
 
-/* IPv6 fragment extension header (the uapi one lives in a kernel header). */
-struct sluice_frag_hdr {
-	__u8 nexthdr;
-	__u8 reserved;
-	__be16 frag_off; /* offset in 8-byte units << 3 | M flag */
-	__be32 identification;
-};
-
 enum sluice_frag {
 	SLUICE_NOT_FRAG = 0,
 	SLUICE_FRAG_FIRST = 1, /* offset 0, more fragments follow: L4 is here */
@@ -168,55 +160,94 @@ static __always_inline int sluice_ipv6_is_ext(__u8 nh)
 	       nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH || nh == IPPROTO_MH;
 }
 
+/* Bound on header offsets inside the extension walk (frames are smaller). */
+#define SLUICE_EXT_OFF_MASK 0x3fff
+
 /* Walk at most SLUICE_MAX_IPV6_EXT extension headers.  Each header must lie
- * inside the frame and inside the IPv6 payload length. */
-static __always_inline int sluice_parse_ipv6_ext(void *data_end, struct sluice_pkt *p)
+ * inside the frame and inside the IPv6 payload length.
+ *
+ * Written for the verifier as much as for the CPU: the position is a masked
+ * scalar offset rather than a pointer, and every header kind is read the
+ * same way (all are at least 8 bytes), so the verifier's states at the top
+ * of each iteration look alike and are pruned.  A pointer walk here made
+ * verification grow exponentially with the bound. */
+static __always_inline int sluice_parse_ipv6_ext(void *data, void *data_end, struct sluice_pkt *p)
 {
-	void *cur = p->l4;
+	__u32 off = (__u32)(p->l4 - data);
 	__u32 left = p->l4_len;
 	__u8 nh = p->l4_proto;
 
 #pragma unroll
 	for (int i = 0; i < SLUICE_MAX_IPV6_EXT; i++) {
-		struct ipv6_opt_hdr *oh = cur;
-		struct sluice_frag_hdr *fh = cur;
+		__u8 *h;
 		__u32 len;
 
 		if (!sluice_ipv6_is_ext(nh))
-			break;
-		if ((void *)(oh + 1) > data_end)
+			goto done;
+		off &= SLUICE_EXT_OFF_MASK;
+		h = data + off;
+		if ((void *)(h + 8) > data_end)
 			return SR_MAL_IPV6_EXT;
 		if (nh == IPPROTO_FRAGMENT) {
-			__u16 off;
+			__u16 frag_off = (__u16)(h[2] << 8 | h[3]);
 
-			if ((void *)(fh + 1) > data_end)
-				return SR_MAL_IPV6_EXT;
-			off = bpf_ntohs(fh->frag_off);
-			len = sizeof(*fh);
-			if (off & 0xfff8)
+			len = 8;
+			if (frag_off & 0xfff8)
 				p->frag = SLUICE_FRAG_LATER;
-			else if (off & 1)
+			else if (frag_off & 1)
 				p->frag = SLUICE_FRAG_FIRST;
 		} else if (nh == IPPROTO_AH) {
-			len = (oh->hdrlen + 2) * 4;
+			len = (h[1] + 2) * 4;
 		} else {
-			len = (oh->hdrlen + 1) * 8;
+			len = (h[1] + 1) * 8;
 		}
-		if (len > left || cur + len > data_end)
+		if (len > left)
 			return SR_MAL_IPV6_EXT;
-		nh = oh->nexthdr;
-		cur += len;
+		nh = h[0];
 		left -= len;
+		off += len;
 		if (p->frag == SLUICE_FRAG_LATER)
-			break; /* what follows is payload, not headers */
+			goto done; /* what follows is payload, not headers */
 	}
-	if (p->frag != SLUICE_FRAG_LATER && sluice_ipv6_is_ext(nh))
+	if (sluice_ipv6_is_ext(nh))
 		return SR_MAL_IPV6_EXT_CHAIN;
-
-	p->l4 = cur;
+done:
+	p->l4 = data + (off & SLUICE_EXT_OFF_MASK);
 	p->l4_len = left;
 	p->l4_proto = nh;
 	return SLUICE_PARSE_OK;
+}
+
+/* The extension walk's inputs and outputs as scalars, for callers that run
+ * it as a global function (verified once, on its own; the caller then sees
+ * one state after the call instead of one per way through the chain). */
+struct sluice_ext_walk {
+	__u32 l4_off; /* in: first header after the fixed IPv6 header; out: L4 */
+	__u32 l4_len;
+	__u8 l4_proto;
+	__u8 frag;
+	__u16 pad;
+};
+
+static __always_inline int sluice_ext_walk_run(void *data, void *data_end,
+					       struct sluice_ext_walk *w)
+{
+	struct sluice_pkt p = {};
+	int rc;
+
+	if (!w)
+		return SR_MAL_IPV6_EXT;
+	p.l4 = data + (w->l4_off & SLUICE_EXT_OFF_MASK);
+	if (p.l4 > data_end)
+		return SR_MAL_IPV6_EXT;
+	p.l4_len = w->l4_len;
+	p.l4_proto = w->l4_proto;
+	rc = sluice_parse_ipv6_ext(data, data_end, &p);
+	w->l4_off = (__u32)(p.l4 - data);
+	w->l4_len = p.l4_len;
+	w->l4_proto = p.l4_proto;
+	w->frag = p.frag;
+	return rc;
 }
 
 /* TCP, UDP, ICMP, ICMPv6 headers.  Other protocols are not an error: the

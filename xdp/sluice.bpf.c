@@ -8,6 +8,7 @@
  * every packet handed to the stack with struct sluice_meta for TC.
  */
 #include "parsing.h"
+#include "lb.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -30,16 +31,21 @@ static __always_inline void count_aux(__u32 what)
 		(*v)++;
 }
 
-/* Malformed packets cannot be legitimate traffic to this node: drop them.
- * Everything else that reaches a final reason is handed to the stack. */
+/* Blocked sources and malformed packets are dropped: a malformed packet
+ * cannot be legitimate traffic to this node.  Everything else that reaches
+ * a final reason here is handed to the stack.  (Load-balanced packets carry
+ * their own action in struct lb_result.) */
 static __always_inline __u32 action_for(__u32 reason)
 {
-	return reason >= SR_MAL_ETH ? XDP_DROP : XDP_PASS;
+	if (reason == SR_BLOCKLIST || (reason >= SR_MAL_ETH && reason <= SR_MAL_ICMP))
+		return XDP_DROP;
+	return XDP_PASS;
 }
 
 /* Hand the packet up with the metadata tag in front of it.  A driver without
  * metadata room still gets the packet, untagged and counted. */
-static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 flags)
+static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 flags,
+				       __u16 service)
 {
 	struct sluice_meta *m;
 	void *data;
@@ -58,7 +64,7 @@ static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 fl
 	m->version = SLUICE_META_VERSION;
 	m->flags = flags;
 	m->identity = 0;
-	m->service = 0;
+	m->service = service;
 	m->reason = reason;
 	m->pad = 0;
 	return XDP_PASS;
@@ -83,8 +89,29 @@ static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes,
 
 	count(reason, action, bytes);
 	if (action == XDP_PASS)
-		return pass_tagged(ctx, reason, flags);
+		return pass_tagged(ctx, reason, flags, 0);
 	return action;
+}
+
+/* Count a load-balanced packet (verdict, service, backend) and send it. */
+static __always_inline int lb_finish(struct xdp_md *ctx, const struct lb_result *res,
+				     __u64 bytes, __u8 flags)
+{
+	count(res->reason, res->action, bytes);
+	if (res->svc)
+		lb_count(&lb_svc_stats, res->svc, bytes, res->new_flow);
+	if (res->backend)
+		lb_count(&lb_backend_stats, res->backend, bytes, res->new_flow);
+	if (res->action == XDP_PASS)
+		return pass_tagged(ctx, res->reason, flags, (__u16)res->svc);
+	return res->action;
+}
+
+/* Global, so the verifier checks the walk once rather than once per path
+ * through the parser before it. */
+__noinline int sluice_xdp_ext_walk(struct xdp_md *ctx, struct sluice_ext_walk *w)
+{
+	return sluice_ext_walk_run((void *)(long)ctx->data, (void *)(long)ctx->data_end, w);
 }
 
 SEC("xdp")
@@ -123,9 +150,23 @@ int sluice_xdp(struct xdp_md *ctx)
 		flags |= SMF_ALLOWLISTED;
 
 	if (v6) {
-		rc = sluice_parse_ipv6_ext(data_end, &p);
+		struct sluice_ext_walk w = {
+			.l4_off = (__u32)(p.l4 - data),
+			.l4_len = p.l4_len,
+			.l4_proto = p.l4_proto,
+		};
+
+		rc = sluice_xdp_ext_walk(ctx, &w);
 		if (rc != SLUICE_PARSE_OK)
 			return finish(ctx, rc, bytes, flags);
+		/* the call may not have changed the packet, but the verifier
+		 * wants the pointers taken afresh */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		p.l4 = data + (w.l4_off & SLUICE_EXT_OFF_MASK);
+		p.l4_len = w.l4_len;
+		p.l4_proto = w.l4_proto;
+		p.frag = w.frag;
 	}
 	if (p.frag == SLUICE_FRAG_LATER)
 		return finish(ctx, SR_FRAGMENT, bytes, flags | SMF_FRAGMENT);
@@ -135,6 +176,27 @@ int sluice_xdp(struct xdp_md *ctx)
 	rc = sluice_parse_l4(data_end, &p);
 	if (rc != SLUICE_PARSE_OK && rc != SR_L4_OTHER)
 		return finish(ctx, rc, bytes, flags);
+
+	if (rc == SLUICE_PARSE_OK &&
+	    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
+		struct lb_result res = {};
+		struct lb_pkt lp = {
+			.l3_off = (__u16)(p.l3 - data),
+			.l4_off = (__u16)(p.l4 - data),
+			.sport = p.sport,
+			.dport = p.dport,
+			.eth_proto = p.eth_proto,
+			.l4_proto = p.l4_proto,
+			.v6 = (__u8)v6,
+			.tcp_flags = p.tcp_flags,
+			.frag = p.frag,
+		};
+
+		__builtin_memcpy(lp.saddr, p.saddr, 16);
+		__builtin_memcpy(lp.daddr, p.daddr, 16);
+		if (sluice_lb(ctx, &lp, &res))
+			return lb_finish(ctx, &res, bytes, flags);
+	}
 	if (flags & SMF_ALLOWLISTED)
 		return finish(ctx, SR_ALLOWLISTED, bytes, flags);
 	return finish(ctx, rc, bytes, flags);

@@ -83,6 +83,13 @@ enum sluice_reason {
 	SR_MAL_UDP,           /* truncated UDP header */
 	SR_MAL_UDP_LEN,       /* UDP length < 8 or past the packet */
 	SR_MAL_ICMP,          /* truncated ICMP/ICMPv6 header */
+	SR_LB_FORWARD,        /* to a VIP: DNATed to a backend (tx, or pass when
+			       * the next hop is not resolved yet) */
+	SR_LB_REPLY,          /* backend reply: reverse-NATed to the client */
+	SR_LB_ICMP,           /* ICMP error about a load-balanced flow, NATed */
+	SR_LB_NO_BACKEND,     /* to a VIP whose service has no usable backend */
+	SR_LB_FRAGMENT,       /* IP fragment to a VIP: no ports to hash on */
+	SR_LB_FIB_FAIL,       /* rewritten but no route to the destination */
 	SR_REASON_MAX,
 };
 
@@ -125,6 +132,81 @@ struct sluice_meta {
 	__u16 pad;
 };
 
+
+/* ---- service load balancer -------------------------------------------- */
+
+#define SLUICE_MAX_SERVICES 1024  /* service ids 1..MAX-1; 0 = none */
+#define SLUICE_MAX_BACKENDS 4096  /* backend ids 1..MAX-1; 0 = none */
+/* Maglev lookup table size per service: a prime well above the backend
+ * count so that weights are honoured to a fraction of a percent, small
+ * enough that 1024 services cost 16 MiB. */
+#define SLUICE_RING_SIZE 4099
+#define SLUICE_CONN_MAX (256u * 1024)
+/* Hash seed: the same on every node, so every node with the same config
+ * sends a flow to the same backend. */
+#define SLUICE_HASH_SEED 0x5a17ce11u
+
+/* (VIP, port, protocol) -> service; port 0 is the port wildcard.  The same
+ * layout keys the reverse map by (backend address, port, protocol). */
+struct sluice_svc_key {
+	__u8 addr[16]; /* v4 in the first 4 bytes, rest 0 */
+	__be16 port;
+	__u8 proto;
+	__u8 family; /* 4 or 6 */
+};
+
+enum sluice_svc_mode {
+	SLUICE_MODE_NAT = 0,
+	SLUICE_MODE_DSR_IPIP = 1,
+};
+
+struct sluice_svc {
+	__u32 id;   /* index of the service's Maglev table and counters */
+	__u32 mode; /* enum sluice_svc_mode */
+};
+
+enum sluice_backend_state {
+	SLUICE_BE_ACTIVE = 0,   /* in the Maglev table */
+	SLUICE_BE_DRAINING = 1, /* out of the table; established flows stay */
+	SLUICE_BE_DOWN = 2,     /* out of the table; its flows move */
+};
+
+struct sluice_backend {
+	__u8 addr[16];
+	__be16 port; /* 0: keep the client's destination port */
+	__u8 family;
+	__u8 state;  /* enum sluice_backend_state */
+};
+
+/* Reverse NAT: a backend belongs to at most one NAT service, so its reply
+ * source (address, port, protocol) names the VIP to restore, statelessly. */
+struct sluice_rev {
+	__u8 vip[16];
+	__be16 vport;
+	__u16 svc_id;
+};
+
+struct sluice_flow_key {
+	__u32 src[4];
+	__u32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct sluice_conn {
+	__u32 backend;
+	__u32 svc;
+};
+
+struct sluice_lb_counter {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
 #ifdef __bpf__
 /* ---- map definitions (BPF side) --------------------------------------- */
 #include <bpf/bpf_helpers.h>
@@ -162,6 +244,65 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } aux_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, struct sluice_svc_key);
+	__type(value, struct sluice_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES * SLUICE_RING_SIZE);
+	__type(key, __u32);
+	__type(value, __u32); /* backend id, 0 = empty */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, struct sluice_svc_key);
+	__type(value, struct sluice_rev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_rev SEC(".maps");
+
+/* Per-CPU LRU lists (no common LRU): a flood on one CPU cannot evict the
+ * flows another CPU serves, and there is no cross-CPU lock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_CONN_MAX);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct sluice_flow_key);
+	__type(value, struct sluice_conn);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct sluice_lb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_lb_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_backend_stats SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -188,6 +329,12 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_MAL_UDP] = "malformed_udp",
 	[SR_MAL_UDP_LEN] = "malformed_udp_len",
 	[SR_MAL_ICMP] = "malformed_icmp",
+	[SR_LB_FORWARD] = "lb_forward",
+	[SR_LB_REPLY] = "lb_reply",
+	[SR_LB_ICMP] = "lb_icmp",
+	[SR_LB_NO_BACKEND] = "lb_no_backend",
+	[SR_LB_FRAGMENT] = "lb_fragment",
+	[SR_LB_FIB_FAIL] = "lb_fib_fail",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
