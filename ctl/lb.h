@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* lb.h - the load balancer's services and backends, and writing them into
+ * the data path's maps. */
+#ifndef SLUICE_LB_H_USER
+#define SLUICE_LB_H_USER
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prefix.h"
+
+struct lb_backend_cfg {
+	struct sluice_prefix addr; /* host prefix: /32 or /128 */
+	uint16_t port;             /* host order; 0 = keep the client's port */
+	uint32_t weight;           /* 0 = draining */
+	uint8_t state;             /* enum sluice_backend_state */
+	int line;                  /* config line, for messages */
+};
+
+struct lb_service_cfg {
+	char name[64];
+	struct sluice_prefix vip;
+	uint16_t port; /* host order; 0 = every port */
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t mode;  /* enum sluice_svc_mode */
+	struct lb_backend_cfg *backends;
+	size_t n_backends;
+	int line;
+};
+
+struct lb_model {
+	struct lb_service_cfg *svcs;
+	size_t n;
+};
+
+struct lb_fds {
+	int services, ring, backends, rev;
+};
+
+struct lb_apply_stats {
+	size_t services, backends, services_removed;
+};
+
+/* The backend's effective Maglev weight (0 when draining or down). */
+uint32_t lb_backend_table_weight(const struct lb_backend_cfg *b);
+
+/* Make the maps serve exactly the model.  Service and backend ids are kept
+ * stable across calls: an existing service (VIP, port, protocol) keeps its id
+ * and so its Maglev table slot range and counters; an existing backend
+ * (address, port) keeps its id, so established connections stay on it. */
+int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply_stats *st);
+
+/* Build the Maglev table a service would get (ids as given by idmap; used
+ * by tests and `sluice lb show`). */
+int lb_service_table(const struct lb_service_cfg *s, const uint32_t *backend_ids,
+		     uint32_t *table);
+
+void lb_model_free(struct lb_model *m);
+
+#endif

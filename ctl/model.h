@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * model.h - the in-memory model of a sluice config.  A config file is parsed
+ * into a new model, validated whole, and only then applied (nginx -t style):
+ * a bad file never touches the running state.
+ */
+#ifndef SLUICE_MODEL_H
+#define SLUICE_MODEL_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb.h"
+#include "prefix.h"
+
+struct iface_cfg {
+	char name[IF_NAMESIZE];
+	bool allow_generic; /* accept generic (skb) XDP when native is refused */
+	int line;
+};
+
+/* An identity class: a named set of source prefixes (internet, partner,
+ * internal, ...).  Ids are 1.. in config order; 0 means unknown. */
+struct identity_cfg {
+	char name[32];
+	uint16_t id;
+	struct prefix_list prefixes;
+	int line;
+};
+
+struct policy_rule_cfg {
+	uint16_t identity;          /* 0 = any identity */
+	struct sluice_prefix cidr;  /* family 0 = any source */
+	uint8_t proto;              /* 0 = any */
+	uint16_t port_lo, port_hi;  /* 0..65535 = any */
+	int line;
+};
+
+struct pod_cfg {
+	char name[64];
+	struct prefix_list addrs;   /* the pod's own addresses (host prefixes) */
+	char veth[IF_NAMESIZE];     /* host-side veth name or pattern; "" = find by address */
+	char cgroup[256];           /* cgroup path for hostNetwork pods; "" = none */
+	bool ingress_default_allow;
+	bool egress_default_allow;
+	struct policy_rule_cfg *ingress, *egress;
+	size_t n_ingress, n_egress;
+	int line;
+};
+
+struct limits_cfg {
+	uint32_t verdict_v4_max;    /* entries; must fit the compiled lists */
+	uint32_t verdict_v6_max;
+	uint32_t services_max;
+	uint32_t backends_max;
+	uint32_t conns_max;
+};
+
+struct sluice_model {
+	char path[PATH_MAX];
+	struct iface_cfg *ifaces;
+	size_t n_ifaces;
+	struct prefix_list block;   /* inline prefixes and files, resolved */
+	struct prefix_list allow;
+	struct identity_cfg *identities;
+	size_t n_identities;
+	struct lb_model lb;
+	struct pod_cfg *pods;
+	size_t n_pods;
+	struct limits_cfg limits;
+	char stats_listen[64];      /* "127.0.0.1:9541"; "" = no endpoint */
+	char control_socket[108];   /* unix socket path */
+	char pin_dir[PATH_MAX];
+};
+
+/* Diagnostics: every problem found, each "file:line: message". */
+struct diag {
+	char **msgs;
+	size_t n;
+};
+
+void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void diag_free(struct diag *d);
+
+/* Parse and validate path into m (zeroed first).  Returns 0 when the model
+ * is valid, -1 when d holds at least one error (m is then freed). */
+int model_load(const char *path, struct sluice_model *m, struct diag *d);
+void model_free(struct sluice_model *m);
+
+#endif
