@@ -39,20 +39,26 @@ static __always_inline void csum_replace32(__u16 *sum, __u32 old, __u32 new)
 	*sum = (__u16)~csum_fold32(c);
 }
 
-/* Replace n 32-bit words (an IPv4 or IPv6 address) at old with new, keeping
- * up to two checksums right (either may be NULL). */
+static __always_inline void csum_replace_word(__u16 *sum_a, __u16 *sum_b, __u32 *field,
+					      __u32 new)
+{
+	if (sum_a)
+		csum_replace32(sum_a, *field, new);
+	if (sum_b)
+		csum_replace32(sum_b, *field, new);
+	*field = new;
+}
+
+/* Replace an address (n = 1 word for IPv4, 4 for IPv6) at field with new,
+ * keeping up to two checksums right (either may be NULL). */
 static __always_inline void csum_replace_words(__u16 *sum_a, __u16 *sum_b, __u32 *field,
 					       const __u32 *new, int n)
 {
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		if (i >= n)
-			break;
-		if (sum_a)
-			csum_replace32(sum_a, field[i], new[i]);
-		if (sum_b)
-			csum_replace32(sum_b, field[i], new[i]);
-		field[i] = new[i];
+	csum_replace_word(sum_a, sum_b, &field[0], new[0]);
+	if (n == 4) {
+		csum_replace_word(sum_a, sum_b, &field[1], new[1]);
+		csum_replace_word(sum_a, sum_b, &field[2], new[2]);
+		csum_replace_word(sum_a, sum_b, &field[3], new[3]);
 	}
 }
 

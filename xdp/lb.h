@@ -394,4 +394,189 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	return lb_reply(ctx, lp, &h, sc, res);
 }
 
+
+/* ---- ICMP errors about load-balanced flows ----------------------------- */
+
+static __always_inline int lb_addr_eq(const __u32 *a, const __u32 *b)
+{
+	return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+/* Is this ICMP/ICMPv6 type an error that quotes the offending packet? */
+static __always_inline int lb_icmp_is_error(__u8 proto, __u8 type)
+{
+	if (proto == IPPROTO_ICMP)
+		return type == 3 || type == 11 || type == 12;
+	return type >= 1 && type <= 4;
+}
+
+/* An ICMP error about a NATed flow gets the same translation as the flow:
+ *  - towards a VIP (e.g. "fragmentation needed" about a reply the client
+ *    got from the VIP): outer destination and quoted source become the
+ *    backend, and the error goes to that backend;
+ *  - from the backend side about a DNATed packet (quoted destination is a
+ *    backend): quoted destination becomes the VIP again, and so does the
+ *    outer source when the backend itself sent the error.
+ * The ICMP checksum (and for IPv4 the quoted header's checksum) are updated;
+ * the quoted transport checksum is left alone, as hosts do not check it. */
+__noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result *res)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct sluice_svc_key rk = {};
+	struct sluice_svc *svc;
+	struct sluice_rev *rev;
+	struct lb_scratch *sc;
+	__u32 zero = 0, in_src[4] = {}, in_dst[4] = {};
+	__be16 *in_ports, in_sport, in_dport;
+	__u16 *icsum, *in_ipsum = NULL;
+	__u32 *in_src_field, *in_dst_field, *out_src_field, *out_dst_field;
+	__u8 *icmp, in_proto;
+	__u32 l3_off, l4_off;
+	int nwords, v6;
+
+	if (!lp || !res)
+		return 0;
+	/* bounded locals: the verifier forgets bounds of re-read fields */
+	l3_off = lp->l3_off & (LB_MAX_OFF * 2 - 1);
+	l4_off = lp->l4_off & (LB_MAX_OFF * 2 - 1);
+	v6 = lp->v6 ? 1 : 0; /* read once: each read of *lp is a new unknown */
+	icmp = data + l4_off;
+	if ((void *)(icmp + 8) > data_end)
+		return 0;
+	if (!lb_icmp_is_error(lp->l4_proto, icmp[0]))
+		return 0;
+	icsum = (__u16 *)(icmp + 2);
+	if ((void *)(icsum + 1) > data_end)
+		return 0;
+	if (v6) {
+		struct ipv6hdr *out = data + l3_off;
+		struct ipv6hdr *in = (void *)(icmp + 8);
+
+		if ((void *)(out + 1) > data_end || (void *)(in + 1) > data_end)
+			return 0;
+		in_proto = in->nexthdr;
+		in_ports = (void *)(in + 1);
+		in_src_field = (__u32 *)&in->saddr;
+		in_dst_field = (__u32 *)&in->daddr;
+		out_src_field = (__u32 *)&out->saddr;
+		out_dst_field = (__u32 *)&out->daddr;
+		nwords = 4;
+	} else {
+		struct iphdr *out = data + l3_off;
+		struct iphdr *in = (void *)(icmp + 8);
+
+		if ((void *)(out + 1) > data_end || (void *)(in + 1) > data_end)
+			return 0;
+		if (in->ihl != 5) /* options in a quoted header: leave it alone */
+			return 0;
+		in_proto = in->protocol;
+		in_ports = (void *)(in + 1);
+		in_ipsum = &in->check;
+		in_src_field = &in->saddr;
+		in_dst_field = &in->daddr;
+		out_src_field = &out->saddr;
+		out_dst_field = &out->daddr;
+		nwords = 1;
+	}
+	if (in_proto != IPPROTO_TCP && in_proto != IPPROTO_UDP)
+		return 0;
+	if ((void *)(in_ports + 2) > data_end)
+		return 0;
+	in_src[0] = in_src_field[0];
+	in_dst[0] = in_dst_field[0];
+	if (v6) {
+		__builtin_memcpy(in_src, in_src_field, 16);
+		__builtin_memcpy(in_dst, in_dst_field, 16);
+	}
+	in_sport = in_ports[0];
+	in_dport = in_ports[1];
+	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
+	if (!sc)
+		return 0;
+
+	/* towards a VIP: the quoted packet is a reply VIP -> client */
+	svc = lb_find_service(in_src, in_sport, in_proto, v6);
+	if (svc && lb_addr_eq(in_src, lp->daddr)) {
+		struct sluice_backend *be;
+		__u16 old_ipsum = in_ipsum ? *in_ipsum : 0;
+		__u32 bid, baddr[4];
+
+		res->svc = svc->id;
+		res->reason = SR_LB_ICMP;
+		res->action = XDP_DROP;
+		lb_flow_key(&sc->fk, in_dst, in_src, in_dport, in_sport, in_proto, v6);
+		bid = lb_pick(&sc->fk, svc, TCP_FLAG_SYN, res); /* never creates an entry */
+		res->new_flow = 0;
+		be = bid ? bpf_map_lookup_elem(&lb_backends, &bid) : NULL;
+		if (!be || be->family != (v6 ? 6 : 4))
+			return 1;
+		res->backend = bid;
+		__builtin_memcpy(baddr, be->addr, 16);
+		/* outer destination: IPv4 header checksum, ICMPv6 pseudo header */
+		if (v6) {
+			csum_replace_words(icsum, NULL, out_dst_field, baddr, 4);
+		} else {
+			struct iphdr *out = data + l3_off;
+
+			if ((void *)(out + 1) > data_end)
+				return 1;
+			csum_replace_words(&out->check, NULL, out_dst_field, baddr, 1);
+		}
+		/* quoted source: its own header checksum (v4) and the ICMP sum */
+		csum_replace_words(icsum, in_ipsum, in_src_field, baddr, nwords);
+		if (in_ipsum)
+			csum_replace16(icsum, old_ipsum, *in_ipsum);
+		if (be->port && be->port != in_sport) {
+			csum_replace16(icsum, in_sport, be->port);
+			in_ports[0] = be->port;
+		}
+		__builtin_memcpy(lp->daddr, baddr, 16);
+		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+		return 1;
+	}
+
+	/* from the backend side: the quoted packet is client -> backend */
+	__builtin_memcpy(rk.addr, in_dst, 16);
+	rk.port = in_dport;
+	rk.proto = in_proto;
+	rk.family = v6 ? 6 : 4;
+	rev = bpf_map_lookup_elem(&lb_rev, &rk);
+	if (!rev) {
+		rk.port = 0;
+		rev = bpf_map_lookup_elem(&lb_rev, &rk);
+		if (!rev)
+			return 0;
+	}
+	{
+		__u16 old_ipsum = in_ipsum ? *in_ipsum : 0;
+		__u32 vip[4];
+
+		res->svc = rev->svc_id;
+		res->reason = SR_LB_ICMP;
+		__builtin_memcpy(vip, rev->vip, 16);
+		if (lb_addr_eq(lp->saddr, in_dst)) {
+			if (v6) {
+				csum_replace_words(icsum, NULL, out_src_field, vip, 4);
+			} else {
+				struct iphdr *out = data + l3_off;
+
+				if ((void *)(out + 1) > data_end)
+					return 1;
+				csum_replace_words(&out->check, NULL, out_src_field, vip, 1);
+			}
+			__builtin_memcpy(lp->saddr, vip, 16);
+		}
+		csum_replace_words(icsum, in_ipsum, in_dst_field, vip, nwords);
+		if (in_ipsum)
+			csum_replace16(icsum, old_ipsum, *in_ipsum);
+		if (rk.port && rev->vport != in_dport) {
+			csum_replace16(icsum, in_dport, rev->vport);
+			in_ports[1] = rev->vport;
+		}
+		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+	}
+	return 1;
+}
+
 #endif /* SLUICE_LB_H */

@@ -177,8 +177,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (rc != SLUICE_PARSE_OK && rc != SR_L4_OTHER)
 		return finish(ctx, rc, bytes, flags);
 
-	if (rc == SLUICE_PARSE_OK &&
-	    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
+	if (rc == SLUICE_PARSE_OK) {
 		struct lb_result res = {};
 		struct lb_pkt lp = {
 			.l3_off = (__u16)(p.l3 - data),
@@ -191,10 +190,15 @@ int sluice_xdp(struct xdp_md *ctx)
 			.tcp_flags = p.tcp_flags,
 			.frag = p.frag,
 		};
+		int handled = 0;
 
 		__builtin_memcpy(lp.saddr, p.saddr, 16);
 		__builtin_memcpy(lp.daddr, p.daddr, 16);
-		if (sluice_lb(ctx, &lp, &res))
+		if (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)
+			handled = sluice_lb(ctx, &lp, &res);
+		else if (!p.frag)
+			handled = sluice_lb_icmp(ctx, &lp, &res);
+		if (handled)
 			return lb_finish(ctx, &res, bytes, flags);
 	}
 	if (flags & SMF_ALLOWLISTED)

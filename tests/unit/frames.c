@@ -190,3 +190,50 @@ struct pkt_spec spec_icmp6(const char *src, const char *dst)
 {
 	return spec(6, IPPROTO_ICMPV6, src, dst);
 }
+
+/* Sum of the pseudo header that TCP/UDP/ICMPv6 checksums cover. */
+static uint32_t pseudo_sum(const uint8_t *buf, const struct frame_layout *lay, int family,
+			   uint8_t proto, size_t l4len)
+{
+	uint32_t sum = 0;
+	const uint8_t *a = buf + lay->l3 + (family == 4 ? 12 : 8);
+	size_t alen = family == 4 ? 8 : 32;
+
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (uint32_t)(a[i] << 8 | a[i + 1]);
+	sum += proto;
+	sum += (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xffff);
+	return sum;
+}
+
+static size_t csum_offset(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2;
+}
+
+void frame_fill_l4_csum(uint8_t *buf, const struct frame_layout *lay, int family, uint8_t proto)
+{
+	size_t l4len = lay->len - lay->l4;
+	uint8_t *c = buf + lay->l4 + csum_offset(proto);
+	uint32_t seed = (proto == IPPROTO_ICMP) ? 0 : pseudo_sum(buf, lay, family, proto, l4len);
+	uint16_t v;
+
+	c[0] = c[1] = 0;
+	v = inet_csum(buf + lay->l4, l4len, seed);
+	if (proto == IPPROTO_UDP && v == 0)
+		v = 0xffff;
+	put16(c, v);
+}
+
+int frame_l4_csum_ok(const uint8_t *buf, const struct frame_layout *lay, int family, uint8_t proto)
+{
+	size_t l4len = lay->len - lay->l4;
+	uint32_t seed = (proto == IPPROTO_ICMP) ? 0 : pseudo_sum(buf, lay, family, proto, l4len);
+
+	return inet_csum(buf + lay->l4, l4len, seed) == 0;
+}
+
+int frame_ipv4_csum_ok(const uint8_t *buf, const struct frame_layout *lay)
+{
+	return inet_csum(buf + lay->l3, (size_t)(buf[lay->l3] & 0xf) * 4, 0) == 0;
+}

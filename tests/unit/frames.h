@@ -44,5 +44,10 @@ struct pkt_spec spec_icmp6(const char *src, const char *dst);
 
 /* Internet checksum over a buffer (independent of the BPF code). */
 uint16_t inet_csum(const void *data, size_t len, uint32_t seed);
+/* Compute / verify the TCP, UDP, ICMP or ICMPv6 checksum of a built frame
+ * (pseudo header included where the protocol has one). */
+void frame_fill_l4_csum(uint8_t *buf, const struct frame_layout *lay, int family, uint8_t proto);
+int frame_l4_csum_ok(const uint8_t *buf, const struct frame_layout *lay, int family, uint8_t proto);
+int frame_ipv4_csum_ok(const uint8_t *buf, const struct frame_layout *lay);
 
 #endif

@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
 /* harness.c - the test runner and the XDP fixture behind harness.h. */
 #include "harness.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile.h"
+#include "services.h"
 #include "prefix.h"
 #include "sluice.skel.h"
 #include "verdicts.h"
@@ -39,10 +47,65 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+static uint8_t dev_mac[6];
+static int dev_ifindex;
+
+const uint8_t *lbt_dev_mac(void)
+{
+	return dev_mac;
+}
+
+int lbt_ifindex(void)
+{
+	return dev_ifindex;
+}
+
+/* A private network namespace so that routes and neighbours for the load
+ * balancer tests never touch the host's. */
+static int netns_setup(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add " LBT_DEV " address 02:00:00:00:00:01 type veth peer name lbt1",
+		"ip link set " LBT_DEV " up",
+		"ip link set lbt1 up",
+		"ip addr add 198.51.100.1/24 dev " LBT_DEV,
+		"ip addr add 203.0.113.1/24 dev " LBT_DEV,
+		"ip addr add 2001:db8:1::1/64 dev " LBT_DEV " nodad",
+		"ip addr add 2001:db8:20::1/64 dev " LBT_DEV " nodad",
+		"ip neigh replace 198.51.100.7 lladdr 02:00:00:00:c1:01 nud permanent dev " LBT_DEV,
+		"ip neigh replace 2001:db8:1::7 lladdr 02:00:00:00:c1:01 nud permanent dev " LBT_DEV,
+		"for i in 11 12 13 14; do ip neigh replace 203.0.113.$i lladdr 02:00:00:00:be:01 nud "
+		"permanent dev " LBT_DEV "; ip neigh replace 2001:db8:20::$i lladdr 02:00:00:00:be:01 "
+		"nud permanent dev " LBT_DEV "; done",
+		"sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+	};
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "cannot create a network namespace for the tests: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null", cmds[i]);
+		if (system(cmd)) {
+			fprintf(stderr, "test netns setup failed: %s\n", cmds[i]);
+			return -1;
+		}
+	}
+	dev_ifindex = (int)if_nametoindex(LBT_DEV);
+	memcpy(dev_mac, "\x02\x00\x00\x00\x00\x01", 6);
+	return dev_ifindex ? 0 : -1;
+}
+
 static int fixture_load(void)
 {
 	struct bpf_map *map;
 
+	if (netns_setup())
+		return -1;
 	libbpf_set_print(silent_print);
 	skel = sluice__open();
 	if (!skel) {
@@ -63,6 +126,30 @@ static int fixture_load(void)
 	return 0;
 }
 
+/* Zero a per-CPU array in one batch (thousands of single updates per test
+ * would dominate the run time). */
+static int zero_percpu_array(int fd, __u32 n, size_t value_size)
+{
+	size_t vsz = (value_size + 7) / 8 * 8;
+	__u32 *keys = calloc(n, sizeof(*keys));
+	void *vals = calloc((size_t)n * (size_t)ncpus, vsz);
+	__u32 count = n;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int rc;
+
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	for (__u32 i = 0; i < n; i++)
+		keys[i] = i;
+	rc = bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 static int fixture_reset(void)
 {
 	static const char *const none[] = {NULL};
@@ -77,7 +164,68 @@ static int fixture_reset(void)
 	for (__u32 i = 0; i < SA_MAX; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.aux_counters), &i, zero_a, 0))
 			return -errno;
+	if (zero_percpu_array(bpf_map__fd(skel->maps.lb_svc_stats), SLUICE_MAX_SERVICES,
+			      sizeof(struct sluice_lb_counter)) ||
+	    zero_percpu_array(bpf_map__fd(skel->maps.lb_backend_stats), SLUICE_MAX_BACKENDS,
+			      sizeof(struct sluice_lb_counter)))
+		return -errno;
+	{
+		struct lb_model empty = {0};
+		int fd = bpf_map__fd(skel->maps.lb_conns);
+		struct sluice_flow_key *keys = calloc(SLUICE_CONN_MAX, sizeof(*keys));
+		size_t n = 0;
+
+		if (!keys || xdp_set_services(&empty))
+			return -1;
+		/* collect, then delete: restarting the walk after each delete
+		 * would be quadratic in the table size */
+		while (n < SLUICE_CONN_MAX &&
+		       bpf_map_get_next_key(fd, n ? &keys[n - 1] : NULL, &keys[n]) == 0)
+			n++;
+		for (size_t i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, &keys[i]);
+		free(keys);
+	}
 	return xdp_set_lists(none, none);
+}
+
+int xdp_set_services(const struct lb_model *m)
+{
+	struct lb_fds fds = {
+		.services = bpf_map__fd(skel->maps.lb_services),
+		.ring = bpf_map__fd(skel->maps.lb_ring),
+		.backends = bpf_map__fd(skel->maps.lb_backends),
+		.rev = bpf_map__fd(skel->maps.lb_rev),
+	};
+	struct lb_apply_stats st;
+	int rc = lb_apply(m, &fds, &st);
+
+	if (rc)
+		fprintf(stderr, "    lb_apply: %s\n", strerror(-rc));
+	return rc;
+}
+
+uint32_t xdp_backend_id(const char *addr, uint16_t port)
+{
+	struct sluice_prefix p;
+	char err[SLUICE_ERRLEN];
+
+	if (prefix_parse(addr, &p, err, sizeof(err)))
+		return 0;
+	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
+		struct sluice_backend b;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.lb_backends), &id, &b))
+			return 0;
+		if (b.family == p.family && !memcmp(b.addr, p.addr, 16) && b.port == htons(port))
+			return id;
+	}
+	return 0;
+}
+
+int xdp_prog_fd(void)
+{
+	return bpf_program__fd(skel->progs.sluice_xdp);
 }
 
 int xdp_map_fd(const char *name)
@@ -110,10 +258,46 @@ uint64_t xdp_count_bytes(int reason, int action)
 	return count_field(reason, action, 1);
 }
 
+/* Packets of every counter slot, summed over CPUs, in one batch read. */
+static int read_all_packets(uint64_t *out)
+{
+	static struct sluice_counter *vals;
+	static __u32 keys[SLUICE_COUNTER_SLOTS];
+	__u32 count = SLUICE_COUNTER_SLOTS, out_batch;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (!vals)
+		vals = calloc((size_t)SLUICE_COUNTER_SLOTS * (size_t)ncpus, sizeof(*vals));
+	if (!vals)
+		return -1;
+	if (bpf_map_lookup_batch(bpf_map__fd(skel->maps.counters), NULL, &out_batch, keys, vals,
+				 &count, &opts) &&
+	    errno != ENOENT)
+		return -1;
+	for (__u32 i = 0; i < count; i++) {
+		out[keys[i]] = 0;
+		for (int c = 0; c < ncpus; c++)
+			out[keys[i]] += vals[(size_t)i * (size_t)ncpus + (size_t)c].packets;
+	}
+	return count == SLUICE_COUNTER_SLOTS ? 0 : -1;
+}
+
+uint64_t xdp_count_total(void)
+{
+	uint64_t all[SLUICE_COUNTER_SLOTS], n = 0;
+
+	if (read_all_packets(all))
+		return UINT64_MAX;
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++)
+		n += all[i];
+	return n;
+}
+
 int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 {
-	uint64_t before[SLUICE_COUNTER_SLOTS];
-	struct xdp_md ctx_in = {.data = 0, .data_end = (__u32)len};
+	uint64_t before[SLUICE_COUNTER_SLOTS], after[SLUICE_COUNTER_SLOTS];
+	struct xdp_md ctx_in = {.data = 0, .data_end = (__u32)len,
+				.ingress_ifindex = (__u32)dev_ifindex};
 	struct xdp_md ctx_out = {0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx_in,
@@ -121,16 +305,20 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
 	int moved = 0;
 
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++)
-		before[i] = count_field(i / SLUICE_ACTION_MAX, i % SLUICE_ACTION_MAX, 0);
+	if (read_all_packets(before)) {
+		fprintf(stderr, "    reading counters failed: %s\n", strerror(errno));
+		return -1;
+	}
 	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sluice_xdp), &opts)) {
 		fprintf(stderr, "    BPF_PROG_TEST_RUN failed: %s\n", strerror(errno));
 		return -1;
 	}
 	r->action = (int)opts.retval;
 	r->reason = -1;
+	if (read_all_packets(after))
+		return -1;
 	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		uint64_t now = count_field(i / SLUICE_ACTION_MAX, i % SLUICE_ACTION_MAX, 0);
+		uint64_t now = after[i];
 
 		if (now != before[i]) {
 			moved += (int)(now - before[i]);
@@ -156,6 +344,26 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 	r->out_len = opts.data_size_out - ctx_out.data;
 	memmove(r->out, r->out + ctx_out.data, r->out_len);
 	return 0;
+}
+
+int xdp_run_raw(const uint8_t *frame, size_t len, uint8_t *out, size_t *out_len)
+{
+	struct xdp_md ctx_in = {.data = 0, .data_end = (__u32)len,
+				.ingress_ifindex = (__u32)dev_ifindex};
+	struct xdp_md ctx_out = {0};
+	uint8_t buf[FRAME_MAX + 256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
+		    .data_out = buf, .data_size_out = sizeof(buf), .ctx_in = &ctx_in,
+		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sluice_xdp), &opts))
+		return -1;
+	if (out && out_len) {
+		*out_len = opts.data_size_out - ctx_out.data;
+		memcpy(out, buf + ctx_out.data, *out_len);
+	}
+	return (int)opts.retval;
 }
 
 int xdp_run_spec(const struct pkt_spec *s, struct run_result *r)
@@ -211,10 +419,12 @@ int main(int argc, char **argv)
 	int passed = 0, failed = 0, loaded = 0;
 
 	for (int i = 0; i < n_tests; i++) {
+		struct timespec t0, t1;
 		int rc;
 
 		if (filter && !strstr(tests[i].name, filter))
 			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (tests[i].needs && !loaded) {
 			loaded = fixture_load() ? -1 : 1;
 		}
@@ -226,6 +436,10 @@ int main(int argc, char **argv)
 		} else {
 			rc = tests[i].fn();
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (getenv("SLUICE_TEST_TIMING"))
+			printf("%8.1f ms ", (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+						     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 		printf("%s %s\n", rc ? "FAIL" : "ok  ", tests[i].name);
 		fflush(stdout);
 		if (rc)

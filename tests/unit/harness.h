@@ -60,6 +60,9 @@ struct run_result {
 
 /* Run one frame through the XDP program; fills r (action, reason, meta). */
 int xdp_run(const uint8_t *frame, size_t len, struct run_result *r);
+/* Run one frame without counter bookkeeping (for bulk tests): returns the
+ * XDP action or -1; out receives the packet (no metadata). */
+int xdp_run_raw(const uint8_t *frame, size_t len, uint8_t *out, size_t *out_len);
 /* Build spec, run it, return the result's reason (or -1 on run failure). */
 int xdp_run_spec(const struct pkt_spec *s, struct run_result *r);
 /* Replace the verdict tries with these lists (NULL-terminated CIDR arrays). */
@@ -67,7 +70,31 @@ int xdp_set_lists(const char *const *block, const char *const *allow);
 /* Packets/bytes counted for (reason, action), summed over CPUs. */
 uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);
+/* Packets counted under every (reason, action), summed: one batch read. */
+uint64_t xdp_count_total(void);
 /* File descriptors of the loaded fixture's maps, for tests that read them. */
 int xdp_map_fd(const char *name);
+/* The fixture's XDP program, for tests that call BPF_PROG_TEST_RUN themselves. */
+int xdp_prog_fd(void);
+
+/* ---- load balancer fixture ---------------------------------------------
+ * The XDP fixture runs in a private network namespace with one veth pair:
+ * packets "arrive" on LBT_DEV, which has the addresses below, and the FIB
+ * knows permanent neighbours for the clients and backends, so the program's
+ * bpf_fib_lookup resolves real next hops. */
+#define LBT_DEV "lbt0"
+#define LBT_CLIENT4 "198.51.100.7"
+#define LBT_CLIENT6 "2001:db8:1::7"
+#define LBT_CLIENT_MAC "\x02\x00\x00\x00\xc1\x01"
+#define LBT_BACKEND_MAC "\x02\x00\x00\x00\xbe\x01" /* every backend's MAC */
+/* The MAC of LBT_DEV (source MAC of everything the program transmits). */
+const uint8_t *lbt_dev_mac(void);
+int lbt_ifindex(void);
+
+struct lb_model;
+/* Replace the services (lb_apply into the fixture's maps). */
+int xdp_set_services(const struct lb_model *m);
+/* Backend id the maps gave (address, port), or 0. */
+uint32_t xdp_backend_id(const char *addr, uint16_t port);
 
 #endif

@@ -84,49 +84,16 @@ static size_t build_cut(const struct pkt_spec *s, uint8_t *buf, struct frame_lay
 
 /* ---- frames shorter than Ethernet ------------------------------------- */
 
-/* The fixture's program, found through its (private) counters map: the
- * harness does not export it, and xdp_run() treats a refused run as a
- * failure. */
+/* xdp_run() treats a refused run as a failure, so these tests call
+ * BPF_PROG_TEST_RUN on the fixture's program themselves. */
 static int fixture_prog_fd(void)
 {
-	static int fd = -1;
-	struct bpf_map_info mi = {0};
-	__u32 mlen = sizeof(mi), id = 0;
-
-	if (fd >= 0)
-		return fd;
-	if (bpf_obj_get_info_by_fd(xdp_map_fd("counters"), &mi, &mlen))
-		return -1;
-	while (!bpf_prog_get_next_id(id, &id)) {
-		struct bpf_prog_info pi = {0};
-		__u32 plen = sizeof(pi), maps[64];
-		int pfd = bpf_prog_get_fd_by_id(id);
-
-		if (pfd < 0)
-			continue;
-		pi.nr_map_ids = 64;
-		pi.map_ids = (__u64)(unsigned long)maps;
-		if (!bpf_obj_get_info_by_fd(pfd, &pi, &plen) && pi.type == BPF_PROG_TYPE_XDP) {
-			for (__u32 i = 0; i < pi.nr_map_ids && i < 64; i++) {
-				if (maps[i] == mi.id) {
-					fd = pfd;
-					return fd;
-				}
-			}
-		}
-		close(pfd);
-	}
-	return -1;
+	return xdp_prog_fd();
 }
 
 static uint64_t counted_total(void)
 {
-	uint64_t n = 0;
-
-	for (int reason = 0; reason < SR_REASON_MAX; reason++)
-		for (int action = 0; action < SLUICE_ACTION_MAX; action++)
-			n += xdp_count_packets(reason, action);
-	return n;
+	return xdp_count_total();
 }
 
 static int test_run_raw(const uint8_t *buf, size_t len)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lb.c - write services, backends, Maglev tables and reverse-NAT entries. */
-#include "lb.h"
+/* services.c - write services, backends, Maglev tables and reverse-NAT entries. */
+#include "services.h"
 
 #include <bpf/bpf.h>
 #include <arpa/inet.h>
@@ -55,23 +55,43 @@ static bool backend_matches(const struct sluice_backend *v, const struct lb_back
 	       v->port == htons(b->port);
 }
 
-/* Find or allocate the id of backend b; ids live in the backends array, an
+/* The whole backends array, read in one batch (one syscall per entry would
+ * cost tens of milliseconds per apply). */
+static int read_backends(int fd, struct sluice_backend *cur)
+{
+	uint32_t *keys = calloc(SLUICE_MAX_BACKENDS, sizeof(*keys));
+	uint32_t count = SLUICE_MAX_BACKENDS, out_batch;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int rc = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, cur, &count, &opts) &&
+	    errno != ENOENT) {
+		for (uint32_t id = 0; id < SLUICE_MAX_BACKENDS && !rc; id++)
+			if (bpf_map_lookup_elem(fd, &id, &cur[id]))
+				rc = -errno;
+	}
+	free(keys);
+	return rc;
+}
+
+/* Find or allocate the id of backend b; ids index the backends array, an
  * all-zero family marks a free id. */
-static int backend_id(int fd, const struct lb_backend_cfg *b, uint8_t *taken, uint32_t *out)
+static int backend_id(const struct sluice_backend *cur, const struct lb_backend_cfg *b,
+		      uint8_t *taken, uint32_t *out)
 {
 	uint32_t free_id = 0;
 
 	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
-		struct sluice_backend v;
+		const struct sluice_backend *v = &cur[id];
 
-		if (bpf_map_lookup_elem(fd, &id, &v))
-			return -errno;
-		if (v.family && backend_matches(&v, b)) {
+		if (v->family && backend_matches(v, b)) {
 			*out = id;
 			taken[id] = 1;
 			return 0;
 		}
-		if (!v.family && !taken[id] && !free_id)
+		if (!v->family && !taken[id] && !free_id)
 			free_id = id;
 	}
 	if (!free_id)
@@ -105,14 +125,18 @@ int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply
 	uint8_t *be_used = calloc(SLUICE_MAX_BACKENDS, 1);
 	uint32_t *svc_ids = calloc(m->n ? m->n : 1, sizeof(uint32_t));
 	uint32_t *table = calloc(SLUICE_RING_SIZE, sizeof(uint32_t));
+	struct sluice_backend *cur = calloc(SLUICE_MAX_BACKENDS, sizeof(*cur));
 	struct sluice_svc_key key, next, *prev = NULL;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!be_taken || !svc_taken || !be_used || !svc_ids || !table) {
+	if (!be_taken || !svc_taken || !be_used || !svc_ids || !table || !cur) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	rc = read_backends(fds->backends, cur);
+	if (rc)
+		goto out;
 	/* Existing services keep their ids. */
 	for (size_t i = 0; i < m->n; i++) {
 		struct sluice_svc v;
@@ -160,13 +184,15 @@ int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply
 			const struct lb_backend_cfg *bc = &s->backends[b];
 			struct sluice_backend bv = {.family = bc->addr.family, .state = bc->state};
 
-			rc = backend_id(fds->backends, bc, be_taken, &ids[b]);
+			rc = backend_id(cur, bc, be_taken, &ids[b]);
 			if (rc)
 				break;
 			memcpy(bv.addr, bc->addr.addr, 16);
 			bv.port = htons(bc->port);
-			if (bpf_map_update_elem(fds->backends, &ids[b], &bv, BPF_ANY))
+			if (memcmp(&cur[ids[b]], &bv, sizeof(bv)) &&
+			    bpf_map_update_elem(fds->backends, &ids[b], &bv, BPF_ANY))
 				rc = -errno;
+			cur[ids[b]] = bv;
 			be_used[ids[b]] = 1;
 			st->backends++;
 		}
@@ -245,14 +271,14 @@ int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply
 	}
 	/* 7. backends no longer used by any service: free their ids */
 	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
-		struct sluice_backend bv;
+		struct sluice_backend none = {0};
 
-		if (be_used[id] || bpf_map_lookup_elem(fds->backends, &id, &bv) || !bv.family)
+		if (be_used[id] || !cur[id].family)
 			continue;
-		memset(&bv, 0, sizeof(bv));
-		bpf_map_update_elem(fds->backends, &id, &bv, BPF_ANY);
+		bpf_map_update_elem(fds->backends, &id, &none, BPF_ANY);
 	}
 out:
+	free(cur);
 	free(be_taken);
 	free(svc_taken);
 	free(be_used);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* lb.h - the load balancer's services and backends, and writing them into
+/* services.h - the load balancer's services and backends, and writing them into
  * the data path's maps. */
-#ifndef SLUICE_LB_H_USER
-#define SLUICE_LB_H_USER
+#ifndef SLUICE_SERVICES_H
+#define SLUICE_SERVICES_H
 
 #include <stdbool.h>
 #include <stddef.h>
