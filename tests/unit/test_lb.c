@@ -671,3 +671,166 @@ TEST(maglev_table_with_no_backends_is_empty)
 		CHECK_EQ(t[i], 0);
 	return 0;
 }
+
+/* ---- ICMP errors about NATed flows ------------------------------------- */
+
+/* An ICMP(v6) error frame from osrc to odst quoting a packet qsrc:qsport ->
+ * qdst:qdport (proto qproto) with 8 bytes of its transport header. */
+static size_t icmp_error_frame(uint8_t *buf, struct frame_layout *lay, int family,
+			       const char *osrc, const char *odst, const char *qsrc,
+			       uint16_t qsport, const char *qdst, uint16_t qdport, uint8_t qproto)
+{
+	struct pkt_spec s = family == 4 ? spec_icmp4(osrc, odst) : spec_icmp6(osrc, odst);
+	uint8_t *icmp, *q;
+	size_t qhl = family == 4 ? 20 : 40, len;
+
+	s.payload = (int)(qhl + 8);
+	len = build_frame(&s, buf, lay);
+	icmp = buf + lay->l4;
+	icmp[0] = family == 4 ? 3 : 1; /* destination unreachable */
+	icmp[1] = family == 4 ? 4 : 4; /* frag needed / port unreachable */
+	memset(icmp + 4, 0, 4);
+	q = icmp + 8;
+	memset(q, 0, qhl + 8);
+	if (family == 4) {
+		q[0] = 0x45;
+		q[2] = 0;
+		q[3] = (uint8_t)(qhl + 8 + 100); /* quoted packet was longer */
+		q[8] = 64;
+		q[9] = qproto;
+		inet_pton(AF_INET, qsrc, q + 12);
+		inet_pton(AF_INET, qdst, q + 16);
+		q[10] = q[11] = 0;
+		{
+			uint16_t c = inet_csum(q, 20, 0);
+
+			q[10] = (uint8_t)(c >> 8);
+			q[11] = (uint8_t)c;
+		}
+	} else {
+		q[0] = 0x60;
+		q[5] = 108;
+		q[6] = qproto;
+		q[7] = 64;
+		inet_pton(AF_INET6, qsrc, q + 8);
+		inet_pton(AF_INET6, qdst, q + 24);
+	}
+	q[qhl] = (uint8_t)(qsport >> 8);
+	q[qhl + 1] = (uint8_t)qsport;
+	q[qhl + 2] = (uint8_t)(qdport >> 8);
+	q[qhl + 3] = (uint8_t)qdport;
+	frame_fill_l4_csum(buf, lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+	return len;
+}
+
+static int addr_at(const uint8_t *p, int family, const char *want)
+{
+	uint8_t a[16];
+
+	inet_pton(family == 4 ? AF_INET : AF_INET6, want, a);
+	return !memcmp(p, a, family == 4 ? 4 : 16);
+}
+
+static int icmp_to_vip_case(int family)
+{
+	const char *vip = family == 4 ? VIP4 : VIP6, *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
+	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
+	struct svc_fixture f = {0};
+	struct lb_service_cfg *s = add_service(&f, vip, 80, IPPROTO_TCP);
+	size_t qhl = family == 4 ? 20 : 40;
+	uint8_t in[FRAME_MAX];
+	struct frame_layout lay;
+	struct run_result r;
+	const uint8_t *q;
+	size_t len;
+
+	add_backend(s, be, 8080, 1);
+	CHECK(xdp_set_services(&f.model) == 0);
+	/* the client's side says: your packet VIP:80 -> client:40000 was too big */
+	len = icmp_error_frame(in, &lay, family, client, vip, vip, 80, client, 40000, IPPROTO_TCP);
+	CHECK(frame_l4_csum_ok(in, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	CHECK(xdp_run(in, len, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_ICMP);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
+	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 16 : 24), family, be)); /* outer dst */
+	q = r.out + lay.l4 + 8;
+	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, be)); /* quoted src */
+	CHECK_EQ(get16(q + qhl), 8080);                        /* quoted sport */
+	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, client));
+	CHECK_EQ(get16(q + qhl + 2), 40000);
+	if (family == 4) {
+		CHECK(frame_ipv4_csum_ok(r.out, &lay));
+		CHECK(inet_csum(q, 20, 0) == 0);
+	}
+	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	return 0;
+}
+
+XDP_TEST(icmp4_error_towards_vip_goes_to_the_flows_backend)
+{
+	return icmp_to_vip_case(4);
+}
+
+XDP_TEST(icmp6_error_towards_vip_goes_to_the_flows_backend)
+{
+	return icmp_to_vip_case(6);
+}
+
+static int icmp_from_backend_case(int family)
+{
+	const char *vip = family == 4 ? VIP4 : VIP6, *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
+	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
+	struct svc_fixture f = {0};
+	struct lb_service_cfg *s = add_service(&f, vip, 53, IPPROTO_UDP);
+	size_t qhl = family == 4 ? 20 : 40;
+	uint8_t in[FRAME_MAX];
+	struct frame_layout lay;
+	struct run_result r;
+	const uint8_t *q;
+	size_t len;
+
+	add_backend(s, be, 5353, 1);
+	CHECK(xdp_set_services(&f.model) == 0);
+	/* the backend says: port unreachable for client:40000 -> backend:5353 */
+	len = icmp_error_frame(in, &lay, family, be, client, client, 40000, be, 5353, IPPROTO_UDP);
+	CHECK(xdp_run(in, len, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_ICMP);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK(memcmp(r.out, LBT_CLIENT_MAC, 6) == 0);
+	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 12 : 8), family, vip)); /* outer src */
+	q = r.out + lay.l4 + 8;
+	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, vip)); /* quoted dst */
+	CHECK_EQ(get16(q + qhl + 2), 53);                        /* quoted dport */
+	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, client));
+	if (family == 4) {
+		CHECK(frame_ipv4_csum_ok(r.out, &lay));
+		CHECK(inet_csum(q, 20, 0) == 0);
+	}
+	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	return 0;
+}
+
+XDP_TEST(icmp4_error_from_backend_is_reverse_natted)
+{
+	return icmp_from_backend_case(4);
+}
+
+XDP_TEST(icmp6_error_from_backend_is_reverse_natted)
+{
+	return icmp_from_backend_case(6);
+}
+
+XDP_TEST(icmp_echo_to_vip_is_not_load_balanced)
+{
+	struct svc_fixture f = {0};
+	struct pkt_spec s = spec_icmp4(LBT_CLIENT4, VIP4);
+	struct run_result r;
+
+	web4(&f);
+	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(xdp_run_spec(&s, &r) >= 0);
+	CHECK_EQ(r.reason, SR_PASS);
+	CHECK_EQ(r.action, XDP_PASS);
+	return 0;
+}
