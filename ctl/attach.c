@@ -27,12 +27,48 @@ static int quiet_libxdp(enum libxdp_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* The kernel's own reason for a refusal (netlink extack, e.g. "veth: Peer
+ * MTU is too large to set XDP"), kept to say it in our one-line error. */
+static char kernel_reason[256];
+
 static int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* Verifier logs and load failures still matter. */
-	if (level == LIBBPF_WARN && getenv("SLUICE_DEBUG"))
-		return vfprintf(stderr, fmt, ap);
+	char line[1024];
+	const char *k;
+
+	if (level != LIBBPF_WARN)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	k = strstr(line, "Kernel error message: ");
+	if (k) {
+		snprintf(kernel_reason, sizeof(kernel_reason), "%s", k + 22);
+		kernel_reason[strcspn(kernel_reason, "\n")] = 0;
+	}
+	if (getenv("SLUICE_DEBUG"))
+		fputs(line, stderr);
 	return 0;
+}
+
+/* After a failed attach: does the kernel accept the program at all?  A
+ * verifier refusal must be reported as what it is, not as an attach failure
+ * that --allow-generic would fix.  (Loaded separately and unpinned, because
+ * libxdp must load the attached copy itself to use its dispatcher.) */
+static int load_check(char *why, size_t len)
+{
+	struct sluice *probe = sluice__open();
+	struct bpf_map *map;
+	int rc;
+
+	if (!probe)
+		return 0;
+	bpf_object__for_each_map(map, probe->obj) bpf_map__set_pin_path(map, NULL);
+	rc = sluice__load(probe);
+	sluice__destroy(probe);
+	if (rc)
+		snprintf(why, len, "the kernel refused the XDP program (%s); run with "
+				    "SLUICE_DEBUG=1 for the verifier log",
+			 strerror(-rc));
+	return rc;
 }
 
 /* The sluice program attached to ifindex, as found through libxdp (NULL if
@@ -131,12 +167,14 @@ int cmd_attach(struct cli *c)
 		mode = XDP_MODE_SKB;
 		rc = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
 	} else if (rc) {
-		libxdp_strerror(rc, errbuf, sizeof(errbuf));
 		xdp_program__close(prog);
 		sluice__destroy(skel);
-		return cli_err("attach: native XDP on %s (driver %s) failed: %s; sluice does not "
-			       "fall back to slow generic mode unless you pass --allow-generic",
-			       ifname, driver, errbuf);
+		if (load_check(errbuf, sizeof(errbuf)))
+			return cli_err("attach: %s", errbuf);
+		libxdp_strerror(rc, errbuf, sizeof(errbuf));
+		return cli_err("attach: native XDP on %s (driver %s) failed: %s%s%s; sluice does "
+			       "not fall back to slow generic mode unless you pass --allow-generic",
+			       ifname, driver, errbuf, kernel_reason[0] ? ": " : "", kernel_reason);
 	}
 	if (rc) {
 		libxdp_strerror(rc, errbuf, sizeof(errbuf));

@@ -19,6 +19,8 @@ int pins_prepare(const char *dir);
 /* Open a pinned map of a running sluice; on failure prints what to do. */
 int pins_open_map(const char *dir, const char *name);
 
+int cmd_check(struct cli *c);
+int cmd_apply(struct cli *c);
 int cmd_attach(struct cli *c);
 int cmd_detach(struct cli *c);
 int cmd_load(struct cli *c);

@@ -12,8 +12,11 @@ static const struct {
 	int (*fn)(struct cli *);
 	const char *usage;
 } commands[] = {
+	{"check", cmd_check, "check [-c FILE]                  validate a config file (default "
+			     "/etc/sluice/sluice.conf)"},
 	{"attach", cmd_attach, "attach IFACE [--allow-generic]   load XDP natively on IFACE"},
 	{"detach", cmd_detach, "detach IFACE                     remove sluice from IFACE"},
+	{"apply", cmd_apply, "apply [-c FILE]                  write a config's lists and services"},
 	{"load", cmd_load, "load [--block FILE]... [--allow FILE]...  replace the lists"},
 	{"stats", cmd_stats, "stats [--json] [--watch]         verdict counters"},
 	{"unpin", cmd_unpin, "unpin                            remove the pinned maps"},
@@ -39,7 +42,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
-		if (!strcmp(argv[i], "--pin-dir") && i + 1 < argc) {
+		if (!strcmp(argv[i], "--pin-dir")) {
+			if (i + 1 >= argc)
+				return cli_err("--pin-dir needs a directory (e.g. --pin-dir %s)",
+					       SLUICE_PIN_DIR);
 			c.pin_dir = argv[++i];
 			continue;
 		}

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lb.h"
+#include "services.h"
 #include "prefix.h"
 
 struct iface_cfg {
@@ -51,6 +51,15 @@ struct pod_cfg {
 	int line;
 };
 
+/* Where a blocklist/allowlist prefix came from: prefixes carry list_id, and
+ * this names the source behind it for messages and counters. */
+struct list_source_cfg {
+	uint32_t id;         /* 1.. (0 is `sluice load` on the command line) */
+	bool allow;          /* an allowlist source, else a blocklist source */
+	char what[PATH_MAX]; /* "blocklist.prefixes" or the resolved file path */
+	int line;            /* config line of the setting naming it */
+};
+
 struct limits_cfg {
 	uint32_t verdict_v4_max;    /* entries; must fit the compiled lists */
 	uint32_t verdict_v6_max;
@@ -65,6 +74,8 @@ struct sluice_model {
 	size_t n_ifaces;
 	struct prefix_list block;   /* inline prefixes and files, resolved */
 	struct prefix_list allow;
+	struct list_source_cfg *list_sources;
+	size_t n_list_sources;
 	struct identity_cfg *identities;
 	size_t n_identities;
 	struct lb_model lb;
@@ -76,12 +87,21 @@ struct sluice_model {
 	char pin_dir[PATH_MAX];
 };
 
+/* The file `sluice check` and the daemon read when no -c is given. */
+#define SLUICE_CONF_DEFAULT "/etc/sluice/sluice.conf"
+/* Defaults for stats.listen and control.socket (pin_dir: SLUICE_PIN_DIR). */
+#define SLUICE_STATS_LISTEN_DEFAULT "127.0.0.1:9541"
+#define SLUICE_CONTROL_SOCKET_DEFAULT "/run/sluice/sluice.sock"
+
 /* Diagnostics: every problem found, each "file:line: message". */
 struct diag {
 	char **msgs;
 	size_t n;
+	int *lines; /* config line each message is about: orders the report */
 };
 
+/* file NULL: fmt already says where (a list file's "path:line:col: ..."),
+ * line only orders it among the rest.  line <= 0: "file: message". */
 void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void diag_free(struct diag *d);

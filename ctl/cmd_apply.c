@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cmd_apply.c - `sluice apply -c FILE`: validate a config and write its
+ * lists and services into the running data path (no daemon needed). */
+#include <stdio.h>
+#include <string.h>
+
+#include "apply.h"
+#include "cli.h"
+
+int cmd_apply(struct cli *c)
+{
+	const char *path = "/etc/sluice/sluice.conf";
+	struct sluice_model m;
+	struct apply_report rep;
+	struct diag d = {0};
+	char err[512];
+	int rc;
+
+	for (int i = 0; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "-c") && i + 1 < c->argc)
+			path = c->argv[++i];
+		else
+			return cli_err("apply: usage: sluice apply [-c FILE]");
+	}
+	if (model_load(path, &m, &d)) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.msgs[i]);
+		diag_free(&d);
+		return cli_err("apply: %s is not valid; nothing was changed", path);
+	}
+	diag_free(&d);
+	rc = apply_model(&m, c->pin_dir, &rep, err, sizeof(err));
+	model_free(&m);
+	if (rc)
+		return cli_err("apply: %s", err);
+	printf("applied %s: %zu block + %zu allow prefixes (%zu trie entries written, %zu "
+	       "removed), %zu services, %zu backends (%zu services removed)\n",
+	       path, rep.block, rep.allow, rep.lists.added_or_updated, rep.lists.removed,
+	       rep.lb.services, rep.lb.backends, rep.lb.services_removed);
+	return 0;
+}

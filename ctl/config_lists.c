@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config_lists.c - `blocklist` and `allowlist`: inline prefixes and list
+ * files, each source with its own list id so a verdict can be traced back to
+ * where it came from.  Ids are fixed by position, not by which sources
+ * happen to be present: blocklist.prefixes is 1, the blocklist files follow
+ * in order, then allowlist.prefixes, then the allowlist files.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config_int.h"
+
+static const char *const list_keys[] = {"prefixes", "files", NULL};
+
+static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *what,
+		       const config_setting_t *s)
+{
+	struct sluice_model *m = c->m;
+	struct list_source_cfg *v =
+		realloc(m->list_sources, (m->n_list_sources + 1) * sizeof(*v));
+
+	if (!v) {
+		cfg_err(c, s, "out of memory");
+		return;
+	}
+	m->list_sources = v;
+	v = &m->list_sources[m->n_list_sources++];
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->allow = allow;
+	v->line = cfg_line(c, s);
+	snprintf(v->what, sizeof(v->what), "%s", what);
+}
+
+static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char *key,
+			bool allow, uint32_t id, struct prefix_list *out)
+{
+	const config_setting_t *l = cfg_string_list(c, g, "prefixes", false);
+	char what[64];
+
+	if (!l)
+		return;
+	snprintf(what, sizeof(what), "%s.prefixes", key);
+	add_source(c, id, allow, what, l);
+	for (int i = 0; i < config_setting_length(l); i++) {
+		struct sluice_prefix p;
+
+		if (cfg_prefix_elem(c, l, i, false, &p))
+			continue;
+		p.list_id = id;
+		if (prefix_list_push(out, &p)) {
+			cfg_err(c, l, "out of memory");
+			return;
+		}
+	}
+}
+
+static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, uint32_t id,
+		      struct prefix_list *out)
+{
+	const char *name = config_setting_get_string(e);
+	char path[PATH_MAX], where[CFG_PATH_MAX], err[SLUICE_ERRLEN], file[PATH_MAX];
+	struct stat st;
+
+	cfg_path(e, where, sizeof(where));
+	if (!name[0]) {
+		cfg_err(c, e, "%s: empty file name", where);
+		return;
+	}
+	/* Relative to the config, not to wherever sluice was started from. */
+	if (snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : c->dir,
+		     name[0] == '/' || !c->dir[0] ? "" : "/", name) >= (int)sizeof(path)) {
+		cfg_err(c, e, "%s: path too long", where);
+		return;
+	}
+	/* A directory opens fine and reads as empty: catch it here. */
+	if (stat(path, &st)) {
+		cfg_err(c, e, "%s: cannot open '%s': %s", where, path, strerror(errno));
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_err(c, e, "%s: '%s' is not a regular file", where, path);
+		return;
+	}
+	add_source(c, id, allow, path, e);
+	if (prefix_list_load_file(out, path, id, err, sizeof(err)))
+		/* err is "path:line:col: message" (or "path: cannot open"). */
+		cfg_err_raw(c, cfg_line(c, e), "%s (%s, %s:%d)", err, where,
+			    cfg_file_name(c, config_setting_source_file(e), file, sizeof(file)),
+			    cfg_line(c, e));
+}
+
+/* One list: inline prefixes get id *next_id, each file the ids after. */
+static void load_list(struct cfg_ctx *c, const config_setting_t *root, const char *key,
+		      bool allow, struct prefix_list *out, uint32_t *next_id)
+{
+	const config_setting_t *g = config_setting_get_member(root, key), *files;
+	uint32_t inline_id = (*next_id)++;
+
+	if (!g || !cfg_is_group(c, g))
+		return;
+	cfg_known_keys(c, g, list_keys);
+	load_inline(c, g, key, allow, inline_id, out);
+	files = cfg_string_list(c, g, "files", false);
+	for (int i = 0; files && i < config_setting_length(files); i++)
+		load_file(c, config_setting_get_elem(files, (unsigned)i), allow, (*next_id)++, out);
+}
+
+static size_t count_family(const struct prefix_list *l, int family)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += l->v[i].family == family;
+	return n;
+}
+
+/* Map sizes vs entries: the compiled trie never holds more entries than
+ * the block and allow prefixes together, so that sum must fit. */
+static void check_fit(struct cfg_ctx *c, const config_setting_t *root, int family,
+		      enum cfg_limit_idx lim, uint32_t max)
+{
+	size_t n = count_family(&c->m->block, family) + count_family(&c->m->allow, family);
+	const config_setting_t *at = c->limit_set[lim];
+
+	if (n <= max)
+		return;
+	if (!at)
+		at = config_setting_get_member(root, "blocklist");
+	if (!at)
+		at = config_setting_get_member(root, "allowlist");
+	cfg_err(c, at,
+		"blocklist and allowlist hold %zu IPv%d prefixes, more than limits.verdict_v%d = "
+		"%u entries",
+		n, family, family, max);
+}
+
+void cfg_verdict_lists(struct cfg_ctx *c, const config_setting_t *root)
+{
+	uint32_t next_id = 1; /* 0 is `sluice load` from the command line */
+
+	load_list(c, root, "blocklist", false, &c->m->block, &next_id);
+	load_list(c, root, "allowlist", true, &c->m->allow, &next_id);
+	check_fit(c, root, 4, CFG_LIM_V4, c->m->limits.verdict_v4_max);
+	check_fit(c, root, 6, CFG_LIM_V6, c->m->limits.verdict_v6_max);
+}

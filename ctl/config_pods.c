@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * config_pods.c - `pods`: the workloads sluice guards, each with its own
+ * addresses, where to find it (veth or cgroup), and an ingress and an egress
+ * policy: a default (allow or deny) plus allow rules.  A pod without an
+ * ingress or egress block gets no policy in that direction (allow all), as
+ * a Kubernetes pod no NetworkPolicy selects.
+ */
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+
+#define POD_NAME_MAX 63
+
+static const char *const pod_keys[] = {"name",   "addresses", "veth", "cgroup",
+				       "ingress", "egress",   NULL};
+static const char *const policy_keys[] = {"default", "allow", NULL};
+static const char *const rule_keys[] = {"identity", "cidr", "protocol", "ports", NULL};
+static const char *const default_names[] = {"deny", "allow", NULL};
+static const char *const rule_proto_names[] = {"tcp", "udp", "icmp", "icmpv6", NULL};
+static const uint8_t rule_proto_values[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
+					    IPPROTO_ICMPV6};
+
+/* "N" or "LO-HI", each 0..65535. */
+static bool parse_port(const char **p, uint16_t *out)
+{
+	unsigned long v = 0;
+	const char *s = *p;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	for (; isdigit((unsigned char)*s) && v <= 65535; s++)
+		v = v * 10 + (unsigned long)(*s - '0');
+	if (v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	*p = s;
+	return true;
+}
+
+static bool parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	if (!parse_port(&s, lo))
+		return false;
+	*hi = *lo;
+	if (*s == '-') {
+		s++;
+		if (!parse_port(&s, hi))
+			return false;
+	}
+	return !*s;
+}
+
+static void load_ports(struct cfg_ctx *c, const config_setting_t *g, const char *where,
+		       struct policy_rule_cfg *r)
+{
+	const config_setting_t *s = config_setting_get_member(g, "ports");
+	r->port_lo = 0;
+	r->port_hi = 65535;
+	if (!s)
+		return;
+	/* ports = 443 reads naturally too. */
+	if (s->type == CONFIG_TYPE_INT || s->type == CONFIG_TYPE_INT64) {
+		long long v;
+
+		if (cfg_int(c, g, "ports", false, 0, 65535, &v) > 0)
+			r->port_lo = r->port_hi = (uint16_t)v;
+	} else if (s->type != CONFIG_TYPE_STRING) {
+		cfg_err(c, s, "%s.ports must be a port or a range as a string (\"80\", \"8000-8080\")",
+			where);
+		return;
+	} else {
+		const char *v = config_setting_get_string(s);
+
+		if (!parse_ports(v, &r->port_lo, &r->port_hi)) {
+			cfg_err(c, s,
+				"%s.ports '%s' is not a port or port range (N or LO-HI, each "
+				"0..65535)",
+				where, v);
+			return;
+		}
+		if (r->port_lo > r->port_hi) {
+			cfg_err(c, s, "%s.ports '%s' is an empty range: %u > %u", where, v,
+				r->port_lo, r->port_hi);
+			return;
+		}
+	}
+	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
+		cfg_err(c, s, "%s.ports needs protocol \"tcp\" or \"udp\": other protocols have "
+			"no ports", where);
+}
+
+static void load_rule(struct cfg_ctx *c, const config_setting_t *g, struct policy_rule_cfg *r)
+{
+	const struct sluice_model *m = c->m;
+	char where[CFG_PATH_MAX];
+	const char *name;
+	int idx;
+
+	cfg_path(g, where, sizeof(where));
+	r->line = (int)config_setting_source_line(g);
+	cfg_known_keys(c, g, rule_keys);
+	if (cfg_string(c, g, "identity", false, 0, &name) > 0) {
+		for (size_t i = 0; i < m->n_identities && !r->identity; i++)
+			if (!strcmp(m->identities[i].name, name))
+				r->identity = m->identities[i].id;
+		if (!r->identity) {
+			char known[512] = "";
+
+			for (size_t i = 0; i < m->n_identities; i++) {
+				size_t used = strlen(known);
+
+				if (m->identities[i].name[0]) /* "" when its name was bad */
+					snprintf(known + used, sizeof(known) - used, "%s%s",
+						 used ? ", " : "", m->identities[i].name);
+			}
+			cfg_err(c, config_setting_get_member(g, "identity"),
+				"%s.identity '%s' is not a configured identity (configured: %s)",
+				where, name, known[0] ? known : "none");
+		}
+	}
+	cfg_prefix(c, g, "cidr", false, false, &r->cidr);
+	if (cfg_enum(c, g, "protocol", false, rule_proto_names, &idx) > 0)
+		r->proto = rule_proto_values[idx];
+	load_ports(c, g, where, r);
+}
+
+/* ingress or egress: absent = allow all, no rules. */
+static void load_policy(struct cfg_ctx *c, const config_setting_t *pod, const char *key,
+			bool *default_allow, struct policy_rule_cfg **rules, size_t *n_rules)
+{
+	const config_setting_t *g = config_setting_get_member(pod, key), *l;
+	int idx, n;
+
+	*default_allow = true;
+	if (!g || !cfg_is_group(c, g))
+		return;
+	cfg_known_keys(c, g, policy_keys);
+	/* No implicit default: which way a policy fails must be written down. */
+	if (cfg_enum(c, g, "default", true, default_names, &idx) > 0)
+		*default_allow = idx == 1;
+	l = cfg_group_list(c, g, "allow", false);
+	if (!l)
+		return;
+	n = config_setting_length(l);
+	*rules = calloc(n ? (size_t)n : 1, sizeof(**rules));
+	if (!*rules) {
+		cfg_err(c, l, "out of memory");
+		return;
+	}
+	*n_rules = (size_t)n;
+	for (int i = 0; i < n; i++)
+		load_rule(c, config_setting_get_elem(l, (unsigned)i), &(*rules)[i]);
+}
+
+static void load_pod(struct cfg_ctx *c, const config_setting_t *g, size_t i)
+{
+	struct pod_cfg *pod = &c->m->pods[i];
+	const config_setting_t *l;
+	char where[CFG_PATH_MAX];
+	const char *v;
+
+	cfg_path(g, where, sizeof(where));
+	pod->line = (int)config_setting_source_line(g);
+	cfg_known_keys(c, g, pod_keys);
+	if (cfg_string(c, g, "name", true, POD_NAME_MAX, &v) > 0 &&
+	    cfg_name_ok(c, config_setting_get_member(g, "name"), v, POD_NAME_MAX,
+			true)) {
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(c->m->pods[k].name, v))
+				cfg_err(c, config_setting_get_member(g, "name"),
+					"%s: pod name '%s' is already used (line %d)", where, v,
+					c->m->pods[k].line);
+		snprintf(pod->name, sizeof(pod->name), "%s", v);
+	}
+	l = cfg_string_list(c, g, "addresses", true);
+	if (l && config_setting_length(l) == 0)
+		cfg_err(c, l, "%s.addresses is empty: a pod needs at least one address", where);
+	for (int k = 0; l && k < config_setting_length(l); k++) {
+		struct sluice_prefix p;
+
+		if (cfg_prefix_elem(c, l, k, true, &p))
+			continue;
+		if (prefix_list_push(&pod->addrs, &p)) {
+			cfg_err(c, l, "out of memory");
+			break;
+		}
+	}
+	if (cfg_string(c, g, "veth", false, IF_NAMESIZE - 1, &v) > 0 &&
+	    (!v[0] || cfg_ifname_ok(c, config_setting_get_member(g, "veth"), v)))
+		snprintf(pod->veth, sizeof(pod->veth), "%s", v);
+	if (cfg_string(c, g, "cgroup", false, sizeof(pod->cgroup) - 1, &v) > 0) {
+		if (v[0] && v[0] != '/')
+			cfg_err(c, config_setting_get_member(g, "cgroup"),
+				"%s.cgroup '%s' must be an absolute cgroup path (\"/...\") or \"\"",
+				where, v);
+		else
+			snprintf(pod->cgroup, sizeof(pod->cgroup), "%s", v);
+	}
+	load_policy(c, g, "ingress", &pod->ingress_default_allow, &pod->ingress, &pod->n_ingress);
+	load_policy(c, g, "egress", &pod->egress_default_allow, &pod->egress, &pod->n_egress);
+}
+
+/* An address or a veth belongs to one pod, or traffic could not be told
+ * apart. */
+static void check_pods(struct cfg_ctx *c, const config_setting_t *l)
+{
+	const struct sluice_model *m = c->m;
+
+	for (size_t i = 0; i < m->n_pods; i++) {
+		const struct pod_cfg *pod = &m->pods[i];
+		const config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		char where[CFG_PATH_MAX], buf[64];
+
+		cfg_path(g, where, sizeof(where));
+		for (size_t k = 0; k < i; k++) {
+			const struct pod_cfg *o = &m->pods[k];
+
+			if (pod->veth[0] && !strcmp(pod->veth, o->veth))
+				cfg_err(c, config_setting_get_member(g, "veth"),
+					"%s: veth '%s' already belongs to pod '%s' (line %d)", where,
+					pod->veth, o->name, o->line);
+			for (size_t a = 0; a < pod->addrs.n; a++)
+				for (size_t b = 0; b < o->addrs.n; b++) {
+					if (!prefix_same(&pod->addrs.v[a], &o->addrs.v[b]))
+						continue;
+					prefix_format(&pod->addrs.v[a], buf, sizeof(buf));
+					cfg_err(c, config_setting_get_member(g, "addresses"),
+						"%s: address %s already belongs to pod '%s' (line %d)", where,
+						buf, o->name, o->line);
+				}
+		}
+	}
+}
+
+void cfg_pods(struct cfg_ctx *c, const config_setting_t *root)
+{
+	const config_setting_t *l = cfg_group_list(c, root, "pods", false);
+	int n;
+
+	if (!l)
+		return;
+	n = config_setting_length(l);
+	c->m->pods = calloc(n ? (size_t)n : 1, sizeof(*c->m->pods));
+	if (!c->m->pods) {
+		cfg_err(c, l, "out of memory");
+		return;
+	}
+	c->m->n_pods = (size_t)n;
+	for (int i = 0; i < n; i++)
+		load_pod(c, config_setting_get_elem(l, (unsigned)i), (size_t)i);
+	check_pods(c, l);
+}
