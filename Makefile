@@ -28,7 +28,7 @@ UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(UNIT_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJS))
 HDRS      := $(wildcard xdp/*.h ctl/*.h tests/unit/*.h)
 
-all: $(BUILD)/sluice $(BUILD)/unit_tests
+all: $(BUILD)/sluice $(BUILD)/unit_tests $(BUILD)/xdp_pass.bpf.o
 
 $(BUILD)/%.bpf.o: xdp/%.bpf.c $(wildcard xdp/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
