@@ -20,7 +20,7 @@ DEPS_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev \
 	python3 tcpdump
 
 BPF_OBJS  := $(BUILD)/sluice.bpf.o
-SKELS     := $(BUILD)/sluice.skel.h
+SKELS     := $(BUILD)/sluice.skel.h $(BUILD)/decap.skel.h
 CTL_SRCS  := $(wildcard ctl/*.c)
 CTL_OBJS  := $(patsubst ctl/%.c,$(BUILD)/ctl/%.o,$(CTL_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -28,10 +28,23 @@ UNIT_OBJS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%.o,$(UNIT_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJS))
 HDRS      := $(wildcard xdp/*.h ctl/*.h tests/unit/*.h)
 
-all: $(BUILD)/sluice $(BUILD)/unit_tests $(BUILD)/xdp_pass.bpf.o
+all: $(BUILD)/sluice $(BUILD)/unit_tests $(BUILD)/xdp_pass.bpf.o $(BUILD)/sluice-gen \
+	$(BUILD)/sink.bpf.o
 
 $(BUILD)/%.bpf.o: xdp/%.bpf.c $(wildcard xdp/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.bpf.o: tc/%.bpf.c $(wildcard xdp/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.bpf.o: bench/%.bpf.c $(wildcard bench/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/bench/%.o: bench/%.c $(wildcard bench/*.h) $(BUILD)/gen.skel.h | $(BUILD)/bench
+	$(CC) $(CFLAGS) -Ibench -c $< -o $@
+
+$(BUILD)/sluice-gen: $(BUILD)/bench/gen.o
+	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<)) > $@.tmp && mv $@.tmp $@
@@ -48,7 +61,7 @@ $(BUILD)/sluice: $(CTL_OBJS)
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD) $(BUILD)/ctl $(BUILD)/tests:
+$(BUILD) $(BUILD)/ctl $(BUILD)/tests $(BUILD)/bench:
 	mkdir -p $@
 
 deps:

@@ -17,6 +17,7 @@ static const struct {
 	{"attach", cmd_attach, "attach IFACE [--allow-generic]   load XDP natively on IFACE"},
 	{"detach", cmd_detach, "detach IFACE                     remove sluice from IFACE"},
 	{"apply", cmd_apply, "apply [-c FILE]                  write a config's lists and services"},
+	{"decap", cmd_decap, "decap attach|detach IFACE        DSR backend: unwrap sluice's IP-in-IP"},
 	{"load", cmd_load, "load [--block FILE]... [--allow FILE]...  replace the lists"},
 	{"stats", cmd_stats, "stats [--json] [--watch]         verdict counters"},
 	{"unpin", cmd_unpin, "unpin                            remove the pinned maps"},

@@ -298,6 +298,85 @@ static __always_inline void lb_count(void *map, __u32 id, __u64 bytes, __u8 new_
 	}
 }
 
+/* DSR (Katran-style IP-in-IP): put an outer IPv4 (proto 4) or IPv6 (next
+ * header 41) header in front of the client's untouched packet, addressed to
+ * the backend, which decapsulates (tc/decap.bpf.c) and answers the client
+ * directly from the VIP.  The outer source is the client's address: the
+ * backend strips the header before routing, so it only has to be unique per
+ * client for the fabric's ECMP hashing.  VLAN-tagged frames are not
+ * encapsulated (the tags would have to move): counted as lb_encap_fail. */
+static __always_inline int lb_encap(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
+				    const __u8 *backend)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	int v6 = lp->v6 ? 1 : 0;
+	int hlen = v6 ? (int)sizeof(struct ipv6hdr) : (int)sizeof(struct iphdr);
+	struct ethhdr eth_copy;
+	struct ethhdr *eth = data;
+	__u32 inner_len;
+
+	if ((void *)(eth + 1) > data_end || h->l3 != data + sizeof(struct ethhdr))
+		return -1;
+	inner_len = (__u32)(data_end - h->l3);
+	if (inner_len + hlen > 0xffff)
+		return -1;
+	__builtin_memcpy(&eth_copy, eth, sizeof(eth_copy));
+	if (bpf_xdp_adjust_head(ctx, -hlen))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth, &eth_copy, sizeof(*eth));
+	if (v6) {
+		struct ipv6hdr *o = (void *)(eth + 1);
+		struct ipv6hdr *in = (void *)(o + 1);
+
+		if ((void *)(in + 1) > data_end)
+			return -1;
+		eth->h_proto = bpf_htons(ETH_P_IPV6);
+		__builtin_memset(o, 0, sizeof(*o));
+		o->version = 6;
+		o->payload_len = bpf_htons((__u16)inner_len);
+		o->nexthdr = 41; /* IPv6 in IPv6 */
+		o->hop_limit = 64;
+		o->saddr = in->saddr;
+		__builtin_memcpy(&o->daddr, backend, 16);
+	} else {
+		struct iphdr *o = (void *)(eth + 1);
+		struct iphdr *in = (void *)(o + 1);
+		__u16 *w = (__u16 *)o;
+		__u32 sum = 0;
+
+		if ((void *)(in + 1) > data_end)
+			return -1;
+		eth->h_proto = bpf_htons(ETH_P_IP);
+		o->version = 4;
+		o->ihl = 5;
+		o->tos = in->tos;
+		o->tot_len = bpf_htons((__u16)(inner_len + sizeof(*o)));
+		o->id = 0;
+		o->frag_off = bpf_htons(0x4000); /* DF: the fabric must carry it whole */
+		o->ttl = 64;
+		o->protocol = 4; /* IP in IP */
+		o->check = 0;
+		o->saddr = in->saddr;
+		__builtin_memcpy(&o->daddr, backend, 4);
+#pragma unroll
+		for (int i = 0; i < 10; i++)
+			sum += w[i];
+		o->check = (__u16)~csum_fold32(sum);
+	}
+	/* the FIB lookup is for the outer header now */
+	__builtin_memcpy(lp->daddr, backend, 16);
+	lp->l4_proto = v6 ? 41 : 4;
+	lp->sport = 0;
+	lp->dport = 0;
+	return 0;
+}
+
 /* Client -> VIP: choose a backend and DNAT to it. */
 static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
 				       const struct sluice_svc *svc, struct lb_scratch *sc,
@@ -322,6 +401,17 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 	}
 	res->backend = bid;
 	res->reason = SR_LB_FORWARD;
+	if (svc->mode == SLUICE_MODE_DSR_IPIP) {
+		__u8 baddr[16];
+
+		__builtin_memcpy(baddr, be->addr, 16);
+		if (lb_encap(ctx, lp, h, baddr)) {
+			res->reason = SR_LB_ENCAP_FAIL;
+			return;
+		}
+		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+		return;
+	}
 	if (lb_rewrite(lp, h, 1, be->addr, be->port, data_end)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;

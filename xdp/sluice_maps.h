@@ -90,6 +90,8 @@ enum sluice_reason {
 	SR_LB_NO_BACKEND,     /* to a VIP whose service has no usable backend */
 	SR_LB_FRAGMENT,       /* IP fragment to a VIP: no ports to hash on */
 	SR_LB_FIB_FAIL,       /* rewritten but no route to the destination */
+	SR_LB_ENCAP_FAIL,     /* DSR: could not add the outer header (VLAN
+			       * tagged frame, no headroom, too long) */
 	SR_REASON_MAX,
 };
 
@@ -335,6 +337,7 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_LB_NO_BACKEND] = "lb_no_backend",
 	[SR_LB_FRAGMENT] = "lb_fragment",
 	[SR_LB_FIB_FAIL] = "lb_fib_fail",
+	[SR_LB_ENCAP_FAIL] = "lb_encap_fail",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
