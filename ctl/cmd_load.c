@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "compile.h"
+#include "dataplane.h"
 #include "prefix.h"
 #include "verdicts.h"
 
@@ -14,7 +15,7 @@ int cmd_load(struct cli *c)
 	struct prefix_list block = {0}, allow = {0}, compiled = {0};
 	struct verdict_apply_stats st;
 	uint32_t list_id = 0;
-	int fd4, fd6, rc = 1;
+	int rc = 1;
 
 	if (c->argc == 0)
 		return cli_err("load: usage: sluice load [--block FILE]... [--allow FILE]...");
@@ -43,20 +44,30 @@ int cmd_load(struct cli *c)
 		cli_err("load: out of memory compiling %zu prefixes", block.n + allow.n);
 		goto out;
 	}
-	fd4 = pins_open_map(c->pin_dir, "verdict_v4");
-	if (fd4 < 0)
-		goto out;
-	fd6 = pins_open_map(c->pin_dir, "verdict_v6");
-	if (fd6 < 0)
-		goto out;
-	rc = verdicts_apply(fd4, fd6, &compiled, &st);
-	if (rc) {
-		cli_err("load: writing the verdict tries failed: %s", strerror(-rc));
-		rc = 1;
-		goto out;
+	{
+		struct dataplane dp;
+		char err[SLUICE_ERRLEN];
+
+		if (dp_open_pinned(&dp, c->pin_dir, err, sizeof(err))) {
+			cli_err("load: %s", err);
+			goto out;
+		}
+		/* new lists, same services, one switch */
+		rc = dp_write_lists(&dp, &compiled, &st, err, sizeof(err));
+		if (!rc && (rc = dp_copy_services(&dp)))
+			snprintf(err, sizeof(err), "copying the services: %s", strerror(-rc));
+		if (!rc && (rc = dp_commit(&dp)))
+			snprintf(err, sizeof(err), "switching generations: %s", strerror(-rc));
+		dp_close(&dp);
+		if (rc) {
+			cli_err("load: %s (the running lists stay in force)", err);
+			rc = 1;
+			goto out;
+		}
 	}
-	printf("loaded %zu block and %zu allow prefixes: %zu trie entries written, %zu removed\n",
-	       block.n, allow.n, st.added_or_updated, st.removed);
+	printf("loaded %zu block and %zu allow prefixes: %zu compiled entries, %zu slow-path trie "
+	       "entries written, %zu removed\n",
+	       block.n, allow.n, compiled.n, st.added_or_updated, st.removed);
 	rc = 0;
 out:
 	prefix_list_free(&block);

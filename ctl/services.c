@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* services.c - write services, backends, Maglev tables and reverse-NAT entries. */
+/* services.c - write services, backends, Maglev tables and reverse-NAT
+ * entries into the inactive generation. */
 #include "services.h"
 
-#include <bpf/bpf.h>
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,43 +56,20 @@ static bool backend_matches(const struct sluice_backend *v, const struct lb_back
 	       v->port == htons(b->port);
 }
 
-/* The whole backends array, read in one batch (one syscall per entry would
- * cost tens of milliseconds per apply). */
-static int read_backends(int fd, struct sluice_backend *cur)
-{
-	uint32_t *keys = calloc(SLUICE_MAX_BACKENDS, sizeof(*keys));
-	uint32_t count = SLUICE_MAX_BACKENDS, out_batch;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int rc = 0;
-
-	if (!keys)
-		return -ENOMEM;
-	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, cur, &count, &opts) &&
-	    errno != ENOENT) {
-		for (uint32_t id = 0; id < SLUICE_MAX_BACKENDS && !rc; id++)
-			if (bpf_map_lookup_elem(fd, &id, &cur[id]))
-				rc = -errno;
-	}
-	free(keys);
-	return rc;
-}
-
-/* Find or allocate the id of backend b; ids index the backends array, an
- * all-zero family marks a free id. */
-static int backend_id(const struct sluice_backend *cur, const struct lb_backend_cfg *b,
+/* Find or allocate the id of backend b: the active generation's id when it
+ * has one, else an id free there and not yet handed out. */
+static int backend_id(const struct sluice_backend *active, const struct lb_backend_cfg *b,
 		      uint8_t *taken, uint32_t *out)
 {
 	uint32_t free_id = 0;
 
 	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
-		const struct sluice_backend *v = &cur[id];
-
-		if (v->family && backend_matches(v, b)) {
+		if (active[id].family && backend_matches(&active[id], b)) {
 			*out = id;
 			taken[id] = 1;
 			return 0;
 		}
-		if (!v->family && !taken[id] && !free_id)
+		if (!active[id].family && !taken[id] && !free_id)
 			free_id = id;
 	}
 	if (!free_id)
@@ -101,188 +79,159 @@ static int backend_id(const struct sluice_backend *cur, const struct lb_backend_
 	return 0;
 }
 
-static int write_ring(int fd, uint32_t svc_id, const uint32_t *table)
+/* Make hash map fd hold exactly keys[0..n) -> vals[0..n). */
+static int sync_hash(int fd, const void *keys, const void *vals, size_t n, size_t ksz, size_t vsz)
 {
-	uint32_t keys[SLUICE_RING_SIZE];
-	uint32_t count = SLUICE_RING_SIZE;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint8_t key[64], next[64];
+	void *prev = NULL;
 
-	for (uint32_t i = 0; i < SLUICE_RING_SIZE; i++)
-		keys[i] = svc_id * SLUICE_RING_SIZE + i;
-	if (bpf_map_update_batch(fd, keys, table, &count, &opts) == 0)
-		return 0;
-	/* older kernels: one by one */
-	for (uint32_t i = 0; i < SLUICE_RING_SIZE; i++)
-		if (bpf_map_update_elem(fd, &keys[i], &table[i], BPF_ANY))
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		bool want = false;
+
+		for (size_t i = 0; i < n && !want; i++)
+			want = !memcmp((const uint8_t *)keys + i * ksz, next, ksz);
+		if (!want) {
+			bpf_map_delete_elem(fd, next);
+			prev = NULL; /* the key we stood on is gone: restart */
+			continue;
+		}
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const uint8_t *)keys + i * ksz,
+					(const uint8_t *)vals + i * vsz, BPF_ANY))
 			return -errno;
 	return 0;
 }
 
-int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply_stats *st)
+int lb_apply(const struct lb_model *m, const struct lb_gen_target *t, struct lb_apply_stats *st)
 {
+	const struct sluice_backend *active = t->backends_active;
+	struct sluice_backend *want = calloc(SLUICE_MAX_BACKENDS, sizeof(*want));
 	uint8_t *be_taken = calloc(SLUICE_MAX_BACKENDS, 1);
 	uint8_t *svc_taken = calloc(SLUICE_MAX_SERVICES, 1);
-	uint8_t *be_used = calloc(SLUICE_MAX_BACKENDS, 1);
-	uint32_t *svc_ids = calloc(m->n ? m->n : 1, sizeof(uint32_t));
+	struct sluice_svc_key *skeys = calloc(m->n + 1, sizeof(*skeys));
+	struct sluice_svc *svals = calloc(m->n + 1, sizeof(*svals));
+	size_t nrev = 0, rev_cap = 16;
+	struct sluice_svc_key *rkeys = calloc(rev_cap, sizeof(*rkeys));
+	struct sluice_rev *rvals = calloc(rev_cap, sizeof(*rvals));
 	uint32_t *table = calloc(SLUICE_RING_SIZE, sizeof(uint32_t));
-	struct sluice_backend *cur = calloc(SLUICE_MAX_BACKENDS, sizeof(*cur));
 	struct sluice_svc_key key, next, *prev = NULL;
+	size_t active_services = 0;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	if (!be_taken || !svc_taken || !be_used || !svc_ids || !table || !cur) {
+	if (!want || !be_taken || !svc_taken || !skeys || !svals || !rkeys ||
+	    !rvals || !table) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = read_backends(fds->backends, cur);
-	if (rc)
-		goto out;
-	/* Existing services keep their ids. */
-	for (size_t i = 0; i < m->n; i++) {
+
+	/* Service ids: those of the active generation carry over; ids in use
+	 * there are not handed to new services (their connections may still
+	 * be in the table). */
+	while (bpf_map_get_next_key(t->services_active, prev, &next) == 0) {
 		struct sluice_svc v;
 
-		svc_key(&m->svcs[i], &key);
-		if (bpf_map_lookup_elem(fds->services, &key, &v) == 0 && v.id &&
-		    v.id < SLUICE_MAX_SERVICES && !svc_taken[v.id]) {
-			svc_ids[i] = v.id;
+		if (bpf_map_lookup_elem(t->services_active, &next, &v) == 0 &&
+		    v.id < SLUICE_MAX_SERVICES)
 			svc_taken[v.id] = 1;
-		}
-	}
-	/* Ids of services about to disappear stay taken until they are gone,
-	 * so a new service never reuses a live id's table mid-update. */
-	while (bpf_map_get_next_key(fds->services, prev, &next) == 0) {
-		struct sluice_svc v;
-
-		if (bpf_map_lookup_elem(fds->services, &next, &v) == 0 && v.id < SLUICE_MAX_SERVICES)
-			svc_taken[v.id] = 1;
+		active_services++;
 		key = next;
 		prev = &key;
 	}
 	for (size_t i = 0; i < m->n; i++) {
-		if (svc_ids[i])
-			continue;
-		for (uint32_t id = 1; id < SLUICE_MAX_SERVICES; id++) {
+		struct sluice_svc v;
+
+		svc_key(&m->svcs[i], &skeys[i]);
+		svals[i].mode = m->svcs[i].mode;
+		if (bpf_map_lookup_elem(t->services_active, &skeys[i], &v) == 0 && v.id &&
+		    v.id < SLUICE_MAX_SERVICES)
+			svals[i].id = v.id;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		for (uint32_t id = 1; !svals[i].id && id < SLUICE_MAX_SERVICES; id++) {
 			if (!svc_taken[id]) {
-				svc_ids[i] = id;
+				svals[i].id = id;
 				svc_taken[id] = 1;
-				break;
 			}
 		}
-		if (!svc_ids[i]) {
+		if (!svals[i].id) {
 			rc = -ENOSPC;
 			goto out;
 		}
 	}
 
+	/* Backends, Maglev tables and reverse-NAT entries of every service.
+	 * The shadow generation's tables are rebuilt whole. */
+	memset(t->ring, 0, (size_t)SLUICE_MAX_SERVICES * SLUICE_RING_WORDS * 8);
 	for (size_t i = 0; i < m->n && !rc; i++) {
 		const struct lb_service_cfg *s = &m->svcs[i];
 		uint32_t ids[s->n_backends ? s->n_backends : 1];
-		struct sluice_svc v = {.id = svc_ids[i], .mode = s->mode};
+		uint16_t *ring16 = (uint16_t *)(t->ring + (size_t)svals[i].id * SLUICE_RING_WORDS);
 
-		/* 1. backends, so the table never names an unwritten id */
 		for (size_t b = 0; b < s->n_backends && !rc; b++) {
 			const struct lb_backend_cfg *bc = &s->backends[b];
-			struct sluice_backend bv = {.family = bc->addr.family, .state = bc->state};
 
-			rc = backend_id(cur, bc, be_taken, &ids[b]);
+			rc = backend_id(active, bc, be_taken, &ids[b]);
 			if (rc)
 				break;
-			memcpy(bv.addr, bc->addr.addr, 16);
-			bv.port = htons(bc->port);
-			if (memcmp(&cur[ids[b]], &bv, sizeof(bv)) &&
-			    bpf_map_update_elem(fds->backends, &ids[b], &bv, BPF_ANY))
-				rc = -errno;
-			cur[ids[b]] = bv;
-			be_used[ids[b]] = 1;
+			want[ids[b]].family = bc->addr.family;
+			want[ids[b]].state = bc->state;
+			memcpy(want[ids[b]].addr, bc->addr.addr, 16);
+			want[ids[b]].port = htons(bc->port);
 			st->backends++;
+			if (s->mode != SLUICE_MODE_NAT)
+				continue;
+			if (nrev == rev_cap) {
+				void *k2 = realloc(rkeys, rev_cap * 2 * sizeof(*rkeys));
+				void *v2 = k2 ? realloc(rvals, rev_cap * 2 * sizeof(*rvals)) : NULL;
+
+				if (k2)
+					rkeys = k2;
+				if (!v2) {
+					rc = -ENOMEM;
+					break;
+				}
+				rvals = v2;
+				rev_cap *= 2;
+			}
+			memset(&rkeys[nrev], 0, sizeof(rkeys[nrev]));
+			memset(&rvals[nrev], 0, sizeof(rvals[nrev]));
+			memcpy(rkeys[nrev].addr, bc->addr.addr, 16);
+			rkeys[nrev].port = htons(bc->port);
+			rkeys[nrev].proto = s->proto;
+			rkeys[nrev].family = bc->addr.family;
+			memcpy(rvals[nrev].vip, s->vip.addr, 16);
+			rvals[nrev].vport = htons(s->port);
+			rvals[nrev].svc_id = (uint16_t)svals[i].id;
+			nrev++;
 		}
-		/* 2. the Maglev table, 3. the service itself */
 		if (!rc)
 			rc = lb_service_table(s, ids, table);
-		if (!rc)
-			rc = write_ring(fds->ring, v.id, table);
-		svc_key(s, &key);
-		if (!rc && bpf_map_update_elem(fds->services, &key, &v, BPF_ANY))
-			rc = -errno;
-		/* 4. reverse NAT for the backends of NAT services */
-		for (size_t b = 0; b < s->n_backends && !rc && s->mode == SLUICE_MODE_NAT; b++) {
-			const struct lb_backend_cfg *bc = &s->backends[b];
-			struct sluice_svc_key rk = {.proto = s->proto, .family = bc->addr.family};
-			struct sluice_rev rv = {.vport = htons(s->port), .svc_id = (uint16_t)v.id};
-
-			memcpy(rk.addr, bc->addr.addr, 16);
-			rk.port = htons(bc->port);
-			memcpy(rv.vip, s->vip.addr, 16);
-			if (bpf_map_update_elem(fds->rev, &rk, &rv, BPF_ANY))
-				rc = -errno;
-		}
+		/* ids fit 16 bits (SLUICE_MAX_BACKENDS <= 65536); little-endian
+		 * u16 slots inside each u64 word, as lb.h reads them */
+		for (uint32_t slot = 0; slot < SLUICE_RING_SIZE && !rc; slot++)
+			ring16[slot] = (uint16_t)table[slot];
 		st->services++;
 	}
-	if (rc)
-		goto out;
-
-	/* 5. remove services that are gone, then their tables */
-	prev = NULL;
-	while (bpf_map_get_next_key(fds->services, prev, &next) == 0) {
-		struct sluice_svc v;
-		bool keep = false;
-
-		for (size_t i = 0; i < m->n && !keep; i++) {
-			svc_key(&m->svcs[i], &key);
-			keep = !memcmp(&key, &next, sizeof(key));
-		}
-		if (keep || bpf_map_lookup_elem(fds->services, &next, &v)) {
-			key = next;
-			prev = &key;
-			continue;
-		}
-		if (bpf_map_delete_elem(fds->services, &next)) {
-			rc = -errno;
-			goto out;
-		}
-		memset(table, 0, SLUICE_RING_SIZE * sizeof(*table));
-		if (v.id < SLUICE_MAX_SERVICES)
-			write_ring(fds->ring, v.id, table);
-		st->services_removed++;
-		prev = NULL; /* restart: the key we stood on is gone */
-	}
-	/* 6. reverse entries of backends no longer in a NAT service */
-	prev = NULL;
-	while (bpf_map_get_next_key(fds->rev, prev, &next) == 0) {
-		bool keep = false;
-
-		for (size_t i = 0; i < m->n && !keep; i++) {
-			const struct lb_service_cfg *s = &m->svcs[i];
-
-			for (size_t b = 0; b < s->n_backends && !keep && s->mode == SLUICE_MODE_NAT; b++) {
-				const struct lb_backend_cfg *bc = &s->backends[b];
-
-				keep = next.proto == s->proto && next.family == bc->addr.family &&
-				       next.port == htons(bc->port) && !memcmp(next.addr, bc->addr.addr, 16);
-			}
-		}
-		if (!keep) {
-			bpf_map_delete_elem(fds->rev, &next);
-			prev = NULL;
-			continue;
-		}
-		key = next;
-		prev = &key;
-	}
-	/* 7. backends no longer used by any service: free their ids */
-	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
-		struct sluice_backend none = {0};
-
-		if (be_used[id] || !cur[id].family)
-			continue;
-		bpf_map_update_elem(fds->backends, &id, &none, BPF_ANY);
-	}
+	if (!rc) /* the shadow slice is not read by the data path: plain copy */
+		memcpy(t->backends, want, SLUICE_MAX_BACKENDS * sizeof(*want));
+	if (!rc)
+		rc = sync_hash(t->rev, rkeys, rvals, nrev, sizeof(*rkeys), sizeof(*rvals));
+	if (!rc)
+		rc = sync_hash(t->services, skeys, svals, m->n, sizeof(*skeys), sizeof(*svals));
+	if (!rc && active_services > m->n)
+		st->services_removed = active_services - m->n;
 out:
-	free(cur);
+	free(want);
 	free(be_taken);
 	free(svc_taken);
-	free(be_used);
-	free(svc_ids);
+	free(skeys);
+	free(svals);
+	free(rkeys);
+	free(rvals);
 	free(table);
 	return rc;
 }

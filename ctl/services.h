@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "prefix.h"
+#include "sluice_maps.h"
 
 struct lb_backend_cfg {
 	struct sluice_prefix addr; /* host prefix: /32 or /128 */
@@ -34,8 +35,15 @@ struct lb_model {
 	size_t n;
 };
 
-struct lb_fds {
-	int services, ring, backends, rev;
+/* Where lb_apply writes: the inactive generation of the service maps. */
+struct lb_gen_target {
+	int services_active; /* active generation's services: ids carry over */
+	int services;        /* shadow generation's services hash */
+	int rev;             /* shadow generation's reverse-NAT hash */
+	struct sluice_backend *backends_active; /* backends array slices (mmap) */
+	struct sluice_backend *backends;        /* ... of the shadow generation */
+	uint64_t *ring;      /* shadow generation's Maglev tables (mmap) */
+	uint32_t active, gen;
 };
 
 struct lb_apply_stats {
@@ -45,11 +53,11 @@ struct lb_apply_stats {
 /* The backend's effective Maglev weight (0 when draining or down). */
 uint32_t lb_backend_table_weight(const struct lb_backend_cfg *b);
 
-/* Make the maps serve exactly the model.  Service and backend ids are kept
- * stable across calls: an existing service (VIP, port, protocol) keeps its id
- * and so its Maglev table slot range and counters; an existing backend
- * (address, port) keeps its id, so established connections stay on it. */
-int lb_apply(const struct lb_model *m, const struct lb_fds *fds, struct lb_apply_stats *st);
+/* Make the shadow generation serve exactly the model.  Ids are stable: a
+ * service (VIP, port, protocol) keeps the id it has in the active
+ * generation, and so its Maglev table slot range and counters; a backend
+ * (address, port) keeps its id, so connections in the table stay on it. */
+int lb_apply(const struct lb_model *m, const struct lb_gen_target *t, struct lb_apply_stats *st);
 
 /* Build the Maglev table a service would get (ids as given by idmap; used
  * by tests and `sluice lb show`). */

@@ -38,7 +38,8 @@ struct lb_pkt {
 	__u8 v6;
 	__u8 tcp_flags;
 	__u8 frag;
-	__u16 pad;
+	__u8 gen; /* active configuration generation */
+	__u8 pad;
 };
 
 /* Per-CPU scratch for the load balancer's larger structs: the BPF stack is
@@ -115,8 +116,11 @@ static __always_inline void lb_flow_key(struct sluice_flow_key *k, const __u32 *
 	k->pad = 0;
 }
 
+#define LB_GEN_LOOKUP(gen, name, key)                                                             \
+	((gen) ? bpf_map_lookup_elem(&name##_g1, key) : bpf_map_lookup_elem(&name##_g0, key))
+
 static __always_inline struct sluice_svc *lb_find_service(const __u32 *addr, __be16 port,
-							  __u8 proto, int v6)
+							  __u8 proto, int v6, __u32 gen)
 {
 	struct sluice_svc_key sk = {};
 	struct sluice_svc *svc;
@@ -125,36 +129,52 @@ static __always_inline struct sluice_svc *lb_find_service(const __u32 *addr, __b
 	sk.port = port;
 	sk.proto = proto;
 	sk.family = v6 ? 6 : 4;
-	svc = bpf_map_lookup_elem(&lb_services, &sk);
+	svc = LB_GEN_LOOKUP(gen, lb_services, &sk);
 	if (svc)
 		return svc;
 	sk.port = 0; /* port-wildcard service */
-	return bpf_map_lookup_elem(&lb_services, &sk);
+	return LB_GEN_LOOKUP(gen, lb_services, &sk);
 }
 
 /* Pick the backend of a flow: an existing connection stays where it is
  * unless its backend is down; otherwise the Maglev table decides.  TCP SYNs
  * create no table entry, so a spoofed SYN flood cannot push established
  * flows out of the LRU: the entry is made by the handshake's ACK. */
+/* A backend's entry in generation gen (ids are the same in both). */
+static __always_inline struct sluice_backend *lb_backend(__u32 gen, __u32 bid)
+{
+	__u32 idx;
+
+	if (!bid || bid >= SLUICE_MAX_BACKENDS)
+		return NULL;
+	idx = gen * SLUICE_MAX_BACKENDS + bid;
+	return bpf_map_lookup_elem(&lb_backends, &idx);
+}
+
 static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const struct sluice_svc *svc,
-				     __u8 tcp_flags, struct lb_result *res)
+				     __u8 tcp_flags, __u32 gen, struct lb_result *res)
 {
 	struct sluice_conn *conn = bpf_map_lookup_elem(&lb_conns, fk);
 	struct sluice_backend *be;
 	__u32 bid, slot;
 
+	if (svc->id >= SLUICE_MAX_SERVICES)
+		return 0;
 	if (conn && conn->svc == svc->id) {
 		bid = conn->backend;
-		be = bpf_map_lookup_elem(&lb_backends, &bid);
-		if (be && be->state != SLUICE_BE_DOWN)
+		be = lb_backend(gen, bid);
+		if (be && be->family && be->state != SLUICE_BE_DOWN)
 			return bid;
 	}
-	slot = svc->id * SLUICE_RING_SIZE + lb_flow_hash(fk) % SLUICE_RING_SIZE;
-	__u32 *ring = bpf_map_lookup_elem(&lb_ring, &slot);
+	slot = lb_flow_hash(fk) % SLUICE_RING_SIZE;
+	__u32 word = (gen * SLUICE_MAX_SERVICES + svc->id) * SLUICE_RING_WORDS + slot / 4;
+	__u64 *ring = bpf_map_lookup_elem(&lb_ring, &word);
 
-	if (!ring || !*ring)
+	if (!ring)
 		return 0;
-	bid = *ring;
+	bid = (__u32)(*ring >> ((slot & 3) * 16)) & 0xffff;
+	if (!bid)
+		return 0;
 	if (fk->proto == IPPROTO_TCP && (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
 		res->new_flow = 1;
 	} else {
@@ -393,8 +413,8 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 		return;
 	}
 	lb_flow_key(&sc->fk, lp->saddr, lp->daddr, lp->sport, lp->dport, lp->l4_proto, lp->v6);
-	bid = lb_pick(&sc->fk, svc, lp->tcp_flags, res);
-	be = bid ? bpf_map_lookup_elem(&lb_backends, &bid) : NULL;
+	bid = lb_pick(&sc->fk, svc, lp->tcp_flags, lp->gen, res);
+	be = lb_backend(lp->gen, bid);
 	if (!be || be->family != (lp->v6 ? 6 : 4)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;
@@ -431,10 +451,10 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 	rk.port = lp->sport;
 	rk.proto = lp->l4_proto;
 	rk.family = lp->v6 ? 6 : 4;
-	rev = bpf_map_lookup_elem(&lb_rev, &rk);
+	rev = LB_GEN_LOOKUP(lp->gen, lb_rev, &rk);
 	if (!rev) {
 		rk.port = 0; /* backend of a port-wildcard service */
-		rev = bpf_map_lookup_elem(&lb_rev, &rk);
+		rev = LB_GEN_LOOKUP(lp->gen, lb_rev, &rk);
 		if (!rev)
 			return 0;
 	}
@@ -476,7 +496,7 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	if (!sc)
 		return 0;
 
-	svc = lb_find_service(lp->daddr, lp->dport, lp->l4_proto, lp->v6);
+	svc = lb_find_service(lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {
 		lb_forward(ctx, lp, &h, svc, sc, res);
 		return 1;
@@ -522,7 +542,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	__u16 *icsum, *in_ipsum = NULL;
 	__u32 *in_src_field, *in_dst_field, *out_src_field, *out_dst_field;
 	__u8 *icmp, in_proto;
-	__u32 l3_off, l4_off;
+	__u32 l3_off, l4_off, gen;
 	int nwords, v6;
 
 	if (!lp || !res)
@@ -531,6 +551,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	l3_off = lp->l3_off & (LB_MAX_OFF * 2 - 1);
 	l4_off = lp->l4_off & (LB_MAX_OFF * 2 - 1);
 	v6 = lp->v6 ? 1 : 0; /* read once: each read of *lp is a new unknown */
+	gen = lp->gen ? 1 : 0;
 	icmp = data + l4_off;
 	if ((void *)(icmp + 8) > data_end)
 		return 0;
@@ -586,7 +607,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 		return 0;
 
 	/* towards a VIP: the quoted packet is a reply VIP -> client */
-	svc = lb_find_service(in_src, in_sport, in_proto, v6);
+	svc = lb_find_service(in_src, in_sport, in_proto, v6, gen);
 	if (svc && lb_addr_eq(in_src, lp->daddr)) {
 		struct sluice_backend *be;
 		__u16 old_ipsum = in_ipsum ? *in_ipsum : 0;
@@ -596,9 +617,9 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 		res->reason = SR_LB_ICMP;
 		res->action = XDP_DROP;
 		lb_flow_key(&sc->fk, in_dst, in_src, in_dport, in_sport, in_proto, v6);
-		bid = lb_pick(&sc->fk, svc, TCP_FLAG_SYN, res); /* never creates an entry */
+		bid = lb_pick(&sc->fk, svc, TCP_FLAG_SYN, gen, res); /* never creates an entry */
 		res->new_flow = 0;
-		be = bid ? bpf_map_lookup_elem(&lb_backends, &bid) : NULL;
+		be = lb_backend(gen, bid);
 		if (!be || be->family != (v6 ? 6 : 4))
 			return 1;
 		res->backend = bid;
@@ -631,10 +652,10 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	rk.port = in_dport;
 	rk.proto = in_proto;
 	rk.family = v6 ? 6 : 4;
-	rev = bpf_map_lookup_elem(&lb_rev, &rk);
+	rev = LB_GEN_LOOKUP(gen, lb_rev, &rk);
 	if (!rev) {
 		rk.port = 0;
-		rev = bpf_map_lookup_elem(&lb_rev, &rk);
+		rev = LB_GEN_LOOKUP(gen, lb_rev, &rk);
 		if (!rev)
 			return 0;
 	}

@@ -70,17 +70,44 @@ static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 fl
 	return XDP_PASS;
 }
 
-static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p, int v6)
+/* The compiled source verdict: one inlined array lookup for the /24 (or the
+ * top 24 bits of an IPv6 source) answers most packets; only a /24 with a
+ * longer prefix inside it costs a trie walk.  NULL: in no list. */
+static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p, int v6, __u32 gen)
 {
+	__u32 top = bpf_ntohl(p->saddr[0]) >> (32 - SLUICE_FAST_BITS);
+	__u32 idx = gen * SLUICE_FAST_WORDS + (top >> 3);
+	__u64 *word = v6 ? bpf_map_lookup_elem(&fast_v6, &idx) : bpf_map_lookup_elem(&fast_v4, &idx);
+	__u32 cls;
+
+	if (!word)
+		return NULL;
+	cls = (__u32)(*word >> ((top & 7) * 8)) & 0xff;
+	if (!cls)
+		return NULL;
+	if (cls != SLUICE_CLASS_DEEPER) {
+		idx = gen * SLUICE_CLASSES + cls;
+		return bpf_map_lookup_elem(&verdict_classes, &idx);
+	}
 	if (v6) {
 		struct sluice_lpm_v6_key k6 = {.prefixlen = 128};
 
 		__builtin_memcpy(k6.addr, p->saddr, 16);
-		return bpf_map_lookup_elem(&verdict_v6, &k6);
+		return gen ? bpf_map_lookup_elem(&verdict_v6_g1, &k6)
+			   : bpf_map_lookup_elem(&verdict_v6_g0, &k6);
 	}
 	struct sluice_lpm_v4_key k4 = {.prefixlen = 32, .addr = p->saddr[0]};
 
-	return bpf_map_lookup_elem(&verdict_v4, &k4);
+	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4) : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
+}
+
+/* The active generation, read once per packet. */
+static __always_inline __u32 active_gen(void)
+{
+	__u32 zero = 0;
+	struct sluice_state *st = bpf_map_lookup_elem(&sluice_state, &zero);
+
+	return st && st->gen ? 1 : 0;
 }
 
 static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u8 flags)
@@ -122,6 +149,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	struct sluice_pkt p = {};
 	struct sluice_verdict *v;
+	__u32 gen = active_gen();
 	__u8 flags = 0;
 	int v6, rc;
 
@@ -143,7 +171,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		return finish(ctx, rc, bytes, flags);
 
 	/* The source decides first: a blocked flood costs one lookup. */
-	v = lookup_source(&p, v6);
+	v = lookup_source(&p, v6, gen);
 	if (v && v->action == SLUICE_ACT_BLOCK)
 		return finish(ctx, SR_BLOCKLIST, bytes, flags);
 	if (v && v->action == SLUICE_ACT_ALLOW)
@@ -189,6 +217,7 @@ int sluice_xdp(struct xdp_md *ctx)
 			.v6 = (__u8)v6,
 			.tcp_flags = p.tcp_flags,
 			.frag = p.frag,
+			.gen = (__u8)gen,
 		};
 		int handled = 0;
 

@@ -26,6 +26,20 @@
 
 #define SLUICE_PIN_DIR "/sys/fs/bpf/sluice"
 
+/* ---- generations ------------------------------------------------------- */
+
+/* Every map that holds configuration exists twice (two generations).  A
+ * reload writes the whole new configuration into the inactive generation,
+ * then flips sluice_state.gen with one 4-byte write: each packet reads the
+ * generation once and sees either the old config or the new, never a mix. */
+#define SLUICE_GENS 2
+
+struct sluice_state {
+	__u32 gen;          /* active generation: 0 or 1 */
+	__u32 serial;       /* bumped on every switch (for status and tests) */
+	__u64 switched_ns;  /* CLOCK_MONOTONIC of the last switch */
+};
+
 /* ---- source verdict (blocklist / allowlist, compiled) ------------------ */
 
 /* The data path does one longest-prefix lookup.  Userspace compiles the
@@ -53,6 +67,18 @@ struct sluice_verdict {
 	__u32 action;  /* enum sluice_action */
 	__u32 list_id; /* which configured list the prefix came from (0 = cli) */
 };
+
+/* The compiled fast table (DIR-24 style): one byte per /24 of the first 24
+ * address bits (IPv4: the /24; IPv6: the top 24 bits), 2^24 bytes per
+ * generation, packed 8 to a u64 array element and mmap-written by the
+ * daemon.  The byte is 0 when no list prefix touches that /24 (the packet
+ * needs no further lookup), a verdict class 1..254 when prefixes of length
+ * <= 24 decide the whole /24, or SLUICE_CLASS_DEEPER when a longer prefix
+ * lies inside it and the (small) LPM trie decides. */
+#define SLUICE_FAST_BITS 24
+#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)
+#define SLUICE_CLASS_DEEPER 255
+#define SLUICE_CLASSES 256 /* verdict classes per generation; 0 = none */
 
 /* ---- counters ------------------------------------------------------------ */
 
@@ -141,8 +167,11 @@ struct sluice_meta {
 #define SLUICE_MAX_BACKENDS 4096  /* backend ids 1..MAX-1; 0 = none */
 /* Maglev lookup table size per service: a prime well above the backend
  * count so that weights are honoured to a fraction of a percent, small
- * enough that 1024 services cost 16 MiB. */
+ * enough that 1024 services cost 16 MiB per generation. */
 #define SLUICE_RING_SIZE 4099
+/* Ring slots hold 16-bit backend ids, four to an array element (array map
+ * elements are 8 bytes whatever the value size). */
+#define SLUICE_RING_WORDS ((SLUICE_RING_SIZE + 3) / 4)
 #define SLUICE_CONN_MAX (256u * 1024)
 /* Hash seed: the same on every node, so every node with the same config
  * sends a flow to the same backend. */
@@ -173,11 +202,14 @@ enum sluice_backend_state {
 	SLUICE_BE_DOWN = 2,     /* out of the table; its flows move */
 };
 
+/* 24 bytes: array elements are 8-byte aligned, and userspace writes the
+ * (mmapped) array as a plain C array of these. */
 struct sluice_backend {
 	__u8 addr[16];
 	__be16 port; /* 0: keep the client's destination port */
 	__u8 family;
 	__u8 state;  /* enum sluice_backend_state */
+	__u32 pad;
 };
 
 /* Reverse NAT: a backend belongs to at most one NAT service, so its reply
@@ -214,13 +246,60 @@ struct sluice_lb_counter {
 #include <bpf/bpf_helpers.h>
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sluice_state SEC(".maps");
+
+/* Fast tables, generation g at elements [g * SLUICE_FAST_WORDS, ...). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast_v6 SEC(".maps");
+
+/* Verdict classes, generation g at [g * SLUICE_CLASSES, ...). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_CLASSES);
+	__type(key, __u32);
+	__type(value, struct sluice_verdict);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_classes SEC(".maps");
+
+/* Slow path tries, one per generation: IPv4 holds only what the /24s marked
+ * DEEPER need; IPv6 holds every compiled prefix. */
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, SLUICE_VERDICT_V4_MAX);
 	__type(key, struct sluice_lpm_v4_key);
 	__type(value, struct sluice_verdict);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} verdict_v4 SEC(".maps");
+} verdict_v4_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_VERDICT_V4_MAX);
+	__type(key, struct sluice_lpm_v4_key);
+	__type(value, struct sluice_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_v4_g1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -229,7 +308,16 @@ struct {
 	__type(value, struct sluice_verdict);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} verdict_v6 SEC(".maps");
+} verdict_v6_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_VERDICT_V6_MAX);
+	__type(key, struct sluice_lpm_v6_key);
+	__type(value, struct sluice_verdict);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_v6_g1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -253,21 +341,31 @@ struct {
 	__type(key, struct sluice_svc_key);
 	__type(value, struct sluice_svc);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_services SEC(".maps");
+} lb_services_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_SERVICES);
+	__type(key, struct sluice_svc_key);
+	__type(value, struct sluice_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_services_g1 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_MAX_SERVICES * SLUICE_RING_SIZE);
+	__uint(max_entries, SLUICE_GENS * SLUICE_MAX_SERVICES * SLUICE_RING_WORDS);
 	__type(key, __u32);
-	__type(value, __u32); /* backend id, 0 = empty */
+	__type(value, __u64); /* 4 x 16-bit backend ids, 0 = empty */
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_ring SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__uint(max_entries, SLUICE_GENS * SLUICE_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct sluice_backend);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_backends SEC(".maps");
 
@@ -277,7 +375,15 @@ struct {
 	__type(key, struct sluice_svc_key);
 	__type(value, struct sluice_rev);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} lb_rev SEC(".maps");
+} lb_rev_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, struct sluice_svc_key);
+	__type(value, struct sluice_rev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} lb_rev_g1 SEC(".maps");
 
 /* Per-CPU LRU lists (no common LRU): a flood on one CPU cannot evict the
  * flows another CPU serves, and there is no cross-CPU lock. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "dataplane.h"
 #include "services.h"
 #include "prefix.h"
 #include "sluice.skel.h"
@@ -32,6 +33,7 @@ static struct {
 } tests[MAX_TESTS];
 static int n_tests;
 static struct sluice *skel;
+static struct dataplane dp;
 static int ncpus;
 
 void register_test(const char *name, test_fn fn, const char *needs)
@@ -123,6 +125,15 @@ static int fixture_load(void)
 		return -1;
 	}
 	ncpus = libbpf_num_possible_cpus();
+	{
+		char err[SLUICE_ERRLEN];
+
+		if (dp_open_obj(&dp, skel->obj, err, sizeof(err))) {
+			fprintf(stderr, "cannot open the data path maps: %s\n", err);
+			return -1;
+		}
+		dp.grace_ns = 0; /* BPF_PROG_TEST_RUN: no packet is ever in flight */
+	}
 	return 0;
 }
 
@@ -175,7 +186,14 @@ static int fixture_reset(void)
 		struct sluice_flow_key *keys = calloc(SLUICE_CONN_MAX, sizeof(*keys));
 		size_t n = 0;
 
-		if (!keys || xdp_set_services(&empty))
+		struct prefix_list no_lists = {0};
+		struct verdict_apply_stats vs;
+		struct lb_apply_stats ls;
+		char err[SLUICE_ERRLEN];
+
+		/* one switch to an empty generation */
+		if (!keys || dp_begin(&dp) || dp_write_lists(&dp, &no_lists, &vs, err, sizeof(err)) ||
+		    dp_write_services(&dp, &empty, &ls) || dp_commit(&dp))
 			return -1;
 		/* collect, then delete: restarting the walk after each delete
 		 * would be quadratic in the table size */
@@ -186,22 +204,24 @@ static int fixture_reset(void)
 			bpf_map_delete_elem(fd, &keys[i]);
 		free(keys);
 	}
-	return xdp_set_lists(none, none);
+	(void)none;
+	return 0;
 }
 
+/* Every change goes through a generation switch, as in production. */
 int xdp_set_services(const struct lb_model *m)
 {
-	struct lb_fds fds = {
-		.services = bpf_map__fd(skel->maps.lb_services),
-		.ring = bpf_map__fd(skel->maps.lb_ring),
-		.backends = bpf_map__fd(skel->maps.lb_backends),
-		.rev = bpf_map__fd(skel->maps.lb_rev),
-	};
 	struct lb_apply_stats st;
-	int rc = lb_apply(m, &fds, &st);
+	int rc = dp_begin(&dp);
 
+	if (!rc)
+		rc = dp_write_services(&dp, m, &st);
+	if (!rc)
+		rc = dp_copy_lists(&dp);
+	if (!rc)
+		rc = dp_commit(&dp);
 	if (rc)
-		fprintf(stderr, "    lb_apply: %s\n", strerror(-rc));
+		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
 	return rc;
 }
 
@@ -215,12 +235,19 @@ uint32_t xdp_backend_id(const char *addr, uint16_t port)
 	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
 		struct sluice_backend b;
 
-		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.lb_backends), &id, &b))
+		uint32_t k = dp.active * SLUICE_MAX_BACKENDS + id;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.lb_backends), &k, &b))
 			return 0;
 		if (b.family == p.family && !memcmp(b.addr, p.addr, 16) && b.port == htons(port))
 			return id;
 	}
 	return 0;
+}
+
+int xdp_active_gen(void)
+{
+	return (int)dp.active;
 }
 
 int xdp_prog_fd(void)
@@ -402,10 +429,19 @@ int xdp_set_lists(const char *const *block, const char *const *allow)
 		goto out;
 	if (compile_verdicts(&b, &a, &out))
 		goto out;
-	rc = verdicts_apply(bpf_map__fd(skel->maps.verdict_v4), bpf_map__fd(skel->maps.verdict_v6),
-			    &out, &st);
-	if (rc)
-		fprintf(stderr, "    verdicts_apply: %s\n", strerror(-rc));
+	{
+		char err[SLUICE_ERRLEN];
+
+		rc = dp_begin(&dp);
+		if (!rc)
+			rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
+		if (!rc)
+			rc = dp_copy_services(&dp);
+		if (!rc)
+			rc = dp_commit(&dp);
+		if (rc)
+			fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
+	}
 out:
 	prefix_list_free(&b);
 	prefix_list_free(&a);
@@ -447,8 +483,10 @@ int main(int argc, char **argv)
 		else
 			passed++;
 	}
-	if (skel)
+	if (skel) {
+		dp_close(&dp);
 		sluice__destroy(skel);
+	}
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -74,6 +74,8 @@ uint64_t xdp_count_bytes(int reason, int action);
 uint64_t xdp_count_total(void);
 /* File descriptors of the loaded fixture's maps, for tests that read them. */
 int xdp_map_fd(const char *name);
+/* The active configuration generation (which _g0/_g1 maps are live). */
+int xdp_active_gen(void);
 /* The fixture's XDP program, for tests that call BPF_PROG_TEST_RUN themselves. */
 int xdp_prog_fd(void);
 

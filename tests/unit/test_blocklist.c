@@ -341,7 +341,10 @@ XDP_TEST(v4_allow_does_not_override_v6_block)
 	return all_blocked(LIST("2001:db8::1", "::ffff:192.0.2.7"));
 }
 
-/* ---- the tries themselves ------------------------------------------------ */
+/* ---- the slow-path tries of the active generation ------------------------
+ * The fast table answers for every /24 without a longer prefix inside; the
+ * IPv4 trie holds only those /24s (with the verdict painted there) and the
+ * longer prefixes; the IPv6 trie holds every compiled IPv6 prefix. */
 
 static int expect_tries(const char *const *want_prefix, const int *want_action)
 {
@@ -351,7 +354,10 @@ static int expect_tries(const char *const *want_prefix, const int *want_action)
 
 	while (want_prefix[n])
 		n++;
-	if (verdicts_dump(xdp_map_fd("verdict_v4"), xdp_map_fd("verdict_v6"), &got)) {
+	int g = xdp_active_gen();
+
+	if (verdicts_dump(xdp_map_fd(g ? "verdict_v4_g1" : "verdict_v4_g0"),
+			  xdp_map_fd(g ? "verdict_v6_g1" : "verdict_v6_g0"), &got)) {
 		fprintf(stderr, "    verdicts_dump failed\n");
 		goto out;
 	}
@@ -380,25 +386,31 @@ out:
 
 XDP_TEST(verdict_tries_hold_exactly_the_compiled_entries)
 {
-	static const char *const want[] = {"10.0.0.0/8",    "192.0.2.0/24",    "203.0.113.0/24",
-					   "2001:db8::/32", "2001:db8:1::/48", NULL};
-	static const int act[] = {SLUICE_ACT_ALLOW, SLUICE_ACT_BLOCK, SLUICE_ACT_ALLOW,
-				  SLUICE_ACT_BLOCK, SLUICE_ACT_ALLOW};
+	static const char *const want[] = {"198.51.100.0/24", "198.51.100.16/28", "2001:db8::/32",
+					   "2001:db8:1::/48", NULL};
+	static const int act[] = {SLUICE_ACT_BLOCK, SLUICE_ACT_ALLOW, SLUICE_ACT_BLOCK,
+				  SLUICE_ACT_ALLOW};
 
 	/* 10.1.2.0/24 and 2001:db8:1:2::/64 lie inside allow prefixes and
-	 * 203.0.113.0/24 is in both lists: none of them is a block entry */
+	 * 203.0.113.0/24 is in both lists: none of them is a block entry; the
+	 * /24s without a longer prefix inside never reach the IPv4 trie */
 	CHECK(xdp_set_lists(LIST("10.1.2.0/24", "192.0.2.0/24", "203.0.113.0/24", "2001:db8::/32",
-				 "2001:db8:1:2::/64"),
-			    LIST("10.0.0.0/8", "203.0.113.0/24", "2001:db8:1::/48")) == 0);
-	return expect_tries(want, act);
+				 "2001:db8:1:2::/64", "198.51.100.0/24"),
+			    LIST("10.0.0.0/8", "203.0.113.0/24", "2001:db8:1::/48",
+				 "198.51.100.16/28")) == 0);
+	CHECK(expect_tries(want, act) == 0);
+	CHECK(all_blocked(LIST("198.51.100.15", "198.51.100.32", "192.0.2.1")) == 0);
+	return all_allowed(LIST("198.51.100.16", "198.51.100.31", "10.1.2.3"));
 }
 
 XDP_TEST(verdict_tries_after_replacement_hold_only_the_new_entries)
 {
-	static const char *const want[] = {"198.51.100.0/24", "2001:db8:2::/48", NULL};
-	static const int act[] = {SLUICE_ACT_BLOCK, SLUICE_ACT_ALLOW};
+	static const char *const want[] = {"198.51.100.0/24", "198.51.100.7/32", "2001:db8:2::/48",
+					   NULL};
+	static const int act[] = {SLUICE_ACT_BLOCK, SLUICE_ACT_ALLOW, SLUICE_ACT_ALLOW};
 
-	CHECK(xdp_set_lists(LIST("192.0.2.0/24", "2001:db8::/32"), LIST("10.0.0.0/8")) == 0);
-	CHECK(xdp_set_lists(LIST("198.51.100.0/24"), LIST("2001:db8:2::/48")) == 0);
+	CHECK(xdp_set_lists(LIST("192.0.2.0/24", "2001:db8::/32", "192.0.2.128/25"),
+			    LIST("10.0.0.0/8", "192.0.2.200/32")) == 0);
+	CHECK(xdp_set_lists(LIST("198.51.100.0/24"), LIST("2001:db8:2::/48", "198.51.100.7")) == 0);
 	return expect_tries(want, act);
 }

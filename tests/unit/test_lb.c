@@ -535,7 +535,8 @@ XDP_TEST(service_and_backend_counters_count_packets_bytes_new_flows)
 		CHECK_EQ(xdp_run_raw(in, len, NULL, NULL), XDP_TX);
 	}
 	inet_pton(AF_INET, VIP4, sk.addr);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("lb_services"), &sk, &sv) == 0);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd(xdp_active_gen() ? "lb_services_g1" : "lb_services_g0"),
+				  &sk, &sv) == 0);
 	CHECK(bpf_map_lookup_elem(xdp_map_fd("lb_svc_stats"), &sv.id, c) == 0);
 	for (int i = 0; i < ncpu; i++) {
 		pk += c[i].packets;

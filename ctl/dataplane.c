@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dataplane.c - open the configuration maps; write a generation; switch. */
+#include "dataplane.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sluice_maps.h"
+
+#define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+#define RING_GEN_WORDS ((size_t)SLUICE_MAX_SERVICES * SLUICE_RING_WORDS)
+_Static_assert(sizeof(struct sluice_backend) % 8 == 0, "mmapped array elements are 8-byte multiples");
+#define BACKENDS_BYTES ((size_t)SLUICE_GENS * SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend))
+
+/* A packet that read the generation just before a switch may still be
+ * using the old one for a few microseconds; the old generation is only
+ * rewritten once that is surely over. */
+#define SWITCH_GRACE_NS 20000000ull
+
+typedef int (*map_fd_fn)(void *ctx, const char *name, char *err, size_t errlen);
+
+static int pinned_fd(void *ctx, const char *name, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		snprintf(err, errlen, "no sluice map at %s (%s): attach sluice first", path,
+			 strerror(errno));
+	return fd;
+}
+
+static int obj_fd(void *ctx, const char *name, char *err, size_t errlen)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(ctx, name);
+	int fd = m ? dup(bpf_map__fd(m)) : -1;
+
+	if (fd < 0)
+		snprintf(err, errlen, "BPF object has no map %s", name);
+	return fd;
+}
+
+static void *map_mmap(int fd, size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, size_t errlen)
+{
+	struct {
+		int *fd;
+		const char *name;
+	} want[] = {
+		{&dp->state_fd, "sluice_state"},      {&dp->fast_fd[0], "fast_v4"},
+		{&dp->fast_fd[1], "fast_v6"},         {&dp->classes_fd, "verdict_classes"},
+		{&dp->trie_fd[0][0], "verdict_v4_g0"}, {&dp->trie_fd[0][1], "verdict_v4_g1"},
+		{&dp->trie_fd[1][0], "verdict_v6_g0"}, {&dp->trie_fd[1][1], "verdict_v6_g1"},
+		{&dp->svc_fd[0], "lb_services_g0"},   {&dp->svc_fd[1], "lb_services_g1"},
+		{&dp->rev_fd[0], "lb_rev_g0"},        {&dp->rev_fd[1], "lb_rev_g1"},
+		{&dp->ring_fd, "lb_ring"},            {&dp->backends_fd, "lb_backends"},
+	};
+
+	memset(dp, 0, sizeof(*dp));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		*want[i].fd = -1;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		*want[i].fd = get(ctx, want[i].name, err, errlen);
+		if (*want[i].fd < 0) {
+			dp_close(dp);
+			return -ENOENT;
+		}
+	}
+	for (int f = 0; f < 2; f++) {
+		dp->fast_mem[f] = map_mmap(dp->fast_fd[f], SLUICE_GENS * FAST_BYTES);
+		if (!dp->fast_mem[f]) {
+			snprintf(err, errlen, "cannot mmap the fast table: %s", strerror(errno));
+			dp_close(dp);
+			return -errno;
+		}
+	}
+	dp->ring_mem = map_mmap(dp->ring_fd, SLUICE_GENS * RING_GEN_WORDS * 8);
+	dp->backends_mem = map_mmap(dp->backends_fd, BACKENDS_BYTES);
+	if (!dp->ring_mem || !dp->backends_mem) {
+		snprintf(err, errlen, "cannot mmap the Maglev tables: %s", strerror(errno));
+		dp_close(dp);
+		return -errno;
+	}
+	dp->grace_ns = SWITCH_GRACE_NS;
+	return dp_begin(dp);
+}
+
+int dp_open_pinned(struct dataplane *dp, const char *dir, char *err, size_t errlen)
+{
+	return dp_open(dp, pinned_fd, (void *)dir, err, errlen);
+}
+
+int dp_open_obj(struct dataplane *dp, struct bpf_object *obj, char *err, size_t errlen)
+{
+	return dp_open(dp, obj_fd, obj, err, errlen);
+}
+
+void dp_close(struct dataplane *dp)
+{
+	int *fds = &dp->state_fd;
+
+	for (int f = 0; f < 2; f++)
+		if (dp->fast_mem[f])
+			munmap(dp->fast_mem[f], SLUICE_GENS * FAST_BYTES);
+	if (dp->ring_mem)
+		munmap(dp->ring_mem, SLUICE_GENS * RING_GEN_WORDS * 8);
+	if (dp->backends_mem)
+		munmap(dp->backends_mem, BACKENDS_BYTES);
+	/* every int from state_fd up to backends_fd is a descriptor */
+	for (int *fd = fds; fd <= &dp->backends_fd; fd++)
+		if (*fd > 0)
+			close(*fd);
+	memset(dp, 0, sizeof(*dp));
+}
+
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int dp_begin(struct dataplane *dp)
+{
+	struct sluice_state st;
+	uint32_t zero = 0;
+	uint64_t now;
+
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return -errno;
+	now = mono_ns();
+	if (st.switched_ns && now < st.switched_ns + dp->grace_ns) {
+		uint64_t wait = st.switched_ns + dp->grace_ns - now;
+		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ull),
+				      .tv_nsec = (long)(wait % 1000000000ull)};
+
+		nanosleep(&ts, NULL);
+	}
+	dp->active = st.gen ? 1 : 0;
+	dp->shadow = 1 - dp->active;
+	dp->serial = st.serial;
+	return 0;
+}
+
+int dp_commit(struct dataplane *dp)
+{
+	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
+				  .switched_ns = mono_ns()};
+	uint32_t zero = 0;
+
+	/* one 8-byte value write: the data path reads gen once per packet */
+	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
+		return -errno;
+	dp->active = st.gen;
+	dp->shadow = 1 - st.gen;
+	dp->serial = st.serial;
+	return 0;
+}
+
+static int write_classes(struct dataplane *dp, uint32_t gen, const struct sluice_verdict *cls)
+{
+	uint32_t keys[SLUICE_CLASSES], count = SLUICE_CLASSES;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
+		keys[i] = gen * SLUICE_CLASSES + i;
+	if (bpf_map_update_batch(dp->classes_fd, keys, cls, &count, &opts) == 0)
+		return 0;
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
+		if (bpf_map_update_elem(dp->classes_fd, &keys[i], &cls[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
+		   struct verdict_apply_stats *st, char *err, size_t errlen)
+{
+	struct verdict_tables t;
+	int rc = verdict_tables_build(compiled, &t, err, errlen);
+
+	if (rc)
+		return rc;
+	/* classes first: the shadow table must never name an unwritten one */
+	rc = write_classes(dp, dp->shadow, t.classes);
+	if (!rc)
+		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &t.trie,
+				    st);
+	if (!rc) {
+		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST_BYTES, t.fast4, FAST_BYTES);
+		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
+	} else {
+		snprintf(err, errlen, "writing the verdict tries: %s", strerror(-rc));
+	}
+	verdict_tables_free(&t);
+	return rc;
+}
+
+int dp_copy_lists(struct dataplane *dp)
+{
+	struct sluice_verdict cls[SLUICE_CLASSES];
+	struct prefix_list trie = {0};
+	struct verdict_apply_stats st;
+	int rc;
+
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
+		uint32_t k = dp->active * SLUICE_CLASSES + i;
+
+		if (bpf_map_lookup_elem(dp->classes_fd, &k, &cls[i]))
+			return -errno;
+	}
+	rc = write_classes(dp, dp->shadow, cls);
+	if (!rc)
+		rc = verdicts_dump(dp->trie_fd[0][dp->active], dp->trie_fd[1][dp->active], &trie);
+	if (!rc)
+		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &trie,
+				    &st);
+	prefix_list_free(&trie);
+	if (rc)
+		return rc;
+	for (int f = 0; f < 2; f++)
+		memcpy((uint8_t *)dp->fast_mem[f] + dp->shadow * FAST_BYTES,
+		       (uint8_t *)dp->fast_mem[f] + dp->active * FAST_BYTES, FAST_BYTES);
+	return 0;
+}
+
+int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st)
+{
+	struct lb_gen_target t = {
+		.services_active = dp->svc_fd[dp->active],
+		.services = dp->svc_fd[dp->shadow],
+		.rev = dp->rev_fd[dp->shadow],
+		.backends_active = dp->backends_mem + dp->active * SLUICE_MAX_BACKENDS,
+		.backends = dp->backends_mem + dp->shadow * SLUICE_MAX_BACKENDS,
+		.ring = dp->ring_mem + dp->shadow * RING_GEN_WORDS,
+		.active = dp->active,
+		.gen = dp->shadow,
+	};
+
+	return lb_apply(m, &t, st);
+}
+
+/* Make hash map dst hold exactly what src holds. */
+static int copy_hash(int src, int dst, size_t ksz, size_t vsz)
+{
+	uint8_t key[64], next[64], val[64];
+	void *prev = NULL;
+	int rc = 0;
+
+	/* drop what src lacks (collect-free: restart after each delete) */
+	while (bpf_map_get_next_key(dst, prev, next) == 0) {
+		if (bpf_map_lookup_elem(src, next, val)) {
+			bpf_map_delete_elem(dst, next);
+			prev = NULL;
+			continue;
+		}
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(src, prev, next) == 0) {
+		if (bpf_map_lookup_elem(src, next, val) == 0 &&
+		    bpf_map_update_elem(dst, next, val, BPF_ANY))
+			rc = -errno;
+		memcpy(key, next, ksz);
+		prev = key;
+	}
+	(void)vsz;
+	return rc;
+}
+
+int dp_copy_services(struct dataplane *dp)
+{
+	int rc = copy_hash(dp->svc_fd[dp->active], dp->svc_fd[dp->shadow],
+			   sizeof(struct sluice_svc_key), sizeof(struct sluice_svc));
+
+	if (!rc)
+		rc = copy_hash(dp->rev_fd[dp->active], dp->rev_fd[dp->shadow],
+			       sizeof(struct sluice_svc_key), sizeof(struct sluice_rev));
+	if (rc)
+		return rc;
+	memcpy(dp->ring_mem + dp->shadow * RING_GEN_WORDS, dp->ring_mem + dp->active * RING_GEN_WORDS,
+	       RING_GEN_WORDS * 8);
+	memcpy(dp->backends_mem + dp->shadow * SLUICE_MAX_BACKENDS,
+	       dp->backends_mem + dp->active * SLUICE_MAX_BACKENDS,
+	       SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend));
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dataplane.h - the data path's configuration maps as one object, and the
+ * generation switch: write the whole new configuration into the inactive
+ * generation (dp_write_* / dp_copy_*), then dp_commit() flips the active
+ * generation with one map write.  No packet sees half of a change.
+ */
+#ifndef SLUICE_DATAPLANE_H
+#define SLUICE_DATAPLANE_H
+
+#include <bpf/libbpf.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fastpath.h"
+#include "prefix.h"
+#include "services.h"
+#include "verdicts.h"
+
+struct dataplane {
+	int state_fd;
+	int fast_fd[2];          /* [0] v4, [1] v6 */
+	uint64_t *fast_mem[2];   /* mmap of both generations */
+	int classes_fd;
+	int trie_fd[2][2];       /* [family 0=v4 1=v6][gen] */
+	int svc_fd[2], rev_fd[2];/* [gen] */
+	int ring_fd, backends_fd;
+	uint64_t *ring_mem;      /* mmap of both generations */
+	struct sluice_backend *backends_mem; /* mmap of both generations */
+	uint32_t active, shadow; /* generations, set by dp_begin */
+	uint32_t serial;
+	/* Wait this long after a switch before rewriting the old generation
+	 * (default 20 ms; tests with no traffic in flight set 0). */
+	uint64_t grace_ns;
+};
+
+/* Open the maps pinned in dir (a running sluice), or those of a loaded
+ * bpf_object (tests).  On failure err says which map and why. */
+int dp_open_pinned(struct dataplane *dp, const char *dir, char *err, size_t errlen);
+int dp_open_obj(struct dataplane *dp, struct bpf_object *obj, char *err, size_t errlen);
+void dp_close(struct dataplane *dp);
+
+/* Start a change: learn the active generation; writes go to the other. */
+int dp_begin(struct dataplane *dp);
+/* Lists: compile into the shadow generation (tables + tries). */
+int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
+		   struct verdict_apply_stats *st, char *err, size_t errlen);
+/* Or carry the active generation's lists over unchanged. */
+int dp_copy_lists(struct dataplane *dp);
+/* Services: into the shadow generation; ids stay those of the active one. */
+int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st);
+int dp_copy_services(struct dataplane *dp);
+/* Make the shadow generation the active one. */
+int dp_commit(struct dataplane *dp);
+
+#endif
