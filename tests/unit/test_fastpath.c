@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_fastpath.c - the compiled verdict table against a reference that
+ * knows nothing of it: "allowed if inside any allow prefix, else blocked if
+ * inside any block prefix".  Random overlapping lists of every length,
+ * random and boundary addresses, v4 and v6; then a sample through the real
+ * XDP program.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile.h"
+#include "fastpath.h"
+#include "harness.h"
+#include "prefix.h"
+
+static uint64_t rng = 0x5eed;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
+
+static int inside(const struct sluice_prefix *p, int family, const uint8_t *a)
+{
+	uint8_t m[16];
+
+	if (p->family != family)
+		return 0;
+	memcpy(m, a, 16);
+	prefix_mask(m, p->len);
+	return !memcmp(m, p->addr, 16);
+}
+
+static int reference(const struct prefix_list *block, const struct prefix_list *allow, int family,
+		     const uint8_t *a)
+{
+	for (size_t i = 0; i < allow->n; i++)
+		if (inside(&allow->v[i], family, a))
+			return SLUICE_ACT_ALLOW;
+	for (size_t i = 0; i < block->n; i++)
+		if (inside(&block->v[i], family, a))
+			return SLUICE_ACT_BLOCK;
+	return SLUICE_ACT_NONE;
+}
+
+/* A random prefix clustered in a small space so that lists overlap a lot. */
+static void random_prefix(int family, struct sluice_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = (uint8_t)family;
+	if (family == 4) {
+		static const uint8_t len4[] = {0, 8, 12, 16, 20, 22, 23, 24, 24, 24, 25, 26, 28, 30, 31, 32, 32};
+
+		p->len = len4[rnd() % sizeof(len4)];
+		p->addr[0] = (uint8_t)(rnd() % 4 ? 198 : rnd());
+		p->addr[1] = (uint8_t)(rnd() % 4 ? 51 : rnd());
+		p->addr[2] = (uint8_t)(rnd() % 8);
+		p->addr[3] = (uint8_t)rnd();
+	} else {
+		static const uint8_t len6[] = {0, 16, 20, 24, 24, 28, 32, 40, 48, 48, 56, 64, 64, 96, 127, 128};
+
+		p->len = len6[rnd() % sizeof(len6)];
+		p->addr[0] = 0x20;
+		p->addr[1] = 0x01;
+		p->addr[2] = (uint8_t)(rnd() % 4 ? 0x0d : rnd());
+		p->addr[3] = (uint8_t)(rnd() % 2 ? 0xb8 : rnd() % 4);
+		for (int i = 4; i < 16; i++)
+			p->addr[i] = (uint8_t)(rnd() % 3 ? rnd() % 4 : rnd());
+	}
+	prefix_mask(p->addr, p->len);
+}
+
+/* Addresses worth asking about: each prefix's first and last address and
+ * their neighbours, plus random ones near the prefixes. */
+static void probe_address(const struct prefix_list *all, int family, uint8_t *a)
+{
+	const struct sluice_prefix *p = &all->v[rnd() % all->n];
+	int alen = family == 4 ? 4 : 16;
+
+	memcpy(a, p->addr, 16);
+	switch (rnd() % 4) {
+	case 0: /* first address */
+		break;
+	case 1: /* last address */
+		for (int bit = p->len; bit < alen * 8; bit++)
+			a[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		break;
+	case 2: /* random inside, then maybe step one out */
+		for (int bit = p->len; bit < alen * 8; bit++)
+			if (rnd() & 1)
+				a[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		break;
+	default: /* just past the end */
+		for (int bit = p->len; bit < alen * 8; bit++)
+			a[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		for (int i = alen - 1; i >= 0 && ++a[i] == 0; i--)
+			;
+		break;
+	}
+	if (family == 4)
+		memset(a + 4, 0, 12);
+}
+
+static int differential(int family, int n_block, int n_allow, int probes, int through_xdp)
+{
+	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
+	struct verdict_tables t;
+	char err[SLUICE_ERRLEN];
+	int diffs = 0;
+
+	for (int i = 0; i < n_block; i++) {
+		struct sluice_prefix p;
+
+		random_prefix(family, &p);
+		p.list_id = 1 + rnd() % 3;
+		prefix_list_push(&block, &p);
+		prefix_list_push(&all, &p);
+	}
+	for (int i = 0; i < n_allow; i++) {
+		struct sluice_prefix p;
+
+		random_prefix(family, &p);
+		if (p.len < 8)
+			p.len = 8, prefix_mask(p.addr, 8);
+		prefix_list_push(&allow, &p);
+		prefix_list_push(&all, &p);
+	}
+	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
+	CHECK(verdict_tables_build(&compiled, &t, err, sizeof(err)) == 0);
+	for (int i = 0; i < probes && diffs < 5; i++) {
+		uint8_t a[16];
+		const struct sluice_verdict *v;
+		int want, got;
+
+		probe_address(&all, family, a);
+		want = reference(&block, &allow, family, a);
+		v = verdict_tables_lookup(&t, family, a);
+		got = v ? (int)v->action : SLUICE_ACT_NONE;
+		if (got != want) {
+			char s[64];
+
+			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+			fprintf(stderr, "    %s: table says %d, reference %d\n", s, got, want);
+			diffs++;
+		}
+	}
+	if (through_xdp && !diffs) {
+		/* load the same lists into the data path and ask it too */
+		{
+			char **bs = calloc((size_t)block.n + 1, sizeof(char *));
+			char **as = calloc((size_t)allow.n + 1, sizeof(char *));
+
+			for (size_t i = 0; i < block.n; i++) {
+				bs[i] = malloc(64);
+				prefix_format(&block.v[i], bs[i], 64);
+			}
+			for (size_t i = 0; i < allow.n; i++) {
+				as[i] = malloc(64);
+				prefix_format(&allow.v[i], as[i], 64);
+			}
+			CHECK(xdp_set_lists((const char *const *)bs, (const char *const *)as) == 0);
+			for (size_t i = 0; i < block.n; i++)
+				free(bs[i]);
+			for (size_t i = 0; i < allow.n; i++)
+				free(as[i]);
+			free(bs);
+			free(as);
+		}
+		for (int i = 0; i < through_xdp && diffs < 5; i++) {
+			uint8_t a[16], frame[FRAME_MAX];
+			char src[64];
+			struct pkt_spec s;
+			size_t len;
+			int want, act;
+
+			probe_address(&all, family, a);
+			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, src, sizeof(src));
+			s = family == 4 ? spec_udp4(src, "192.0.2.1") : spec_udp6(src, "2001:db8::1");
+			len = build_frame(&s, frame, NULL);
+			want = reference(&block, &allow, family, a);
+			act = xdp_run_raw(frame, len, NULL, NULL);
+			if ((want == SLUICE_ACT_BLOCK) != (act == XDP_DROP)) {
+				fprintf(stderr, "    %s: XDP action %d, reference %d\n", src, act, want);
+				diffs++;
+			}
+		}
+	}
+	verdict_tables_free(&t);
+	prefix_list_free(&block);
+	prefix_list_free(&allow);
+	prefix_list_free(&all);
+	prefix_list_free(&compiled);
+	CHECK_EQ(diffs, 0);
+	return 0;
+}
+
+TEST(fast_table_v4_matches_reference_on_200k_addresses)
+{
+	for (int round = 0; round < 4; round++)
+		if (differential(4, 300, 60, 50000, 0))
+			return -1;
+	return 0;
+}
+
+TEST(fast_table_v6_matches_reference_on_200k_addresses)
+{
+	for (int round = 0; round < 4; round++)
+		if (differential(6, 300, 60, 50000, 0))
+			return -1;
+	return 0;
+}
+
+XDP_TEST(xdp_verdicts_match_reference_v4)
+{
+	return differential(4, 400, 80, 2000, 20000);
+}
+
+XDP_TEST(xdp_verdicts_match_reference_v6)
+{
+	return differential(6, 400, 80, 2000, 20000);
+}
