@@ -14,6 +14,7 @@
 #include <string.h>
 #include <xdp/libxdp.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "sluice.skel.h"
 
@@ -102,18 +103,124 @@ static const char *mode_name(struct xdp_multiprog *mp)
 					     : "libxdp multiprog dispatcher";
 }
 
-int cmd_attach(struct cli *c)
+int sluice_attach_iface(const char *pin_dir, const char *ifname, bool allow_generic,
+			struct attach_result *res, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = c->pin_dir);
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = pin_dir);
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .prog_name = SLUICE_PROG_NAME);
-	bool allow_generic = false;
-	const char *ifname = NULL;
 	struct xdp_multiprog *mp;
 	struct xdp_program *prog;
-	enum xdp_attach_mode mode = XDP_MODE_NATIVE;
 	struct sluice *skel;
-	char driver[64], errbuf[256];
+	char errbuf[256];
 	int ifindex, rc;
+
+	memset(res, 0, sizeof(*res));
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		snprintf(err, errlen, "no interface named %s in this network namespace", ifname);
+		return -ENODEV;
+	}
+	libxdp_set_print(quiet_libxdp);
+	libbpf_set_print(quiet_libbpf);
+	ifinfo_driver(ifname, res->driver, sizeof(res->driver));
+	if (find_ours(ifindex, &mp)) {
+		res->already = true;
+		res->generic = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB;
+		snprintf(res->mode, sizeof(res->mode), "%s", mode_name(mp));
+		xdp_multiprog__close(mp);
+		return 0;
+	}
+	xdp_multiprog__close(mp);
+
+	skel = sluice__open_opts(&oopts);
+	if (!skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	xopts.obj = skel->obj;
+	prog = xdp_program__create(&xopts);
+	rc = (int)libxdp_get_error(prog);
+	if (rc) {
+		sluice__destroy(skel);
+		libxdp_strerror(rc, errbuf, sizeof(errbuf));
+		snprintf(err, errlen, "%s", errbuf);
+		return rc;
+	}
+	kernel_reason[0] = 0;
+	rc = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	if (rc && allow_generic) {
+		fprintf(stderr,
+			"sluice: warning: %s (driver %s) refused native XDP (%s); using generic "
+			"(skb) mode, which is much slower\n",
+			ifname, res->driver, strerror(-rc));
+		res->generic = true;
+		rc = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
+	} else if (rc) {
+		xdp_program__close(prog);
+		sluice__destroy(skel);
+		if (load_check(errbuf, sizeof(errbuf))) {
+			snprintf(err, errlen, "%s", errbuf);
+			return rc;
+		}
+		libxdp_strerror(rc, errbuf, sizeof(errbuf));
+		snprintf(err, errlen,
+			 "native XDP on %s (driver %s) failed: %s%s%s; sluice does not fall back to "
+			 "slow generic mode unless you pass --allow-generic",
+			 ifname, res->driver, errbuf, kernel_reason[0] ? ": " : "", kernel_reason);
+		return rc;
+	}
+	if (rc) {
+		libxdp_strerror(rc, errbuf, sizeof(errbuf));
+		xdp_program__close(prog);
+		sluice__destroy(skel);
+		snprintf(err, errlen, "%s: %s", ifname, errbuf);
+		return rc;
+	}
+	find_ours(ifindex, &mp);
+	snprintf(res->mode, sizeof(res->mode), "%s", mode_name(mp));
+	xdp_multiprog__close(mp);
+	xdp_program__close(prog);
+	sluice__destroy(skel);
+	return 0;
+}
+
+int sluice_detach_iface(const char *ifname, char *err, size_t errlen)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog;
+	int ifindex, rc;
+	char errbuf[256];
+
+	ifindex = (int)if_nametoindex(ifname);
+	if (!ifindex) {
+		snprintf(err, errlen, "no interface named %s in this network namespace", ifname);
+		return -ENODEV;
+	}
+	libxdp_set_print(quiet_libxdp);
+	prog = find_ours(ifindex, &mp);
+	if (!prog) {
+		xdp_multiprog__close(mp);
+		snprintf(err, errlen, "sluice is not attached to %s", ifname);
+		return -ENOENT;
+	}
+	if (xdp_multiprog__is_legacy(mp))
+		rc = xdp_multiprog__detach(mp);
+	else
+		rc = xdp_program__detach(prog, ifindex, xdp_multiprog__attach_mode(mp), 0);
+	xdp_multiprog__close(mp);
+	if (rc) {
+		libxdp_strerror(rc, errbuf, sizeof(errbuf));
+		snprintf(err, errlen, "%s: %s", ifname, errbuf);
+	}
+	return rc;
+}
+
+int cmd_attach(struct cli *c)
+{
+	bool allow_generic = false;
+	const char *ifname = NULL;
+	struct attach_result res;
+	char err[512];
 
 	for (int i = 0; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "--allow-generic"))
@@ -130,98 +237,27 @@ int cmd_attach(struct cli *c)
 	}
 	if (!ifname)
 		return cli_err("attach: which interface? (usage: sluice attach IFACE)");
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return cli_err("attach: no interface named %s in this network namespace", ifname);
 	if (pins_prepare(c->pin_dir))
 		return 1;
-
-	libxdp_set_print(quiet_libxdp);
-	libbpf_set_print(quiet_libbpf);
-	if (find_ours(ifindex, &mp)) {
-		printf("sluice is already attached to %s (%s)\n", ifname, mode_name(mp));
-		xdp_multiprog__close(mp);
-		return 0;
-	}
-	xdp_multiprog__close(mp);
-
-	skel = sluice__open_opts(&oopts);
-	if (!skel)
-		return cli_err("attach: cannot open the BPF object: %s", strerror(errno));
-	xopts.obj = skel->obj;
-	prog = xdp_program__create(&xopts);
-	rc = (int)libxdp_get_error(prog);
-	if (rc) {
-		sluice__destroy(skel);
-		libxdp_strerror(rc, errbuf, sizeof(errbuf));
-		return cli_err("attach: %s", errbuf);
-	}
-
-	ifinfo_driver(ifname, driver, sizeof(driver));
-	rc = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
-	if (rc && allow_generic) {
-		fprintf(stderr,
-			"sluice: warning: %s (driver %s) refused native XDP (%s); using generic "
-			"(skb) mode, which is much slower\n",
-			ifname, driver, strerror(-rc));
-		mode = XDP_MODE_SKB;
-		rc = xdp_program__attach(prog, ifindex, XDP_MODE_SKB, 0);
-	} else if (rc) {
-		xdp_program__close(prog);
-		sluice__destroy(skel);
-		if (load_check(errbuf, sizeof(errbuf)))
-			return cli_err("attach: %s", errbuf);
-		libxdp_strerror(rc, errbuf, sizeof(errbuf));
-		return cli_err("attach: native XDP on %s (driver %s) failed: %s%s%s; sluice does "
-			       "not fall back to slow generic mode unless you pass --allow-generic",
-			       ifname, driver, errbuf, kernel_reason[0] ? ": " : "", kernel_reason);
-	}
-	if (rc) {
-		libxdp_strerror(rc, errbuf, sizeof(errbuf));
-		xdp_program__close(prog);
-		sluice__destroy(skel);
-		return cli_err("attach: %s: %s", ifname, errbuf);
-	}
-
-	find_ours(ifindex, &mp);
-	printf("attached sluice to %s (driver %s): %s mode, %s; maps pinned in %s\n", ifname,
-	       driver, mode == XDP_MODE_NATIVE ? "native" : "generic", mode_name(mp), c->pin_dir);
-	xdp_multiprog__close(mp);
-	xdp_program__close(prog);
-	sluice__destroy(skel);
+	if (sluice_attach_iface(c->pin_dir, ifname, allow_generic, &res, err, sizeof(err)))
+		return cli_err("attach: %s", err);
+	if (res.already)
+		printf("sluice is already attached to %s (%s)\n", ifname, res.mode);
+	else
+		printf("attached sluice to %s (driver %s): %s mode, %s; maps pinned in %s\n",
+		       ifname, res.driver, res.generic ? "generic" : "native", res.mode, c->pin_dir);
 	return 0;
 }
 
 int cmd_detach(struct cli *c)
 {
-	struct xdp_multiprog *mp;
-	struct xdp_program *prog;
-	const char *ifname;
-	int ifindex, rc;
-	char errbuf[256];
+	char err[512];
 
 	if (c->argc != 1 || c->argv[0][0] == '-')
 		return cli_err("detach: usage: sluice detach IFACE");
-	ifname = c->argv[0];
-	ifindex = (int)if_nametoindex(ifname);
-	if (!ifindex)
-		return cli_err("detach: no interface named %s in this network namespace", ifname);
-	libxdp_set_print(quiet_libxdp);
-	prog = find_ours(ifindex, &mp);
-	if (!prog) {
-		xdp_multiprog__close(mp);
-		return cli_err("detach: sluice is not attached to %s", ifname);
-	}
-	if (xdp_multiprog__is_legacy(mp))
-		rc = xdp_multiprog__detach(mp);
-	else
-		rc = xdp_program__detach(prog, ifindex, xdp_multiprog__attach_mode(mp), 0);
-	xdp_multiprog__close(mp);
-	if (rc) {
-		libxdp_strerror(rc, errbuf, sizeof(errbuf));
-		return cli_err("detach: %s: %s", ifname, errbuf);
-	}
+	if (sluice_detach_iface(c->argv[0], err, sizeof(err)))
+		return cli_err("detach: %s", err);
 	printf("detached sluice from %s (maps stay pinned in %s; sluice unpin removes them)\n",
-	       ifname, c->pin_dir);
+	       c->argv[0], c->pin_dir);
 	return 0;
 }

@@ -9,7 +9,7 @@
 
 int cmd_apply(struct cli *c)
 {
-	const char *path = "/etc/sluice/sluice.conf";
+	const char *path = SLUICE_CONF_DEFAULT;
 	struct sluice_model m;
 	struct apply_report rep;
 	struct diag d = {0};

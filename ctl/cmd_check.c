@@ -36,8 +36,9 @@ int cmd_check(struct cli *c)
 	struct diag d = {0};
 
 	for (int i = 0; i < c->argc; i++) {
-		if ((!strcmp(c->argv[i], "-c") || !strcmp(c->argv[i], "--config")) &&
-		    i + 1 < c->argc) {
+		if (!strcmp(c->argv[i], "-c") || !strcmp(c->argv[i], "--config")) {
+			if (i + 1 >= c->argc)
+				return cli_err("check: %s needs a file name", c->argv[i]);
 			path = c->argv[++i];
 			continue;
 		}

@@ -17,18 +17,18 @@
 #include "sluice_maps.h"
 
 static const char *const top_keys[] = {
-	"interfaces", "blocklist", "allowlist", "identities", "services",
-	"pods",       "limits",    "stats",     "control",    NULL,
+    "interfaces", "blocklist", "allowlist", "identities", "services",
+    "pods",	  "limits",    "stats",	    "control",	  NULL,
 };
 
 static void model_defaults(struct sluice_model *m)
 {
 	m->limits = (struct limits_cfg){
-		.verdict_v4_max = SLUICE_VERDICT_V4_MAX,
-		.verdict_v6_max = SLUICE_VERDICT_V6_MAX,
-		.services_max = SLUICE_MAX_SERVICES - 1, /* id 0 means "no service" */
-		.backends_max = SLUICE_MAX_BACKENDS - 1, /* id 0 means "no backend" */
-		.conns_max = SLUICE_CONN_MAX,
+	    .verdict_v4_max = SLUICE_VERDICT_V4_MAX,
+	    .verdict_v6_max = SLUICE_VERDICT_V6_MAX,
+	    .services_max = SLUICE_MAX_SERVICES - 1, /* id 0 means "no service" */
+	    .backends_max = SLUICE_MAX_BACKENDS - 1, /* id 0 means "no backend" */
+	    .conns_max = SLUICE_CONN_MAX,
 	};
 	snprintf(m->stats_listen, sizeof(m->stats_listen), "%s", SLUICE_STATS_LISTEN_DEFAULT);
 	snprintf(m->control_socket, sizeof(m->control_socket), "%s", SLUICE_CONTROL_SOCKET_DEFAULT);
@@ -57,7 +57,8 @@ static void check_mode(struct cfg_ctx *c, const char *path, const struct stat *s
 /* The whole file as a string, or NULL after reporting why not. */
 static char *read_config(struct cfg_ctx *c, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang the check; it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	size_t len = 0, cap = 0;
 	char *text = NULL;
 	struct stat st;
@@ -121,20 +122,6 @@ fail:
 	return NULL;
 }
 
-/* @include'd files are part of the config: same mode rule, same scan. */
-static void check_includes(struct cfg_ctx *c, const config_t *cfg)
-{
-	for (unsigned i = 0; i < cfg->num_filenames; i++) {
-		char buf[PATH_MAX];
-		const char *path = cfg_file_name(c, cfg->filenames[i], buf, sizeof(buf));
-		char *text = read_config(c, path);
-
-		if (text)
-			cfg_scan_ints(c, path, text);
-		free(text);
-	}
-}
-
 static void config_dir(const char *path, char *dir, size_t len)
 {
 	const char *slash = strrchr(path, '/');
@@ -191,29 +178,20 @@ int model_load(const char *path, struct sluice_model *m, struct diag *d)
 	if (text) {
 		config_t cfg;
 
-		cfg_scan_ints(&c, path, text);
+		cfg_scan_text(&c, text);
 		index_lines(&c, text);
 		config_init(&cfg);
-		/* @include "x" resolves like list files: next to the config
-		 * (with no directory in path, libconfig's default, the cwd, is
-		 * already that; it cannot take NULL). */
-		if (c.dir[0])
-			config_set_include_dir(&cfg, c.dir);
 		if (config_read_string(&cfg, text)) {
-			check_includes(&c, &cfg);
 			load_root(&c, config_root_setting(&cfg));
 		} else {
-			char buf[PATH_MAX];
-
 			int line = config_error_line(&cfg);
 
 			/* An error at end of input (say, a string never closed) comes
 			 * one past the last line: name a line that exists. */
-			if (!config_error_file(&cfg) && line > (int)c.n_lines && c.n_lines)
+			if (line > (int)c.n_lines && c.n_lines)
 				line = (int)c.n_lines;
 			c.errors++;
-			diag_add(d, cfg_file_name(&c, config_error_file(&cfg), buf, sizeof(buf)), line,
-				 "%s", config_error_text(&cfg));
+			diag_add(d, path, line, "%s", config_error_text(&cfg));
 		}
 		config_destroy(&cfg);
 		free(c.line_at);

@@ -12,19 +12,6 @@
 
 #include "config_int.h"
 
-const char *cfg_file_name(const struct cfg_ctx *c, const char *name, char *buf, size_t len)
-{
-	/* NULL for the main file (we parse it from memory).  @include names
-	 * come as written, relative to the include dir (the config's dir). */
-	if (!name)
-		return c->file;
-	if (name[0] == '/' || !c->dir[0])
-		return name;
-	if (snprintf(buf, len, "%s/%s", c->dir, name) >= (int)len)
-		return name; /* too long to join: the name as written still helps */
-	return buf;
-}
-
 /* Does line n (1-based) of the main file contain needle? */
 static bool line_has(const struct cfg_ctx *c, unsigned n, const char *needle)
 {
@@ -42,9 +29,9 @@ int cfg_line(const struct cfg_ctx *c, const config_setting_t *s)
 	const char *v;
 	int idx;
 
-	/* Only anonymous strings of the main file need it. */
-	if (s->name || s->type != CONFIG_TYPE_STRING || !s->parent ||
-	    config_setting_source_file(s) || !c->line_at || line == 0 || line > c->n_lines)
+	/* Only anonymous strings need it. */
+	if (s->name || s->type != CONFIG_TYPE_STRING || !s->parent || !c->line_at || line == 0 ||
+	    line > c->n_lines)
 		return (int)line;
 	v = config_setting_get_string(s);
 	/* A value with escapes is written differently in the file: keep the
@@ -63,7 +50,7 @@ int cfg_line(const struct cfg_ctx *c, const config_setting_t *s)
 
 void cfg_err(struct cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
 {
-	char msg[1024], file[PATH_MAX];
+	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -71,8 +58,7 @@ void cfg_err(struct cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
 	va_end(ap);
 	c->errors++;
 	/* The root has no line of its own: point at the top of the file. */
-	diag_add(c->d, cfg_file_name(c, config_setting_source_file(s), file, sizeof(file)),
-		 s->parent ? cfg_line(c, s) : 1, "%s", msg);
+	diag_add(c->d, c->file, s->parent ? cfg_line(c, s) : 1, "%s", msg);
 }
 
 void cfg_err_raw(struct cfg_ctx *c, int order_line, const char *fmt, ...)
@@ -109,8 +95,7 @@ const char *cfg_path(const config_setting_t *s, char *buf, size_t len)
 }
 
 /* "services[0].port" for member name of g, whether or not it exists. */
-static const char *member_path(const config_setting_t *g, const char *name, char *buf,
-			       size_t len)
+static const char *member_path(const config_setting_t *g, const char *name, char *buf, size_t len)
 {
 	char up[CFG_PATH_MAX];
 
@@ -192,8 +177,8 @@ static config_setting_t *member(struct cfg_ctx *c, const config_setting_t *g, co
 
 	if (!s && required) {
 		if (g->parent)
-			cfg_err(c, g, "%s has no '%s' (required)", cfg_path(g, where, sizeof(where)),
-				name);
+			cfg_err(c, g, "%s has no '%s' (required)",
+				cfg_path(g, where, sizeof(where)), name);
 		else
 			cfg_err(c, g, "missing required top-level key '%s'", name);
 	}
@@ -424,8 +409,8 @@ bool cfg_ifname_ok(struct cfg_ctx *c, const config_setting_t *s, const char *v)
 		return false;
 	}
 	if (!strcmp(v, ".") || !strcmp(v, "..") || strpbrk(v, "/: \t\n\r\f\v")) {
-		cfg_err(c, s, "%s: '%s' is not a valid interface name (no '/', ':' or spaces)", path,
-			v);
+		cfg_err(c, s, "%s: '%s' is not a valid interface name (no '/', ':' or spaces)",
+			path, v);
 		return false;
 	}
 	return true;

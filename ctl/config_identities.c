@@ -99,8 +99,7 @@ static void load_identity(struct cfg_ctx *c, const config_setting_t *g, size_t i
 	id->line = (int)config_setting_source_line(g);
 	cfg_known_keys(c, g, identity_keys);
 	if (cfg_string(c, g, "name", true, 0, &name) > 0 &&
-	    cfg_name_ok(c, config_setting_get_member(g, "name"), name,
-			IDENTITY_NAME_MAX, false)) {
+	    cfg_name_ok(c, config_setting_get_member(g, "name"), name, IDENTITY_NAME_MAX, false)) {
 		if (!strcmp(name, "unknown"))
 			cfg_err(c, config_setting_get_member(g, "name"),
 				"%s: identity name 'unknown' is reserved (id 0: sources in no "
@@ -109,8 +108,8 @@ static void load_identity(struct cfg_ctx *c, const config_setting_t *g, size_t i
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(c->m->identities[k].name, name))
 				cfg_err(c, config_setting_get_member(g, "name"),
-					"%s: identity '%s' is defined twice (first at line %d)", where,
-					name, c->m->identities[k].line);
+					"%s: identity '%s' is defined twice (first at line %d)",
+					where, name, c->m->identities[k].line);
 		snprintf(id->name, sizeof(id->name), "%s", name);
 	}
 	l = cfg_string_list(c, g, "prefixes", true);
@@ -121,7 +120,8 @@ static void load_identity(struct cfg_ctx *c, const config_setting_t *g, size_t i
 		return;
 	}
 	for (int k = 0; k < config_setting_length(l); k++) {
-		struct owned_prefix o = {.identity = i, .at = config_setting_get_elem(l, (unsigned)k)};
+		struct owned_prefix o = {.identity = i,
+					 .at = config_setting_get_elem(l, (unsigned)k)};
 
 		if (cfg_prefix_elem(c, l, k, false, &o.p))
 			continue;

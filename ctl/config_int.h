@@ -16,14 +16,14 @@
 struct cfg_ctx {
 	struct sluice_model *m;
 	struct diag *d;
-	const char *file; /* config path as given: what messages name */
+	const char *file;   /* config path as given: what messages name */
 	char dir[PATH_MAX]; /* its directory ("" for the cwd): relative list
 			     * files resolve against it */
-	const char *text; /* the main file, to correct element lines */
-	size_t *line_at;  /* offset in text where line n+1 starts */
+	const char *text;   /* the main file, to correct element lines */
+	size_t *line_at;    /* offset in text where line n+1 starts */
 	unsigned n_lines;
-	size_t errors;    /* counted here too, so a failed diag_add (out of
-			   * memory) can never turn an error into "ok" */
+	size_t errors; /* counted here too, so a failed diag_add (out of
+			* memory) can never turn an error into "ok" */
 	/* Settings that were given explicitly, for the size checks to point
 	 * at; NULL when the default applies. */
 	const config_setting_t *limit_set[5];
@@ -35,17 +35,15 @@ enum cfg_limit_idx { CFG_LIM_V4, CFG_LIM_V6, CFG_LIM_SERVICES, CFG_LIM_BACKENDS,
 
 /* Add "file:line: message" for setting s (its own file when @included). */
 void cfg_err(struct cfg_ctx *c, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Same, for a message that carries its own position (file NULL in diag). */
 void cfg_err_raw(struct cfg_ctx *c, int order_line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The line setting s was written on.  libconfig stamps a scalar list or
  * array element with the line of the token after it, so the last element of
  * a multi-line array would point at the closing bracket; this finds the
  * element's own line. */
 int cfg_line(const struct cfg_ctx *c, const config_setting_t *s);
-/* The path messages use for a file libconfig names (NULL: the main file). */
-const char *cfg_file_name(const struct cfg_ctx *c, const char *name, char *buf, size_t len);
 /* "services[0].backends[2]": how messages name a setting. */
 const char *cfg_path(const config_setting_t *s, char *buf, size_t len);
 #define CFG_PATH_MAX 256
@@ -95,8 +93,10 @@ bool cfg_ifname_ok(struct cfg_ctx *c, const config_setting_t *s, const char *v);
 
 /* ---- sections (config_*.c) ------------------------------------------ */
 
-/* Integer literals libconfig 1.5 would silently truncate to 32 bits. */
-void cfg_scan_ints(struct cfg_ctx *c, const char *file, const char *text);
+/* Checks on the raw text before libconfig sees it (see config_scan.c):
+ * integers it would truncate, and @include, which is refused and blanked
+ * out of text. */
+void cfg_scan_text(struct cfg_ctx *c, char *text);
 
 /* Each takes the root group and reads its own key(s); absent optional keys
  * keep the defaults model_load filled in.  Limits come first: the other

@@ -10,17 +10,16 @@
 
 /* Indexed by enum cfg_limit_idx. */
 static const char *const limit_keys[] = {
-	[CFG_LIM_V4] = "verdict_v4",      [CFG_LIM_V6] = "verdict_v6",
-	[CFG_LIM_SERVICES] = "services",  [CFG_LIM_BACKENDS] = "backends",
-	[CFG_LIM_CONNS] = "conns",        NULL,
+    [CFG_LIM_V4] = "verdict_v4",     [CFG_LIM_V6] = "verdict_v6", [CFG_LIM_SERVICES] = "services",
+    [CFG_LIM_BACKENDS] = "backends", [CFG_LIM_CONNS] = "conns",	  NULL,
 };
 
 static const unsigned long long limit_ceiling[] = {
-	[CFG_LIM_V4] = SLUICE_VERDICT_V4_MAX,
-	[CFG_LIM_V6] = SLUICE_VERDICT_V6_MAX,
-	[CFG_LIM_SERVICES] = SLUICE_MAX_SERVICES - 1, /* id 0 means "no service" */
-	[CFG_LIM_BACKENDS] = SLUICE_MAX_BACKENDS - 1, /* id 0 means "no backend" */
-	[CFG_LIM_CONNS] = SLUICE_CONN_MAX,
+    [CFG_LIM_V4] = SLUICE_VERDICT_V4_MAX,
+    [CFG_LIM_V6] = SLUICE_VERDICT_V6_MAX,
+    [CFG_LIM_SERVICES] = SLUICE_MAX_SERVICES - 1, /* id 0 means "no service" */
+    [CFG_LIM_BACKENDS] = SLUICE_MAX_BACKENDS - 1, /* id 0 means "no backend" */
+    [CFG_LIM_CONNS] = SLUICE_CONN_MAX,
 };
 
 void cfg_limits(struct cfg_ctx *c, const config_setting_t *root)
@@ -28,9 +27,9 @@ void cfg_limits(struct cfg_ctx *c, const config_setting_t *root)
 	const config_setting_t *g = config_setting_get_member(root, "limits");
 	struct limits_cfg *l = &c->m->limits;
 	uint32_t *const dst[] = {
-		[CFG_LIM_V4] = &l->verdict_v4_max,     [CFG_LIM_V6] = &l->verdict_v6_max,
-		[CFG_LIM_SERVICES] = &l->services_max, [CFG_LIM_BACKENDS] = &l->backends_max,
-		[CFG_LIM_CONNS] = &l->conns_max,
+	    [CFG_LIM_V4] = &l->verdict_v4_max,	   [CFG_LIM_V6] = &l->verdict_v6_max,
+	    [CFG_LIM_SERVICES] = &l->services_max, [CFG_LIM_BACKENDS] = &l->backends_max,
+	    [CFG_LIM_CONNS] = &l->conns_max,
 	};
 
 	if (!g || !cfg_is_group(c, g))

@@ -20,8 +20,7 @@ static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *w
 		       const config_setting_t *s)
 {
 	struct sluice_model *m = c->m;
-	struct list_source_cfg *v =
-		realloc(m->list_sources, (m->n_list_sources + 1) * sizeof(*v));
+	struct list_source_cfg *v = realloc(m->list_sources, (m->n_list_sources + 1) * sizeof(*v));
 
 	if (!v) {
 		cfg_err(c, s, "out of memory");
@@ -36,8 +35,8 @@ static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *w
 	snprintf(v->what, sizeof(v->what), "%s", what);
 }
 
-static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char *key,
-			bool allow, uint32_t id, struct prefix_list *out)
+static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char *key, bool allow,
+			uint32_t id, struct prefix_list *out)
 {
 	const config_setting_t *l = cfg_string_list(c, g, "prefixes", false);
 	char what[64];
@@ -62,8 +61,8 @@ static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char
 static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, uint32_t id,
 		      struct prefix_list *out)
 {
-	const char *name = config_setting_get_string(e);
-	char path[PATH_MAX], where[CFG_PATH_MAX], err[SLUICE_ERRLEN], file[PATH_MAX];
+	const char *name = config_setting_get_string(e), *dir, *sep;
+	char path[PATH_MAX], where[CFG_PATH_MAX], err[SLUICE_ERRLEN];
 	struct stat st;
 
 	cfg_path(e, where, sizeof(where));
@@ -72,8 +71,9 @@ static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, 
 		return;
 	}
 	/* Relative to the config, not to wherever sluice was started from. */
-	if (snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : c->dir,
-		     name[0] == '/' || !c->dir[0] ? "" : "/", name) >= (int)sizeof(path)) {
+	dir = name[0] == '/' ? "" : c->dir;
+	sep = !dir[0] || dir[strlen(dir) - 1] == '/' ? "" : "/";
+	if (snprintf(path, sizeof(path), "%s%s%s", dir, sep, name) >= (int)sizeof(path)) {
 		cfg_err(c, e, "%s: path too long", where);
 		return;
 	}
@@ -89,14 +89,13 @@ static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, 
 	add_source(c, id, allow, path, e);
 	if (prefix_list_load_file(out, path, id, err, sizeof(err)))
 		/* err is "path:line:col: message" (or "path: cannot open"). */
-		cfg_err_raw(c, cfg_line(c, e), "%s (%s, %s:%d)", err, where,
-			    cfg_file_name(c, config_setting_source_file(e), file, sizeof(file)),
+		cfg_err_raw(c, cfg_line(c, e), "%s (%s, %s:%d)", err, where, c->file,
 			    cfg_line(c, e));
 }
 
 /* One list: inline prefixes get id *next_id, each file the ids after. */
-static void load_list(struct cfg_ctx *c, const config_setting_t *root, const char *key,
-		      bool allow, struct prefix_list *out, uint32_t *next_id)
+static void load_list(struct cfg_ctx *c, const config_setting_t *root, const char *key, bool allow,
+		      struct prefix_list *out, uint32_t *next_id)
 {
 	const config_setting_t *g = config_setting_get_member(root, key), *files;
 	uint32_t inline_id = (*next_id)++;

@@ -16,14 +16,13 @@
 
 #define POD_NAME_MAX 63
 
-static const char *const pod_keys[] = {"name",   "addresses", "veth", "cgroup",
-				       "ingress", "egress",   NULL};
+static const char *const pod_keys[] = {"name",	  "addresses", "veth", "cgroup",
+				       "ingress", "egress",    NULL};
 static const char *const policy_keys[] = {"default", "allow", NULL};
 static const char *const rule_keys[] = {"identity", "cidr", "protocol", "ports", NULL};
 static const char *const default_names[] = {"deny", "allow", NULL};
 static const char *const rule_proto_names[] = {"tcp", "udp", "icmp", "icmpv6", NULL};
-static const uint8_t rule_proto_values[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP,
-					    IPPROTO_ICMPV6};
+static const uint8_t rule_proto_values[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
 /* "N" or "LO-HI", each 0..65535. */
 static bool parse_port(const char **p, uint16_t *out)
@@ -70,7 +69,8 @@ static void load_ports(struct cfg_ctx *c, const config_setting_t *g, const char 
 		if (cfg_int(c, g, "ports", false, 0, 65535, &v) > 0)
 			r->port_lo = r->port_hi = (uint16_t)v;
 	} else if (s->type != CONFIG_TYPE_STRING) {
-		cfg_err(c, s, "%s.ports must be a port or a range as a string (\"80\", \"8000-8080\")",
+		cfg_err(c, s,
+			"%s.ports must be a port or a range as a string (\"80\", \"8000-8080\")",
 			where);
 		return;
 	} else {
@@ -90,8 +90,10 @@ static void load_ports(struct cfg_ctx *c, const config_setting_t *g, const char 
 		}
 	}
 	if (r->proto != IPPROTO_TCP && r->proto != IPPROTO_UDP)
-		cfg_err(c, s, "%s.ports needs protocol \"tcp\" or \"udp\": other protocols have "
-			"no ports", where);
+		cfg_err(c, s,
+			"%s.ports needs protocol \"tcp\" or \"udp\": other protocols have "
+			"no ports",
+			where);
 }
 
 static void load_rule(struct cfg_ctx *c, const config_setting_t *g, struct policy_rule_cfg *r)
@@ -168,8 +170,7 @@ static void load_pod(struct cfg_ctx *c, const config_setting_t *g, size_t i)
 	pod->line = (int)config_setting_source_line(g);
 	cfg_known_keys(c, g, pod_keys);
 	if (cfg_string(c, g, "name", true, POD_NAME_MAX, &v) > 0 &&
-	    cfg_name_ok(c, config_setting_get_member(g, "name"), v, POD_NAME_MAX,
-			true)) {
+	    cfg_name_ok(c, config_setting_get_member(g, "name"), v, POD_NAME_MAX, true)) {
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(c->m->pods[k].name, v))
 				cfg_err(c, config_setting_get_member(g, "name"),
@@ -222,16 +223,17 @@ static void check_pods(struct cfg_ctx *c, const config_setting_t *l)
 
 			if (pod->veth[0] && !strcmp(pod->veth, o->veth))
 				cfg_err(c, config_setting_get_member(g, "veth"),
-					"%s: veth '%s' already belongs to pod '%s' (line %d)", where,
-					pod->veth, o->name, o->line);
+					"%s: veth '%s' already belongs to pod '%s' (line %d)",
+					where, pod->veth, o->name, o->line);
 			for (size_t a = 0; a < pod->addrs.n; a++)
 				for (size_t b = 0; b < o->addrs.n; b++) {
 					if (!prefix_same(&pod->addrs.v[a], &o->addrs.v[b]))
 						continue;
 					prefix_format(&pod->addrs.v[a], buf, sizeof(buf));
-					cfg_err(c, config_setting_get_member(g, "addresses"),
-						"%s: address %s already belongs to pod '%s' (line %d)", where,
-						buf, o->name, o->line);
+					cfg_err(
+					    c, config_setting_get_member(g, "addresses"),
+					    "%s: address %s already belongs to pod '%s' (line %d)",
+					    where, buf, o->name, o->line);
 				}
 		}
 	}

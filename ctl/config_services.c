@@ -17,7 +17,7 @@
 
 #define SERVICE_NAME_MAX 63
 
-static const char *const service_keys[] = {"name", "vip",  "port",     "protocol",
+static const char *const service_keys[] = {"name", "vip",      "port", "protocol",
 					   "mode", "backends", NULL};
 static const char *const backend_keys[] = {"address", "port", "weight", "state", NULL};
 
@@ -108,8 +108,7 @@ static void load_service(struct cfg_ctx *c, const config_setting_t *g, struct lb
 	s->mode = SLUICE_MODE_NAT;
 	cfg_known_keys(c, g, service_keys);
 	if (cfg_string(c, g, "name", true, SERVICE_NAME_MAX, &name) > 0 &&
-	    cfg_name_ok(c, config_setting_get_member(g, "name"), name,
-			SERVICE_NAME_MAX, true)) {
+	    cfg_name_ok(c, config_setting_get_member(g, "name"), name, SERVICE_NAME_MAX, true)) {
 		snprintf(s->name, sizeof(s->name), "%s", name);
 		sc->name_ok = true;
 	}
@@ -169,7 +168,8 @@ static void check_services(struct cfg_ctx *c, const config_setting_t *l,
 			cfg_err(c, config_setting_get_member(sc[i].g, "vip"),
 				"%s: %s/%s is already service '%s' (line %d): one service per VIP, "
 				"port and protocol",
-				where, ep, s->proto == IPPROTO_TCP ? "tcp" : "udp", o->name, o->line);
+				where, ep, s->proto == IPPROTO_TCP ? "tcp" : "udp", o->name,
+				o->line);
 			break;
 		}
 	}
@@ -263,10 +263,10 @@ static void check_backends(struct cfg_ctx *c, const struct service_check *sc)
 			if (!lb->svcs[i].backends[b].addr.family)
 				continue; /* already reported */
 			by_seq[n] = (struct backend_ref){
-				.b = &lb->svcs[i].backends[b],
-				.s = &lb->svcs[i],
-				.at = config_setting_get_elem(sc[i].backends, (unsigned)b),
-				.seq = n,
+			    .b = &lb->svcs[i].backends[b],
+			    .s = &lb->svcs[i],
+			    .at = config_setting_get_elem(sc[i].backends, (unsigned)b),
+			    .seq = n,
 			};
 			n++;
 		}
@@ -305,12 +305,13 @@ static void check_backends(struct cfg_ctx *c, const struct service_check *sc)
 				break;
 			}
 			if ((o->b->state == SLUICE_BE_DOWN) != (r->b->state == SLUICE_BE_DOWN)) {
-				cfg_err(c, r->at,
-					"%s: %s is '%s' here but '%s' in service '%s' (line %d): the "
-					"data path keeps one state per backend, so mark it down in "
-					"every service or in none",
-					where, ep, state_names[r->b->state], state_names[o->b->state],
-					o->s->name, o->b->line);
+				cfg_err(
+				    c, r->at,
+				    "%s: %s is '%s' here but '%s' in service '%s' (line %d): the "
+				    "data path keeps one state per backend, so mark it down in "
+				    "every service or in none",
+				    where, ep, state_names[r->b->state], state_names[o->b->state],
+				    o->s->name, o->b->line);
 				break;
 			}
 		}

@@ -47,8 +47,8 @@ void cfg_interfaces(struct cfg_ctx *c, const config_setting_t *root)
 			if (strcmp(m->ifaces[k].name, name))
 				continue;
 			cfg_err(c, config_setting_get_member(g, "name"),
-				"interfaces[%d]: interface '%s' is listed twice (first at line %d)", i,
-				name, m->ifaces[k].line);
+				"interfaces[%d]: interface '%s' is listed twice (first at line %d)",
+				i, name, m->ifaces[k].line);
 			name = NULL;
 			break;
 		}
@@ -155,8 +155,8 @@ void cfg_control(struct cfg_ctx *c, const config_setting_t *root)
 		return;
 	cfg_known_keys(c, g, keys);
 	/* sun_path holds the name and its NUL. */
-	if (cfg_string(c, g, "socket", false, sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
-		       &v) > 0) {
+	if (cfg_string(c, g, "socket", false, sizeof(((struct sockaddr_un *)0)->sun_path) - 1, &v) >
+	    0) {
 		if (v[0] != '/')
 			cfg_err(c, config_setting_get_member(g, "socket"),
 				"control.socket '%s' must be an absolute path", v);
@@ -166,10 +166,11 @@ void cfg_control(struct cfg_ctx *c, const config_setting_t *root)
 	if (cfg_string(c, g, "pin_dir", false, sizeof(m->pin_dir) - 1, &v) > 0) {
 		/* The maps are pinned in bpffs, which lives at /sys/fs/bpf. */
 		if (strncmp(v, bpffs, sizeof(bpffs) - 1) || !v[sizeof(bpffs) - 1] || has_dotdot(v))
-			cfg_err(c, config_setting_get_member(g, "pin_dir"),
-				"control.pin_dir '%s' must be a directory under %s (bpffs), without "
-				"'..'",
-				v, bpffs);
+			cfg_err(
+			    c, config_setting_get_member(g, "pin_dir"),
+			    "control.pin_dir '%s' must be a directory under %s (bpffs), without "
+			    "'..'",
+			    v, bpffs);
 		else
 			snprintf(m->pin_dir, sizeof(m->pin_dir), "%s", v);
 	}
