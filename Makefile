@@ -17,10 +17,10 @@ LDLIBS  := -lxdp -lbpf -lelf -lz -lconfig
 # Debian packages the build, tests, lab and demo need.
 DEPS_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev \
 	libconfig-dev linux-libc-dev iproute2 ethtool iputils-ping netcat-openbsd \
-	python3 tcpdump
+	python3 tcpdump curl wrk
 
 BPF_OBJS  := $(BUILD)/sluice.bpf.o
-SKELS     := $(BUILD)/sluice.skel.h $(BUILD)/decap.skel.h
+SKELS     := $(BUILD)/sluice.skel.h $(BUILD)/decap.skel.h $(BUILD)/policy.skel.h
 CTL_SRCS  := $(wildcard ctl/*.c)
 CTL_OBJS  := $(patsubst ctl/%.c,$(BUILD)/ctl/%.o,$(CTL_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -94,3 +94,23 @@ clean:
 .PHONY: all deps test unit demo format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# ---- benchmark (bench/bench.sh; bench/README.md says what it measures) -------
+# `make bench` runs every scenario (SCENARIO=drop,scale,lb,mixed,reload picks
+# some) and writes bench/results/; `make bench-smoke` runs each case for about
+# a second on tiny prefix sets, into $(BENCH_OUT) (tests/bench runs it).
+BENCH_OUT ?= $(BUILD)/bench-smoke
+
+$(BUILD)/bench/sinkctl.o: $(BUILD)/sink.skel.h
+
+$(BUILD)/sluice-sink: $(BUILD)/bench/sinkctl.o
+	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz
+
+bench: deps
+	$(MAKE) all $(BUILD)/sluice-sink
+	bench/bench.sh $(if $(SCENARIO),--scenario $(SCENARIO))
+
+bench-smoke: all $(BUILD)/sluice-sink
+	bench/bench.sh --smoke --out $(BENCH_OUT) $(if $(SCENARIO),--scenario $(SCENARIO))
+
+.PHONY: bench bench-smoke

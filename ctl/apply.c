@@ -35,6 +35,9 @@ int apply_model(const struct sluice_model *m, const char *pin_dir, struct apply_
 		snprintf(err, errlen, "writing the services: %s", strerror(-rc));
 		goto out;
 	}
+	rc = dp_write_pods(&dp, m, err, errlen);
+	if (rc)
+		goto out;
 	rc = dp_commit(&dp);
 	if (rc)
 		snprintf(err, errlen, "switching generations: %s", strerror(-rc));

@@ -56,6 +56,8 @@ int cmd_load(struct cli *c)
 		rc = dp_write_lists(&dp, &compiled, &st, err, sizeof(err));
 		if (!rc && (rc = dp_copy_services(&dp)))
 			snprintf(err, sizeof(err), "copying the services: %s", strerror(-rc));
+		if (!rc && (rc = dp_copy_pods(&dp)))
+			snprintf(err, sizeof(err), "copying the pods: %s", strerror(-rc));
 		if (!rc && (rc = dp_commit(&dp)))
 			snprintf(err, sizeof(err), "switching generations: %s", strerror(-rc));
 		dp_close(&dp);

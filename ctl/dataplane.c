@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model.h"
+#include "pods.h"
 #include "sluice_maps.h"
 
 #define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
@@ -68,6 +70,11 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->svc_fd[0], "lb_services_g0"},   {&dp->svc_fd[1], "lb_services_g1"},
 		{&dp->rev_fd[0], "lb_rev_g0"},        {&dp->rev_fd[1], "lb_rev_g1"},
 		{&dp->ring_fd, "lb_ring"},            {&dp->backends_fd, "lb_backends"},
+		{&dp->ident_fd[0][0], "ident_v4_g0"},  {&dp->ident_fd[0][1], "ident_v4_g1"},
+		{&dp->ident_fd[1][0], "ident_v6_g0"},  {&dp->ident_fd[1][1], "ident_v6_g1"},
+		{&dp->pod_addrs_fd[0], "pod_addrs_g0"}, {&dp->pod_addrs_fd[1], "pod_addrs_g1"},
+		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
+		{&dp->pod_ifindex_fd, "pod_ifindex"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -122,6 +129,9 @@ void dp_close(struct dataplane *dp)
 		munmap(dp->backends_mem, BACKENDS_BYTES);
 	/* every int from state_fd up to backends_fd is a descriptor */
 	for (int *fd = fds; fd <= &dp->backends_fd; fd++)
+		if (*fd > 0)
+			close(*fd);
+	for (int *fd = &dp->ident_fd[0][0]; fd <= &dp->pod_ifindex_fd; fd++)
 		if (*fd > 0)
 			close(*fd);
 	memset(dp, 0, sizeof(*dp));
@@ -300,4 +310,60 @@ int dp_copy_services(struct dataplane *dp)
 	       dp->backends_mem + dp->active * SLUICE_MAX_BACKENDS,
 	       SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend));
 	return 0;
+}
+
+int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err, size_t errlen)
+{
+	struct pods_target t = {
+		.ident_trie = {dp->ident_fd[0][dp->shadow], dp->ident_fd[1][dp->shadow]},
+		.pod_addrs = dp->pod_addrs_fd[dp->shadow],
+		.pod_policy = dp->pod_policy_fd,
+		.pod_names = dp->pod_names_fd,
+		.gen = dp->shadow,
+	};
+
+	return pods_apply(m, &t, err, errlen);
+}
+
+/* Make LPM trie dst hold what src holds (identity tries are small). */
+static int copy_trie(int src, int dst, size_t vsz)
+{
+	struct sluice_lpm_v6_key key, next;
+	uint8_t val[16];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(dst, prev, &next) == 0) {
+		bpf_map_delete_elem(dst, &next);
+		prev = NULL;
+	}
+	while (bpf_map_get_next_key(src, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(src, &next, val) == 0 &&
+		    bpf_map_update_elem(dst, &next, val, BPF_ANY))
+			return -errno;
+		key = next;
+		prev = &key;
+	}
+	(void)vsz;
+	return 0;
+}
+
+int dp_copy_pods(struct dataplane *dp)
+{
+	int rc = 0;
+
+	for (int f = 0; f < 2 && !rc; f++)
+		rc = copy_trie(dp->ident_fd[f][dp->active], dp->ident_fd[f][dp->shadow],
+			       sizeof(struct sluice_ident));
+	if (!rc)
+		rc = copy_hash(dp->pod_addrs_fd[dp->active], dp->pod_addrs_fd[dp->shadow],
+			       sizeof(struct sluice_addr_key), sizeof(uint32_t));
+	for (uint32_t id = 0; id < SLUICE_MAX_PODS && !rc; id++) {
+		struct sluice_pod_policy pol;
+		uint32_t a = dp->active * SLUICE_MAX_PODS + id, s = dp->shadow * SLUICE_MAX_PODS + id;
+
+		if (bpf_map_lookup_elem(dp->pod_policy_fd, &a, &pol) ||
+		    bpf_map_update_elem(dp->pod_policy_fd, &s, &pol, BPF_ANY))
+			rc = -errno;
+	}
+	return rc;
 }

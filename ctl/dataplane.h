@@ -27,6 +27,9 @@ struct dataplane {
 	int ring_fd, backends_fd;
 	uint64_t *ring_mem;      /* mmap of both generations */
 	struct sluice_backend *backends_mem; /* mmap of both generations */
+	int ident_fd[2][2];      /* [family][gen] identity tries */
+	int pod_addrs_fd[2];     /* [gen] */
+	int pod_policy_fd, pod_names_fd, pod_ifindex_fd;
 	uint32_t active, shadow; /* generations, set by dp_begin */
 	uint32_t serial;
 	/* Wait this long after a switch before rewriting the old generation
@@ -50,6 +53,10 @@ int dp_copy_lists(struct dataplane *dp);
 /* Services: into the shadow generation; ids stay those of the active one. */
 int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st);
 int dp_copy_services(struct dataplane *dp);
+/* Identities and pods: into the shadow generation, or carried over. */
+struct sluice_model;
+int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err, size_t errlen);
+int dp_copy_pods(struct dataplane *dp);
 /* Make the shadow generation the active one. */
 int dp_commit(struct dataplane *dp);
 

@@ -47,6 +47,8 @@ struct lb_pkt {
 struct lb_scratch {
 	struct bpf_fib_lookup fib;
 	struct sluice_flow_key fk;
+	__u32 in_src[4], in_dst[4], addr[4]; /* ICMP: quoted addresses, new one */
+	struct sluice_svc_key key;           /* service / reverse-NAT lookups */
 };
 
 struct {
@@ -119,21 +121,22 @@ static __always_inline void lb_flow_key(struct sluice_flow_key *k, const __u32 *
 #define LB_GEN_LOOKUP(gen, name, key)                                                             \
 	((gen) ? bpf_map_lookup_elem(&name##_g1, key) : bpf_map_lookup_elem(&name##_g0, key))
 
-static __always_inline struct sluice_svc *lb_find_service(const __u32 *addr, __be16 port,
+/* sk: a key buffer (the per-CPU scratch: stack is scarce). */
+static __always_inline struct sluice_svc *lb_find_service(struct sluice_svc_key *sk,
+							  const __u32 *addr, __be16 port,
 							  __u8 proto, int v6, __u32 gen)
 {
-	struct sluice_svc_key sk = {};
 	struct sluice_svc *svc;
 
-	__builtin_memcpy(sk.addr, addr, 16);
-	sk.port = port;
-	sk.proto = proto;
-	sk.family = v6 ? 6 : 4;
-	svc = LB_GEN_LOOKUP(gen, lb_services, &sk);
+	__builtin_memcpy(sk->addr, addr, 16);
+	sk->port = port;
+	sk->proto = proto;
+	sk->family = v6 ? 6 : 4;
+	svc = LB_GEN_LOOKUP(gen, lb_services, sk);
 	if (svc)
 		return svc;
-	sk.port = 0; /* port-wildcard service */
-	return LB_GEN_LOOKUP(gen, lb_services, &sk);
+	sk->port = 0; /* port-wildcard service */
+	return LB_GEN_LOOKUP(gen, lb_services, sk);
 }
 
 /* Pick the backend of a flow: an existing connection stays where it is
@@ -158,13 +161,22 @@ static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const str
 	struct sluice_backend *be;
 	__u32 bid, slot;
 
+	int bare_syn = fk->proto == IPPROTO_TCP &&
+		       (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+
 	if (svc->id >= SLUICE_MAX_SERVICES)
 		return 0;
 	if (conn && conn->svc == svc->id) {
 		bid = conn->backend;
 		be = lb_backend(gen, bid);
-		if (be && be->family && be->state != SLUICE_BE_DOWN)
+		/* a draining backend keeps its connections, but a new connection
+		 * that happens to reuse an old 5-tuple is new: it must not land
+		 * there (nor on a down one) */
+		if (be && be->family &&
+		    (be->state == SLUICE_BE_ACTIVE || (!bare_syn && be->state != SLUICE_BE_DOWN)))
 			return bid;
+		if (bare_syn)
+			bpf_map_delete_elem(&lb_conns, fk);
 	}
 	slot = lb_flow_hash(fk) % SLUICE_RING_SIZE;
 	__u32 word = (gen * SLUICE_MAX_SERVICES + svc->id) * SLUICE_RING_WORDS + slot / 4;
@@ -175,7 +187,7 @@ static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const str
 	bid = (__u32)(*ring >> ((slot & 3) * 16)) & 0xffff;
 	if (!bid)
 		return 0;
-	if (fk->proto == IPPROTO_TCP && (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN) {
+	if (bare_syn) {
 		res->new_flow = 1;
 	} else {
 		struct sluice_conn nc = {.backend = bid, .svc = svc->id};
@@ -496,7 +508,7 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	if (!sc)
 		return 0;
 
-	svc = lb_find_service(lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
+	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {
 		lb_forward(ctx, lp, &h, svc, sc, res);
 		return 1;
@@ -533,11 +545,10 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct sluice_svc_key rk = {};
 	struct sluice_svc *svc;
 	struct sluice_rev *rev;
 	struct lb_scratch *sc;
-	__u32 zero = 0, in_src[4] = {}, in_dst[4] = {};
+	__u32 zero = 0, *in_src, *in_dst;
 	__be16 *in_ports, in_sport, in_dport;
 	__u16 *icsum, *in_ipsum = NULL;
 	__u32 *in_src_field, *in_dst_field, *out_src_field, *out_dst_field;
@@ -594,6 +605,14 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 		return 0;
 	if ((void *)(in_ports + 2) > data_end)
 		return 0;
+	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
+	if (!sc)
+		return 0;
+	/* scratch, not stack: this frame and the main program's share 512 B */
+	in_src = sc->in_src;
+	in_dst = sc->in_dst;
+	__builtin_memset(in_src, 0, 16);
+	__builtin_memset(in_dst, 0, 16);
 	in_src[0] = in_src_field[0];
 	in_dst[0] = in_dst_field[0];
 	if (v6) {
@@ -602,16 +621,13 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	}
 	in_sport = in_ports[0];
 	in_dport = in_ports[1];
-	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
-	if (!sc)
-		return 0;
 
 	/* towards a VIP: the quoted packet is a reply VIP -> client */
-	svc = lb_find_service(in_src, in_sport, in_proto, v6, gen);
+	svc = lb_find_service(&sc->key, in_src, in_sport, in_proto, v6, gen);
 	if (svc && lb_addr_eq(in_src, lp->daddr)) {
 		struct sluice_backend *be;
 		__u16 old_ipsum = in_ipsum ? *in_ipsum : 0;
-		__u32 bid, baddr[4];
+		__u32 bid, *baddr = sc->addr;
 
 		res->svc = svc->id;
 		res->reason = SR_LB_ICMP;
@@ -648,20 +664,22 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	}
 
 	/* from the backend side: the quoted packet is client -> backend */
-	__builtin_memcpy(rk.addr, in_dst, 16);
-	rk.port = in_dport;
-	rk.proto = in_proto;
-	rk.family = v6 ? 6 : 4;
-	rev = LB_GEN_LOOKUP(gen, lb_rev, &rk);
+	struct sluice_svc_key *rk = &sc->key;
+
+	__builtin_memcpy(rk->addr, in_dst, 16);
+	rk->port = in_dport;
+	rk->proto = in_proto;
+	rk->family = v6 ? 6 : 4;
+	rev = LB_GEN_LOOKUP(gen, lb_rev, rk);
 	if (!rev) {
-		rk.port = 0;
-		rev = LB_GEN_LOOKUP(gen, lb_rev, &rk);
+		rk->port = 0;
+		rev = LB_GEN_LOOKUP(gen, lb_rev, rk);
 		if (!rev)
 			return 0;
 	}
 	{
 		__u16 old_ipsum = in_ipsum ? *in_ipsum : 0;
-		__u32 vip[4];
+		__u32 *vip = sc->addr;
 
 		res->svc = rev->svc_id;
 		res->reason = SR_LB_ICMP;
@@ -681,7 +699,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 		csum_replace_words(icsum, in_ipsum, in_dst_field, vip, nwords);
 		if (in_ipsum)
 			csum_replace16(icsum, old_ipsum, *in_ipsum);
-		if (rk.port && rev->vport != in_dport) {
+		if (rk->port && rev->vport != in_dport) {
 			csum_replace16(icsum, in_dport, rev->vport);
 			in_ports[1] = rev->vport;
 		}

@@ -44,7 +44,8 @@ static __always_inline __u32 action_for(__u32 reason)
 
 /* Hand the packet up with the metadata tag in front of it.  A driver without
  * metadata room still gets the packet, untagged and counted. */
-static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 flags,
+/* tag: bits 0-7 the metadata flags, bits 16-31 the source's identity. */
+static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u32 tag,
 				       __u16 service)
 {
 	struct sluice_meta *m;
@@ -62,8 +63,8 @@ static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u8 fl
 	}
 	m->magic = SLUICE_META_MAGIC;
 	m->version = SLUICE_META_VERSION;
-	m->flags = flags;
-	m->identity = 0;
+	m->flags = (__u8)tag;
+	m->identity = (__u16)(tag >> 16);
 	m->service = service;
 	m->reason = reason;
 	m->pad = 0;
@@ -101,6 +102,34 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4) : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
 }
 
+/* The source's identity class (0 = unknown), for the tag TC reads.  A
+ * global function: its key buffers do not add to the main program's stack,
+ * which the load balancer's frames share. */
+struct addr16 {
+	__u32 w[4]; /* the verifier sizes a global function's memory by its type */
+};
+
+__noinline __u32 sluice_identity(const struct addr16 *src, __u32 v6, __u32 gen)
+{
+	struct sluice_ident *id;
+	const __u32 *saddr;
+
+	if (!src)
+		return 0;
+	saddr = src->w;
+	if (v6) {
+		struct sluice_lpm_v6_key k6 = {.prefixlen = 128};
+
+		__builtin_memcpy(k6.addr, saddr, 16);
+		id = gen ? bpf_map_lookup_elem(&ident_v6_g1, &k6) : bpf_map_lookup_elem(&ident_v6_g0, &k6);
+	} else {
+		struct sluice_lpm_v4_key k4 = {.prefixlen = 32, .addr = saddr[0]};
+
+		id = gen ? bpf_map_lookup_elem(&ident_v4_g1, &k4) : bpf_map_lookup_elem(&ident_v4_g0, &k4);
+	}
+	return id ? id->identity & 0xffff : 0;
+}
+
 /* The active generation, read once per packet. */
 static __always_inline __u32 active_gen(void)
 {
@@ -110,19 +139,31 @@ static __always_inline __u32 active_gen(void)
 	return st && st->gen ? 1 : 0;
 }
 
-static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u8 flags)
+/* Only packets handed to the stack pay the identity lookup (TC needs it;
+ * dropped and transmitted packets do not). */
+static __always_inline __u32 tag_of(__u32 flags, struct sluice_pkt *p, int v6, __u32 gen)
+{
+	__u32 tag = flags & 0xff & ~SMF_HAVE_L3;
+
+	if (flags & SMF_HAVE_L3)
+		tag |= sluice_identity((const struct addr16 *)p->saddr, (__u32)v6, gen) << 16;
+	return tag;
+}
+
+static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u32 flags,
+				  struct sluice_pkt *p, int v6, __u32 gen)
 {
 	__u32 action = action_for(reason);
 
 	count(reason, action, bytes);
 	if (action == XDP_PASS)
-		return pass_tagged(ctx, reason, flags, 0);
+		return pass_tagged(ctx, reason, tag_of(flags, p, v6, gen), 0);
 	return action;
 }
 
 /* Count a load-balanced packet (verdict, service, backend) and send it. */
 static __always_inline int lb_finish(struct xdp_md *ctx, const struct lb_result *res,
-				     __u64 bytes, __u8 flags)
+				     __u64 bytes, __u32 flags, struct sluice_pkt *p, int v6, __u32 gen)
 {
 	count(res->reason, res->action, bytes);
 	if (res->svc)
@@ -130,7 +171,7 @@ static __always_inline int lb_finish(struct xdp_md *ctx, const struct lb_result 
 	if (res->backend)
 		lb_count(&lb_backend_stats, res->backend, bytes, res->new_flow);
 	if (res->action == XDP_PASS)
-		return pass_tagged(ctx, res->reason, flags, (__u16)res->svc);
+		return pass_tagged(ctx, res->reason, tag_of(flags, p, v6, gen), (__u16)res->svc);
 	return res->action;
 }
 
@@ -150,12 +191,12 @@ int sluice_xdp(struct xdp_md *ctx)
 	struct sluice_pkt p = {};
 	struct sluice_verdict *v;
 	__u32 gen = active_gen();
-	__u8 flags = 0;
-	int v6, rc;
+	__u32 flags = 0; /* metadata flags | identity << 16 */
+	int v6 = 0, rc;
 
 	rc = sluice_parse_l2(data, data_end, &p);
 	if (rc != SLUICE_PARSE_OK)
-		return finish(ctx, rc, bytes, 0);
+		return finish(ctx, rc, bytes, 0, &p, v6, gen);
 
 	if (p.eth_proto == ETH_P_IP) {
 		v6 = 0;
@@ -165,17 +206,19 @@ int sluice_xdp(struct xdp_md *ctx)
 		flags |= SMF_IPV6;
 		rc = sluice_parse_ipv6(data_end, &p);
 	} else {
-		return finish(ctx, SR_NON_IP, bytes, 0);
+		return finish(ctx, SR_NON_IP, bytes, 0, &p, v6, gen);
 	}
 	if (rc != SLUICE_PARSE_OK)
-		return finish(ctx, rc, bytes, flags);
+		return finish(ctx, rc, bytes, flags, &p, v6, gen);
 
 	/* The source decides first: a blocked flood costs one lookup. */
 	v = lookup_source(&p, v6, gen);
 	if (v && v->action == SLUICE_ACT_BLOCK)
-		return finish(ctx, SR_BLOCKLIST, bytes, flags);
+		return finish(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen);
 	if (v && v->action == SLUICE_ACT_ALLOW)
 		flags |= SMF_ALLOWLISTED;
+	/* from here on, a packet handed to the stack carries its identity */
+	flags |= SMF_HAVE_L3;
 
 	if (v6) {
 		struct sluice_ext_walk w = {
@@ -186,7 +229,7 @@ int sluice_xdp(struct xdp_md *ctx)
 
 		rc = sluice_xdp_ext_walk(ctx, &w);
 		if (rc != SLUICE_PARSE_OK)
-			return finish(ctx, rc, bytes, flags);
+			return finish(ctx, rc, bytes, flags, &p, v6, gen);
 		/* the call may not have changed the packet, but the verifier
 		 * wants the pointers taken afresh */
 		data = (void *)(long)ctx->data;
@@ -197,13 +240,13 @@ int sluice_xdp(struct xdp_md *ctx)
 		p.frag = w.frag;
 	}
 	if (p.frag == SLUICE_FRAG_LATER)
-		return finish(ctx, SR_FRAGMENT, bytes, flags | SMF_FRAGMENT);
+		return finish(ctx, SR_FRAGMENT, bytes, flags | SMF_FRAGMENT, &p, v6, gen);
 	if (p.frag == SLUICE_FRAG_FIRST)
 		flags |= SMF_FRAGMENT;
 
 	rc = sluice_parse_l4(data_end, &p);
 	if (rc != SLUICE_PARSE_OK && rc != SR_L4_OTHER)
-		return finish(ctx, rc, bytes, flags);
+		return finish(ctx, rc, bytes, flags, &p, v6, gen);
 
 	if (rc == SLUICE_PARSE_OK) {
 		struct lb_result res = {};
@@ -228,9 +271,9 @@ int sluice_xdp(struct xdp_md *ctx)
 		else if (!p.frag)
 			handled = sluice_lb_icmp(ctx, &lp, &res);
 		if (handled)
-			return lb_finish(ctx, &res, bytes, flags);
+			return lb_finish(ctx, &res, bytes, flags, &p, v6, gen);
 	}
 	if (flags & SMF_ALLOWLISTED)
-		return finish(ctx, SR_ALLOWLISTED, bytes, flags);
-	return finish(ctx, rc, bytes, flags);
+		return finish(ctx, SR_ALLOWLISTED, bytes, flags, &p, v6, gen);
+	return finish(ctx, rc, bytes, flags, &p, v6, gen);
 }

@@ -146,6 +146,8 @@ enum sluice_meta_flags {
 	SMF_ALLOWLISTED = 1u << 0,
 	SMF_IPV6 = 1u << 1,
 	SMF_FRAGMENT = 1u << 2,
+	SMF_SYN_SUSPECT = 1u << 3, /* reserved for the SYN-flood defences */
+	SMF_HAVE_L3 = 1u << 7,     /* internal to the XDP program: never in a tag */
 };
 
 /* Written in front of the packet with bpf_xdp_adjust_meta on every XDP_PASS.
@@ -240,6 +242,83 @@ struct sluice_lb_counter {
 	__u64 bytes;
 	__u64 new_flows;
 };
+
+/* ---- identities, pods and their policy (TC) ----------------------------- */
+
+#define SLUICE_MAX_IDENTITIES 255 /* identity ids 1..255; 0 = unknown */
+#define SLUICE_IDENT_V4_MAX (256u * 1024)
+#define SLUICE_IDENT_V6_MAX (64u * 1024)
+#define SLUICE_MAX_PODS 1024     /* pod ids 1..MAX-1; 0 = not a pod */
+#define SLUICE_MAX_POD_ADDRS 4096
+#define SLUICE_MAX_RULES 16      /* per pod and direction */
+
+struct sluice_ident {
+	__u32 identity; /* 1..SLUICE_MAX_IDENTITIES */
+};
+
+/* Key of pod_addrs: one of a pod's own addresses. */
+struct sluice_addr_key {
+	__u8 addr[16];
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* One allow rule.  Zero fields match anything: identity 0 = any identity,
+ * plen 0 with family 0 = any address, proto 0 = any protocol, ports 0..0 =
+ * any port. */
+struct sluice_rule {
+	__u8 addr[16];   /* peer CIDR (source for ingress, destination for egress) */
+	__u8 family;     /* 0: no CIDR condition */
+	__u8 plen;
+	__u8 proto;
+	__u8 pad;
+	__u16 identity;  /* ingress only: the source's identity class */
+	__u16 port_lo;   /* the pod's port (ingress) / peer port (egress) */
+	__u16 port_hi;
+	__u16 pad2;
+};
+
+struct sluice_pod_policy {
+	__u8 ingress_default_allow;
+	__u8 egress_default_allow;
+	__u8 n_ingress;
+	__u8 n_egress;
+	__u8 has_ingress; /* a pod without a policy block allows everything */
+	__u8 has_egress;
+	__u16 pad;
+	struct sluice_rule ingress[SLUICE_MAX_RULES];
+	struct sluice_rule egress[SLUICE_MAX_RULES];
+};
+
+struct sluice_pod_stats {
+	__u64 rx_packets, rx_bytes; /* to the pod */
+	__u64 tx_packets, tx_bytes; /* from the pod */
+	__u64 ingress_denied, egress_denied;
+};
+
+/* Reasons the TC programs count (uplink and pod veths). */
+enum sluice_tc_reason {
+	STR_TAG_OK = 0,        /* uplink: valid XDP tag read */
+	STR_TAG_MISSING,       /* uplink: no tag, or not ours: identity unknown */
+	STR_TAG_BAD,           /* uplink: tag with our magic but bad version/size */
+	STR_HOST,              /* uplink: to the node itself (or non-pod), marked host */
+	STR_POD_ALLOWED,       /* uplink: to a pod, allowed by its ingress policy */
+	STR_POD_DENIED,        /* uplink: to a pod, denied by its ingress policy */
+	STR_EGRESS_ALLOWED,    /* pod veth: from the pod, allowed */
+	STR_EGRESS_DENIED,     /* pod veth: from the pod, denied by egress policy */
+	STR_POD_UNKNOWN,       /* pod veth without a pod id (watcher lag): passed */
+	STR_NOT_IP,            /* no IP header: passed */
+	STR_REASON_MAX,
+};
+
+/* skb->mark layout set by the uplink TC program (documented in
+ * docs/architecture.md): bits 0-7 identity, 8-15 tag flags, 16-27 service
+ * id, 28-31 SLUICE_MARK_MAGIC so later hooks know the mark is sluice's. */
+#define SLUICE_MARK_MAGIC 0xAu
+#define SLUICE_MARK_HOST_FLAG 0x80u /* in the flags byte: destined to the node */
+#define SLUICE_MARK(identity, flags, service)                                                    \
+	((SLUICE_MARK_MAGIC << 28) | (((service) & 0xfffu) << 16) | (((flags) & 0xffu) << 8) |     \
+	 ((identity) & 0xffu))
 
 #ifdef __bpf__
 /* ---- map definitions (BPF side) --------------------------------------- */
@@ -411,6 +490,103 @@ struct {
 	__type(value, struct sluice_lb_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_backend_stats SEC(".maps");
+
+/* Identity classes (generation-switched): source address -> identity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_IDENT_V4_MAX);
+	__type(key, struct sluice_lpm_v4_key);
+	__type(value, struct sluice_ident);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ident_v4_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_IDENT_V4_MAX);
+	__type(key, struct sluice_lpm_v4_key);
+	__type(value, struct sluice_ident);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ident_v4_g1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_IDENT_V6_MAX);
+	__type(key, struct sluice_lpm_v6_key);
+	__type(value, struct sluice_ident);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ident_v6_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, SLUICE_IDENT_V6_MAX);
+	__type(key, struct sluice_lpm_v6_key);
+	__type(value, struct sluice_ident);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ident_v6_g1 SEC(".maps");
+
+/* Pods (generation-switched): their addresses and their policies. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_POD_ADDRS);
+	__type(key, struct sluice_addr_key);
+	__type(value, __u32); /* pod id */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_addrs_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_POD_ADDRS);
+	__type(key, struct sluice_addr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_addrs_g1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_MAX_PODS);
+	__type(key, __u32);
+	__type(value, struct sluice_pod_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_policy SEC(".maps");
+
+/* Pod id -> pod name: ids stay the same across reloads and restarts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_MAX_PODS);
+	__type(key, __u32);
+	__type(value, char[64]);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_names SEC(".maps");
+
+/* Host-side veth ifindex -> pod id, kept by the daemon's netlink watcher
+ * (not generation-switched: it follows the kernel's links, not the config). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_PODS);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_ifindex SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SLUICE_MAX_PODS);
+	__type(key, __u32);
+	__type(value, struct sluice_pod_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pod_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STR_REASON_MAX);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tc_counters SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -448,6 +624,19 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
 	"aborted", "drop", "pass", "tx", "redirect",
+};
+
+static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
+	[STR_TAG_OK] = "tag_ok",
+	[STR_TAG_MISSING] = "tag_missing",
+	[STR_TAG_BAD] = "tag_bad",
+	[STR_HOST] = "host",
+	[STR_POD_ALLOWED] = "pod_ingress_allowed",
+	[STR_POD_DENIED] = "pod_ingress_denied",
+	[STR_EGRESS_ALLOWED] = "pod_egress_allowed",
+	[STR_EGRESS_DENIED] = "pod_egress_denied",
+	[STR_POD_UNKNOWN] = "pod_unknown",
+	[STR_NOT_IP] = "not_ip",
 };
 
 static const char *const sluice_aux_names[SA_MAX] = {

@@ -22,12 +22,18 @@
 # neighbour entries both ways so no ARP/ND; the MLD reports that follow
 # address assignment are over before lab_up returns).
 #
-# If the lab ever grows a bridge or VLANs, mind this machine's pitfalls:
+# A second topology, for the service load balancer (clients and backends
+# on a bridge with the node's uplink), comes up with lab_up_lb instead of
+# lab_up; see "the load-balancer topology" near the end.  lab_down takes
+# either down.
+#
+# With a bridge or VLANs, mind this machine's pitfalls:
 # br_netfilter is loaded and new namespaces inherit it (set
 # net.bridge.bridge-nf-call-{iptables,ip6tables,arptables}=0 in the bridge's
 # namespace), and veth TX VLAN offload must be off (ethtool -K DEV txvlan
 # off) or XDP sees untagged frames.  A veth that receives XDP_TX frames needs
-# an XDP program on the peer.
+# an XDP program on the peer.  Packets that sluice rewrites must carry
+# finished checksums (sender's `ethtool -K DEV tx off`; see lab_up_lb).
 #
 # Usage:
 #   source tests/lab/lab.sh
@@ -351,8 +357,9 @@ lab_up() {
 	sleep "$LAB_SETTLE"
 }
 
-# Remove everything lab_up made.  Safe to call more than once, and safe to
-# call after a partial lab_up; never fails (it runs from EXIT traps).
+# Remove everything lab_up or lab_up_lb made.  Safe to call more than once,
+# and safe to call after a partial lab_up; never fails (it runs from EXIT
+# traps).
 lab_down() {
 	local pid ns
 	[[ ${LAB_IS_UP:-0} == 1 ]] || return 0
@@ -366,7 +373,7 @@ lab_down() {
 	LAB_PIDS=()
 	# Anything else still running inside the lab namespaces is ours too (a
 	# namespace with live processes would outlive `ip netns del`).
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_NODE"; do
+	for ns in $(_lab_namespaces); do
 		[[ -e /run/netns/$ns ]] || continue
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null || true
@@ -383,7 +390,7 @@ lab_down() {
 		ip -n "$LAB_NS_NODE" link set dev "$LAB_IF_NODE" xdp off 2>/dev/null || true
 		ip -n "$LAB_NS_NODE" link set dev "$LAB_IF_NODE" xdpgeneric off 2>/dev/null || true
 	fi
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_NODE"; do
+	for ns in $(_lab_namespaces); do
 		if [[ -e /run/netns/$ns ]]; then
 			ip netns del "$ns" 2>/dev/null || true
 		fi
@@ -396,4 +403,348 @@ lab_down() {
 		rm -rf -- "$LAB_TMP" || true
 	fi
 	return 0
+}
+
+# ==== the load-balancer topology: lab_up_lb ===================================
+#
+# A second topology in the same conventions (LAB_ID-prefixed namespaces,
+# nothing in the root namespace, permanent neighbours, lab_down undoes it).
+# Clients and backends share one L2 segment, a Linux bridge in a fabric
+# namespace, with the node's uplink:
+#
+#   "$LAB_NS_CLIENT"  c0  198.51.100.2/24 2001:db8:1::2/64 --- p-c1 --+
+#   "$LAB_NS_CLIENT2" c0  198.51.100.3/24 2001:db8:1::3/64 --- p-c2 --+
+#                                                                     |
+#   netns "$LAB_NS_NODE"                  netns "$LAB_NS_FABRIC"      |
+#   up0 198.51.100.1/24 203.0.113.1/24 ---- p-node (xdp_pass) ---- br0
+#       2001:db8:1::1/64 2001:db8:20::1/64                            |
+#       XDP (sluice), forwarding on                                   |
+#                                                                     |
+#   "${LAB_LB_BACKEND_NS[i]}" b0  203.0.113.1{1,2,3}/24  --- p-be{1,2,3} --+
+#                                 2001:db8:20::1{1,2,3}/64
+#
+# Clients route the VIP ranges (192.0.2.0/24, 2001:db8:10::/48) via the
+# node; backends have their default routes via the node, so their replies
+# to client addresses come back through sluice, which reverse-NATs them.
+# The VIPs are on no interface: sluice DNATs them in XDP.  Each backend's
+# servers (lab_lb_servers_start) answer with the backend's name.
+#
+# Why p-node runs xdp_pass: veth hands frames that sluice sends with XDP_TX
+# out of up0 only to a peer running XDP, and drops them silently otherwise.
+#
+# Why the senders' checksum offload is off (ethtool -K ... tx off): a
+# veth-to-veth skb carries CHECKSUM_PARTIAL (the L4 checksum field holds only
+# the pseudo-header sum, to be finished "by the NIC").  An XDP program cannot
+# see that state; its incremental rewrite of such a field, and the frame it
+# sends with XDP_TX, which becomes a fresh skb with no checksum state, leave
+# the receiver a wrong checksum.  Real NICs put finished checksums on the
+# wire, so the lab makes the senders finish them in software too.  (TSO/GSO
+# go too: a 64 KiB GSO skb is not a frame a wire would carry.)
+
+LAB_NS_FABRIC="${LAB_PREFIX}-fabric"
+LAB_NS_CLIENT2="${LAB_PREFIX}-client2"
+LAB_LB_BRIDGE=br0
+LAB_LB_PORT_NODE=p-node    # fabric side of up0
+LAB_LB_IF_BACKEND=b0       # a backend's interface (clients use $LAB_IF_CLIENT)
+LAB_LB_XDP_PASS=${LAB_LB_XDP_PASS:-$LAB_REPO/build/xdp_pass.bpf.o}
+
+LAB_LB_NODE_CLIENT_V4=198.51.100.1
+LAB_LB_NODE_CLIENT_V6=2001:db8:1::1
+LAB_LB_NODE_BACKEND_V4=203.0.113.1
+LAB_LB_NODE_BACKEND_V6=2001:db8:20::1
+
+LAB_LB_CLIENT_NS=("$LAB_NS_CLIENT" "$LAB_NS_CLIENT2")
+LAB_LB_CLIENT_PORT=(p-c1 p-c2)
+LAB_LB_CLIENT_V4=(198.51.100.2 198.51.100.3)
+LAB_LB_CLIENT_V6=(2001:db8:1::2 2001:db8:1::3)
+LAB_LB_CLIENT_MAC=(02:5c:00:00:01:02 02:5c:00:00:01:03)
+
+LAB_LB_BACKEND_NAME=(be1 be2 be3)
+LAB_LB_BACKEND_NS=("${LAB_PREFIX}-be1" "${LAB_PREFIX}-be2" "${LAB_PREFIX}-be3")
+LAB_LB_BACKEND_PORT=(p-be1 p-be2 p-be3)
+LAB_LB_BACKEND_V4=(203.0.113.11 203.0.113.12 203.0.113.13)
+LAB_LB_BACKEND_V6=(2001:db8:20::11 2001:db8:20::12 2001:db8:20::13)
+LAB_LB_BACKEND_MAC=(02:5c:00:00:02:11 02:5c:00:00:02:12 02:5c:00:00:02:13)
+LAB_LB_WEIGHT_V4=(1 1 2) # the IPv4 web service's weights (IPv6: 1 1 1)
+
+# Services (lab_lb_write_config): VIPs, their ports, and the backend ports.
+LAB_LB_VIP_NETS_V4=(192.0.2.0/24)
+LAB_LB_VIP_NETS_V6=(2001:db8:10::/48)
+LAB_LB_VIP_WEB_V4=192.0.2.10
+LAB_LB_VIP_WEB_V6=2001:db8:10::10
+LAB_LB_VIP_DNS_V4=192.0.2.53
+LAB_LB_VIP_WEB_PORT=80
+LAB_LB_VIP_DNS_PORT=53
+LAB_LB_HTTP_PORT=8080
+LAB_LB_UDP_PORT=5353
+
+# PIDs of each backend's servers (also in LAB_PIDS), by backend index.
+LAB_LB_HTTP_PIDS=()
+LAB_LB_UDP_PIDS=()
+
+# Every namespace either topology may have made (lab_down removes those
+# that exist).
+_lab_namespaces() {
+	echo "$LAB_NS_CLIENT" "$LAB_NS_NODE" "$LAB_NS_FABRIC" "$LAB_NS_CLIENT2" "${LAB_LB_BACKEND_NS[@]}"
+}
+
+lab_exec_client2() { lab_in "$LAB_NS_CLIENT2" "$@"; }
+# lab_exec_backend I CMD...: run CMD in backend I (0-based).
+lab_exec_backend() {
+	local i=$1
+	shift
+	lab_in "${LAB_LB_BACKEND_NS[$i]}" "$@"
+}
+
+# Index (0-based) of a backend by name (be1..), address or namespace.
+lab_lb_backend_index() {
+	local i
+	for i in "${!LAB_LB_BACKEND_NAME[@]}"; do
+		if [[ $1 == "${LAB_LB_BACKEND_NAME[$i]}" || $1 == "${LAB_LB_BACKEND_V4[$i]}" ||
+			$1 == "${LAB_LB_BACKEND_V6[$i]}" || $1 == "${LAB_LB_BACKEND_NS[$i]}" ]]; then
+			echo "$i"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# _lab_bridge_port NS IF MAC PORT: a veth from IF (in NS, with MAC) to PORT
+# on the fabric bridge, both ends up, MAC pinned to PORT in the bridge's
+# forwarding table (no learning, no flooding of unknown unicast).
+_lab_bridge_port() {
+	local ns=$1 ifname=$2 mac=$3 port=$4
+	ip link add name "$ifname" netns "$ns" address "$mac" \
+		type veth peer name "$port" netns "$LAB_NS_FABRIC" &&
+		ip -n "$LAB_NS_FABRIC" link set "$port" master "$LAB_LB_BRIDGE" &&
+		ip -n "$LAB_NS_FABRIC" link set "$port" up &&
+		ip -n "$ns" link set lo up &&
+		ip -n "$ns" link set "$ifname" up &&
+		bridge -n "$LAB_NS_FABRIC" fdb replace "$mac" dev "$port" master static
+}
+
+# _lab_sender_offloads NS IF: finished checksums, no GSO (see above).
+_lab_sender_offloads() {
+	[[ ${LAB_LB_SENDER_OFFLOADS:-off} == on ]] && return 0 # for experiments only
+	lab_in "$1" ethtool -K "$2" tx off tso off gso off >/dev/null
+}
+
+# _lab_neigh NS IF MAC ADDR...: permanent neighbour entries.
+_lab_neigh() {
+	local ns=$1 ifname=$2 mac=$3 a
+	shift 3
+	for a in "$@"; do
+		ip -n "$ns" neigh replace "$a" lladdr "$mac" dev "$ifname" nud permanent || return 1
+	done
+}
+
+lab_up_lb() {
+	local a i ns
+	lab_require_root || return 1
+	lab_ensure_bpffs || return 1
+	for a in ip bridge ethtool nsenter python3 ping; do
+		command -v "$a" >/dev/null || {
+			echo "error: $a not found (make deps installs what the lab needs)" >&2
+			return 1
+		}
+	done
+	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
+		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
+		return 1
+	fi
+	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
+		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
+		return 1
+	fi
+	for ns in $(_lab_namespaces); do
+		if [[ -e /run/netns/$ns ]]; then
+			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+	LAB_IS_UP=1
+	_lab_do mkdir -p "$LAB_TMP" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" || return 1
+
+	for ns in $(_lab_namespaces); do
+		_lab_do ip netns add "$ns" || return 1
+		_lab_do _lab_quiet_sysctls "$ns" || return 1
+	done
+
+	# The fabric: a plain L2 switch (the lab's MACs pinned to their ports
+	# by _lab_bridge_port).  No IPv6 on its ports (no MLD from them), no
+	# STP delay, no multicast snooping, and none of br_netfilter's
+	# iptables calls (the module is loaded on this machine and every new
+	# namespace starts with them on).
+	# shellcheck disable=SC2016 # $f expands in the inner bash, on purpose
+	_lab_do lab_in "$LAB_NS_FABRIC" bash -c '
+		set -e
+		for scope in default all; do
+			echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
+		done
+		for f in bridge-nf-call-iptables bridge-nf-call-ip6tables bridge-nf-call-arptables; do
+			if [[ -e /proc/sys/net/bridge/$f ]]; then
+				echo 0 >"/proc/sys/net/bridge/$f"
+			fi
+		done' || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set lo up || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link add name "$LAB_LB_BRIDGE" type bridge \
+		stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
+
+	# The node: uplink on the bridge, a router between clients and backends.
+	# shellcheck disable=SC2016
+	_lab_do lab_in "$LAB_NS_NODE" bash -c '
+		set -e
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		for scope in default all; do
+			echo 1 >"/proc/sys/net/ipv6/conf/$scope/forwarding"
+			echo 0 >"/proc/sys/net/ipv4/conf/$scope/send_redirects"
+		done' || return 1
+	_lab_do _lab_bridge_port "$LAB_NS_NODE" "$LAB_IF_NODE" "$LAB_MAC_NODE" "$LAB_LB_PORT_NODE" || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set dev "$LAB_LB_PORT_NODE" xdp \
+		obj "$LAB_LB_XDP_PASS" sec xdp || return 1
+	for a in "$LAB_LB_NODE_CLIENT_V4/24" "$LAB_LB_NODE_BACKEND_V4/24"; do
+		_lab_do ip -n "$LAB_NS_NODE" addr add "$a" dev "$LAB_IF_NODE" || return 1
+	done
+	for a in "$LAB_LB_NODE_CLIENT_V6/64" "$LAB_LB_NODE_BACKEND_V6/64"; do
+		_lab_do ip -n "$LAB_NS_NODE" addr add "$a" dev "$LAB_IF_NODE" nodad || return 1
+	done
+
+	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
+		ns=${LAB_LB_CLIENT_NS[$i]}
+		_lab_do _lab_bridge_port "$ns" "$LAB_IF_CLIENT" "${LAB_LB_CLIENT_MAC[$i]}" \
+			"${LAB_LB_CLIENT_PORT[$i]}" || return 1
+		_lab_do _lab_sender_offloads "$ns" "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V4[$i]}/24" dev "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V6[$i]}/64" dev "$LAB_IF_CLIENT" nodad || return 1
+		for a in "${LAB_LB_VIP_NETS_V4[@]}"; do
+			_lab_do ip -n "$ns" route add "$a" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
+		done
+		for a in "${LAB_LB_VIP_NETS_V6[@]}"; do
+			_lab_do ip -n "$ns" -6 route add "$a" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
+		done
+		_lab_do _lab_neigh "$ns" "$LAB_IF_CLIENT" "$LAB_MAC_NODE" \
+			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
+		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_CLIENT_MAC[$i]}" \
+			"${LAB_LB_CLIENT_V4[$i]}" "${LAB_LB_CLIENT_V6[$i]}" || return 1
+	done
+
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		ns=${LAB_LB_BACKEND_NS[$i]}
+		_lab_do _lab_bridge_port "$ns" "$LAB_LB_IF_BACKEND" "${LAB_LB_BACKEND_MAC[$i]}" \
+			"${LAB_LB_BACKEND_PORT[$i]}" || return 1
+		_lab_do _lab_sender_offloads "$ns" "$LAB_LB_IF_BACKEND" || return 1
+		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V4[$i]}/24" dev "$LAB_LB_IF_BACKEND" || return 1
+		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V6[$i]}/64" dev "$LAB_LB_IF_BACKEND" nodad || return 1
+		_lab_do ip -n "$ns" route add default via "$LAB_LB_NODE_BACKEND_V4" dev "$LAB_LB_IF_BACKEND" || return 1
+		_lab_do ip -n "$ns" -6 route add default via "$LAB_LB_NODE_BACKEND_V6" dev "$LAB_LB_IF_BACKEND" || return 1
+		_lab_do _lab_neigh "$ns" "$LAB_LB_IF_BACKEND" "$LAB_MAC_NODE" \
+			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
+		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_BACKEND_MAC[$i]}" \
+			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" || return 1
+	done
+
+	# Fail early and clearly if the plumbing itself is broken.
+	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
+		for a in "$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6"; do
+			if ! lab_in "${LAB_LB_CLIENT_NS[$i]}" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+				echo "error: lab $LAB_ID: ${LAB_LB_CLIENT_NS[$i]} cannot reach the node ($a) over the bridge" >&2
+				return 1
+			fi
+		done
+	done
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		for a in "$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6"; do
+			if ! lab_exec_backend "$i" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+				echo "error: lab $LAB_ID: ${LAB_LB_BACKEND_NS[$i]} cannot reach the node ($a) over the bridge" >&2
+				return 1
+			fi
+		done
+	done
+	sleep "$LAB_SETTLE"
+}
+
+# Start every backend's HTTP server (port $LAB_LB_HTTP_PORT, IPv4 + IPv6)
+# and UDP echo server ($LAB_LB_UDP_PORT); wait until all are bound.  Each
+# HTTP server logs one "conn CLIENT PORT" line per connection it accepts to
+# $LAB_TMP/http-NAME.log.
+lab_lb_servers_start() {
+	local i n name ready k
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		name=${LAB_LB_BACKEND_NAME[$i]}
+		rm -f "$LAB_TMP/http-$name.ready" "$LAB_TMP/udp-$name.ready"
+		: >"$LAB_TMP/http-$name.log"
+		lab_bg "${LAB_LB_BACKEND_NS[$i]}" "$LAB_TMP/http-$name.err" python3 "$LAB_NET_PY" \
+			http-server --name "$name" --port "$LAB_LB_HTTP_PORT" \
+			--ready "$LAB_TMP/http-$name.ready" --log "$LAB_TMP/http-$name.log"
+		LAB_LB_HTTP_PIDS[i]=${LAB_PIDS[-1]}
+		lab_bg "${LAB_LB_BACKEND_NS[$i]}" "$LAB_TMP/udp-$name.err" python3 "$LAB_NET_PY" \
+			udp-echo --name "$name" --port "$LAB_LB_UDP_PORT" --ready "$LAB_TMP/udp-$name.ready"
+		LAB_LB_UDP_PIDS[i]=${LAB_PIDS[-1]}
+	done
+	for ((k = 0; k < 100; k++)); do
+		n=0
+		for name in "${LAB_LB_BACKEND_NAME[@]}"; do
+			for ready in "$LAB_TMP/http-$name.ready" "$LAB_TMP/udp-$name.ready"; do
+				[[ -s $ready ]] && n=$((n + 1))
+			done
+		done
+		[[ $n == $((2 * ${#LAB_LB_BACKEND_NAME[@]})) ]] && return 0
+		sleep 0.1
+	done
+	echo "error: backend servers did not come up: $(cat "$LAB_TMP"/*.err 2>/dev/null | tail -n 3)" >&2
+	return 1
+}
+
+# lab_lb_http_kill I / lab_lb_udp_kill I: kill backend I's HTTP / UDP
+# server (SIGKILL: no goodbye), and wait until it is gone.
+lab_lb_http_kill() { _lab_kill_wait "${LAB_LB_HTTP_PIDS[$1]}"; }
+lab_lb_udp_kill() { _lab_kill_wait "${LAB_LB_UDP_PIDS[$1]}"; }
+_lab_kill_wait() {
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# lab_lb_write_config FILE [STATE1 STATE2 STATE3]: the lab's sluice config
+# (libconfig, like conf/demo.conf): interface up0 and three NAT services,
+#   web   TCP 192.0.2.10:80       -> 203.0.113.11-13:8080, weights 1 1 2
+#   web6  TCP [2001:db8:10::10]:80 -> [2001:db8:20::11-13]:8080, weights 1 1 1
+#   dns   UDP 192.0.2.53:53       -> 203.0.113.11-13:5353
+# STATEi (active|draining|down, default active) is backend i's state in
+# both HTTP services (one HTTP server per backend serves both families);
+# the dns backends stay active.
+lab_lb_write_config() {
+	local file=$1 i
+	shift
+	local -a st=("${1:-active}" "${2:-active}" "${3:-active}")
+	{
+		echo "# sluice lab config (tests/lab/lab.sh lab_lb_write_config)"
+		echo "interfaces = ( { name = \"$LAB_IF_NODE\"; allow_generic = false; } );"
+		echo "services = ("
+		echo "  { name = \"web\"; vip = \"$LAB_LB_VIP_WEB_V4\"; port = $LAB_LB_VIP_WEB_PORT;"
+		echo "    protocol = \"tcp\"; mode = \"nat\";"
+		echo "    backends = ("
+		for i in 0 1 2; do
+			echo "      { address = \"${LAB_LB_BACKEND_V4[$i]}\"; port = $LAB_LB_HTTP_PORT;" \
+				"weight = ${LAB_LB_WEIGHT_V4[$i]}; state = \"${st[$i]}\"; }$([[ $i == 2 ]] || echo ,)"
+		done
+		echo "    ); },"
+		echo "  { name = \"web6\"; vip = \"$LAB_LB_VIP_WEB_V6\"; port = $LAB_LB_VIP_WEB_PORT;"
+		echo "    protocol = \"tcp\"; mode = \"nat\";"
+		echo "    backends = ("
+		for i in 0 1 2; do
+			echo "      { address = \"${LAB_LB_BACKEND_V6[$i]}\"; port = $LAB_LB_HTTP_PORT;" \
+				"weight = 1; state = \"${st[$i]}\"; }$([[ $i == 2 ]] || echo ,)"
+		done
+		echo "    ); },"
+		echo "  { name = \"dns\"; vip = \"$LAB_LB_VIP_DNS_V4\"; port = $LAB_LB_VIP_DNS_PORT;"
+		echo "    protocol = \"udp\"; mode = \"nat\";"
+		echo "    backends = ("
+		for i in 0 1 2; do
+			echo "      { address = \"${LAB_LB_BACKEND_V4[$i]}\"; port = $LAB_LB_UDP_PORT; }$([[ $i == 2 ]] || echo ,)"
+		done
+		echo "    ); }"
+		echo ");"
+	} >"$file"
+	chmod 0644 "$file" # sluice refuses configs that group or others can write
 }

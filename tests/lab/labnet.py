@@ -13,16 +13,36 @@ it is run inside one of the lab's network namespaces, never on the host.
               sink's banner came back.
   count       count sink log lines of one kind from one source.
   stats-delta difference of two `sluice stats --json` snapshots.
+
+For the load-balancer lab (lab_up_lb):
+
+  http-server  a backend's HTTP/1.1 server (keep-alive, IPv4 + IPv6): every
+               GET is answered 200 with the backend's name as the body and
+               in X-Backend, plus X-Client: the address and port the backend
+               saw the connection come from.
+  udp-echo     a backend's UDP server: answers every datagram with its name.
+  http-spread  N fresh TCP connections (one GET each) from fixed, consecutive
+               source ports; prints JSON: connections per backend, errors.
+  http-session keep-alive HTTP connections driven line by line from stdin
+               ("open NAME" / "get NAME" / "close NAME"); one line answered
+               per command, so a test can hold a connection open while it
+               reconfigures sluice, then check the SAME connection again.
+  udp-ask      one datagram from an unconnected socket; prints the reply and
+               the address it came from.
 """
 import argparse
+import http.client
 import ipaddress
 import json
 import os
 import selectors
 import signal
 import socket
+import socketserver
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BANNER = b"sluice-lab\n"
 
@@ -32,8 +52,12 @@ def family(addr):
 
 
 def canon(addr):
-    """One spelling per address, so log lines and arguments compare equal."""
-    return str(ipaddress.ip_address(addr.split("%")[0]))
+    """One spelling per address, so log lines and arguments compare equal
+    (an IPv4 client of a dual-stack socket shows up as ::ffff:a.b.c.d)."""
+    ip = ipaddress.ip_address(addr.split("%")[0])
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return str(ip)
 
 
 def cmd_sink(a):
@@ -162,6 +186,203 @@ def cmd_stats_delta(a):
             print("aux/%s %d" % (key, d))
 
 
+# ---- load-balancer lab: backends -------------------------------------------
+
+
+def write_ready(path):
+    # Written only once every socket is bound: the caller never races the
+    # first request against bind().
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(tmp, path)
+
+
+def stop_on_term():
+    def stop(_sig, _frm):
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+class DualStackHTTPServer(ThreadingHTTPServer):
+    """One socket on [::] that takes IPv4 (as v4-mapped) and IPv6."""
+
+    address_family = socket.AF_INET6
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        # Not HTTPServer.server_bind: it resolves the host name (getfqdn),
+        # which in a namespace without DNS can stall for seconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = "sluice-lab"
+        self.server_port = self.server_address[1]
+
+
+def cmd_http_server(a):
+    name = a.name
+    log = open(a.log, "a", buffering=1) if a.log else None
+    log_lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive unless the client says close
+        server_version = "sluice-lab"
+        sys_version = ""
+
+        def setup(self):
+            super().setup()
+            # Headers and body are two writes: without this, Nagle holds
+            # the body until the client's delayed ACK (40 ms a request).
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if log:
+                with log_lock:
+                    log.write("conn %s %d\n" % (canon(self.client_address[0]), self.client_address[1]))
+
+        def do_GET(self):
+            body = (name + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Backend", name)
+            self.send_header("X-Client", "%s %d" % (canon(self.client_address[0]), self.client_address[1]))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, fmt, *args):
+            pass
+
+    srv = DualStackHTTPServer(("::", a.port), Handler)
+    stop_on_term()
+    write_ready(a.ready)
+    srv.serve_forever()
+
+
+def cmd_udp_echo(a):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", a.port))
+    stop_on_term()
+    write_ready(a.ready)
+    reply = a.name.encode()
+    while True:
+        _data, peer = s.recvfrom(65535)
+        s.sendto(reply, peer)
+
+
+# ---- load-balancer lab: clients -------------------------------------------------
+
+
+def http_host(dst):
+    return "[%s]" % dst if ":" in dst else dst
+
+
+def http_get(conn, dst):
+    """One GET on conn; returns the backend's name (from X-Backend)."""
+    conn.request("GET", "/", headers={"Host": http_host(dst)})
+    r = conn.getresponse()
+    body = r.read()
+    if r.status != 200:
+        raise OSError("HTTP status %d" % r.status)
+    be = r.getheader("X-Backend")
+    if not be or body.decode(errors="replace").strip() != be:
+        raise OSError("bad response: X-Backend %r, body %r" % (be, body[:40]))
+    return be, r.getheader("X-Client", "")
+
+
+def cmd_http_spread(a):
+    """--count fresh connections from source ports --sport, --sport+1, ...:
+    fixed ports make the flows (and so the spread) the same on every run."""
+    per = {}
+    errors = []
+    clients = set()
+    for i in range(a.count):
+        sport = a.sport + i
+        conn = http.client.HTTPConnection(a.dst, a.port, timeout=a.timeout, source_address=(a.src, sport))
+        try:
+            conn.connect()
+            # Connection: close, and the server closes first: no TIME_WAIT
+            # left on the client's side of these ports.
+            conn.request("GET", "/", headers={"Host": http_host(a.dst), "Connection": "close"})
+            r = conn.getresponse()
+            body = r.read()
+            be = r.getheader("X-Backend")
+            if r.status != 200 or not be or body.decode(errors="replace").strip() != be:
+                raise OSError("status %d, X-Backend %r, body %r" % (r.status, be, body[:40]))
+            per[be] = per.get(be, 0) + 1
+            clients.add(r.getheader("X-Client", "").split(" ")[0])
+        except (OSError, http.client.HTTPException) as e:
+            errors.append("sport %d: %s" % (sport, e or type(e).__name__))
+        finally:
+            conn.close()
+    print(json.dumps({"count": a.count, "ok": a.count - len(errors), "backends": per,
+                      "errors": errors[:5], "n_errors": len(errors), "clients_seen": sorted(clients)}))
+    return 0
+
+
+def cmd_http_session(a):
+    """Line protocol on stdin/stdout, one answer line per command:
+      open NAME   -> "NAME BACKEND LPORT"     new keep-alive connection + GET
+      get NAME    -> "NAME BACKEND LPORT"     GET on the SAME connection
+      close NAME  -> "NAME closed"
+    or "NAME error WHY".  http.client would silently reconnect a dropped
+    connection; auto_open = 0 makes that an error instead, and LPORT lets the
+    caller see that the connection is the one it opened."""
+    conns = {}
+    for line in sys.stdin:
+        parts = line.split()
+        if len(parts) != 2:
+            print("? error usage: open|get|close NAME", flush=True)
+            continue
+        cmd, name = parts
+        try:
+            if cmd == "open":
+                if name in conns:
+                    conns.pop(name).close()
+                c = http.client.HTTPConnection(a.dst, a.port, timeout=a.timeout, source_address=(a.src, 0))
+                c.connect()
+                c.auto_open = 0
+                conns[name] = c
+                be, _ = http_get(c, a.dst)
+                print("%s %s %d" % (name, be, c.sock.getsockname()[1]), flush=True)
+            elif cmd == "get":
+                c = conns[name]
+                if c.sock is None:
+                    raise OSError("connection is closed")
+                lport = c.sock.getsockname()[1]
+                be, _ = http_get(c, a.dst)
+                print("%s %s %d" % (name, be, lport), flush=True)
+            elif cmd == "close":
+                conns.pop(name).close()
+                print("%s closed" % name, flush=True)
+            else:
+                print("%s error unknown command %s" % (name, cmd), flush=True)
+        except KeyError:
+            print("%s error no such connection" % name, flush=True)
+        except (OSError, http.client.HTTPException) as e:
+            print("%s error %s" % (name, (str(e) or type(e).__name__).replace("\n", " ")), flush=True)
+    return 0
+
+
+def cmd_udp_ask(a):
+    """One datagram from an unconnected socket (so a reply from any address
+    is seen, and recvfrom says which); prints "REPLY FROM_ADDR FROM_PORT"."""
+    s = socket.socket(family(a.dst), socket.SOCK_DGRAM)
+    s.bind((a.src, a.sport))
+    s.settimeout(a.timeout)
+    s.sendto(b"sluice-lab?", (a.dst, a.port))
+    try:
+        data, peer = s.recvfrom(2048)
+    except OSError as e:
+        print("no reply from %s:%d: %s" % (a.dst, a.port, e or "timeout"))
+        return 1
+    print("%s %s %d" % (data.decode(errors="replace"), canon(peer[0]), peer[1]))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -201,6 +422,43 @@ def main():
     s.add_argument("before")
     s.add_argument("after")
     s.set_defaults(fn=cmd_stats_delta)
+
+    s = sub.add_parser("http-server")
+    s.add_argument("--name", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--ready", required=True)
+    s.add_argument("--log", help="one line per accepted connection")
+    s.set_defaults(fn=cmd_http_server)
+
+    s = sub.add_parser("udp-echo")
+    s.add_argument("--name", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--ready", required=True)
+    s.set_defaults(fn=cmd_udp_echo)
+
+    s = sub.add_parser("http-spread")
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--port", type=int, default=80)
+    s.add_argument("--sport", type=int, required=True, help="first source port")
+    s.add_argument("--count", type=int, required=True)
+    s.add_argument("--timeout", type=float, default=2.0)
+    s.set_defaults(fn=cmd_http_spread)
+
+    s = sub.add_parser("http-session")
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--port", type=int, default=80)
+    s.add_argument("--timeout", type=float, default=3.0)
+    s.set_defaults(fn=cmd_http_session)
+
+    s = sub.add_parser("udp-ask")
+    s.add_argument("--src", required=True)
+    s.add_argument("--sport", type=int, default=0)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--timeout", type=float, default=2.0)
+    s.set_defaults(fn=cmd_udp_ask)
 
     a = p.parse_args()
     sys.exit(a.fn(a) or 0)

@@ -219,6 +219,8 @@ int xdp_set_services(const struct lb_model *m)
 	if (!rc)
 		rc = dp_copy_lists(&dp);
 	if (!rc)
+		rc = dp_copy_pods(&dp);
+	if (!rc)
 		rc = dp_commit(&dp);
 	if (rc)
 		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
@@ -437,6 +439,8 @@ int xdp_set_lists(const char *const *block, const char *const *allow)
 			rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
 		if (!rc)
 			rc = dp_copy_services(&dp);
+		if (!rc)
+			rc = dp_copy_pods(&dp);
 		if (!rc)
 			rc = dp_commit(&dp);
 		if (rc)

@@ -835,3 +835,29 @@ XDP_TEST(icmp_echo_to_vip_is_not_load_balanced)
 	CHECK_EQ(r.action, XDP_PASS);
 	return 0;
 }
+
+XDP_TEST(new_connection_reusing_a_drained_flows_5tuple_avoids_the_draining_backend)
+{
+	struct svc_fixture f = {0};
+	uint16_t on12[32];
+	int n = 0;
+
+	web4(&f);
+	CHECK(xdp_set_services(&f.model) == 0);
+	for (int i = 0; i < 300 && n < 32; i++)
+		if (backend_of(4, IPPROTO_TCP, (uint16_t)(12000 + i), 0x10) == 12)
+			on12[n++] = (uint16_t)(12000 + i);
+	CHECK(n > 5);
+	f.svc[0].backends[1].weight = 0;
+	f.svc[0].backends[1].state = SLUICE_BE_DRAINING;
+	CHECK(xdp_set_services(&f.model) == 0);
+	for (int i = 0; i < n; i++) {
+		int syn = backend_of(4, IPPROTO_TCP, on12[i], 0x02);
+
+		/* the old connection's entry does not capture the new SYN... */
+		CHECK(syn == 11 || syn == 13);
+		/* ...and the handshake's ACK follows the SYN */
+		CHECK_EQ(backend_of(4, IPPROTO_TCP, on12[i], 0x10), syn);
+	}
+	return 0;
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy.bpf.c - the TC half of sluice: pod-aware policy and accounting.
+ *
+ *  sluice_tc_uplink   clsact ingress on the uplink: reads the tag the XDP
+ *                     program put in front of the packet (untagged or forged
+ *                     -> identity "unknown", never trusted), enforces the
+ *                     destination pod's ingress policy, and carries the tag
+ *                     on in skb->mark (layout: SLUICE_MARK in sluice_maps.h).
+ *  sluice_tc_pod_in   clsact ingress on a pod's host-side veth (the pod's
+ *                     transmit side): tx accounting and egress policy.
+ *  sluice_tc_pod_out  clsact egress on the same veth (the pod's receive
+ *                     side): rx accounting.
+ */
+#include "parsing.h"
+
+#include <linux/pkt_cls.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct tc_pkt {
+	__u32 saddr[4], daddr[4];
+	__u16 sport, dport; /* host order, 0 without ports */
+	__u8 proto;
+	__u8 v6;
+};
+
+static __always_inline void tc_count(__u32 reason, __u64 bytes)
+{
+	struct sluice_counter *c = bpf_map_lookup_elem(&tc_counters, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline __u32 tc_active_gen(void)
+{
+	__u32 zero = 0;
+	struct sluice_state *st = bpf_map_lookup_elem(&sluice_state, &zero);
+
+	return st && st->gen ? 1 : 0;
+}
+
+/* Addresses, protocol and ports; -1 when the packet is not IP (or is
+ * malformed: the XDP program already dropped those on the uplink). */
+static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *t)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct sluice_pkt p = {};
+
+	if (sluice_parse_l2(data, data_end, &p) != SLUICE_PARSE_OK)
+		return -1;
+	if (p.eth_proto == ETH_P_IP) {
+		if (sluice_parse_ipv4(data_end, &p) != SLUICE_PARSE_OK)
+			return -1;
+	} else if (p.eth_proto == ETH_P_IPV6) {
+		if (sluice_parse_ipv6(data_end, &p) != SLUICE_PARSE_OK)
+			return -1;
+		t->v6 = 1;
+		/* extension headers are rare on pod traffic: the policy sees
+		 * their next header as the protocol, without ports */
+	} else {
+		return -1;
+	}
+	__builtin_memcpy(t->saddr, p.saddr, 16);
+	__builtin_memcpy(t->daddr, p.daddr, 16);
+	t->proto = p.l4_proto;
+	if (!p.frag && sluice_parse_l4(data_end, &p) == SLUICE_PARSE_OK &&
+	    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
+		t->sport = bpf_ntohs(p.sport);
+		t->dport = bpf_ntohs(p.dport);
+	}
+	return 0;
+}
+
+static __always_inline int prefix_match(const __u8 *rule_addr, __u8 plen, const __u32 *addr)
+{
+	const __u32 *ra = (const __u32 *)rule_addr;
+
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		int bits = (int)plen - 32 * i;
+		__u32 mask;
+
+		if (bits <= 0)
+			break;
+		mask = bits >= 32 ? 0xffffffffu : bpf_htonl(~((1u << (32 - bits)) - 1));
+		if ((addr[i] & mask) != (ra[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static __always_inline int rule_match(const struct sluice_rule *r, __u32 identity,
+				      const __u32 *peer, int v6, __u8 proto, __u16 port)
+{
+	if (r->identity && r->identity != identity)
+		return 0;
+	if (r->proto && r->proto != proto)
+		return 0;
+	if (r->port_hi && (port < r->port_lo || port > r->port_hi))
+		return 0;
+	if (r->family) {
+		if (r->family != (v6 ? 6 : 4))
+			return 0;
+		if (!prefix_match(r->addr, r->plen, peer))
+			return 0;
+	}
+	return 1;
+}
+
+/* 1 = allowed.  Rules are allow rules; the pod's default decides the rest. */
+static __always_inline int policy_allows(const struct sluice_rule *rules, __u8 n, __u8 dflt,
+					 __u32 identity, const __u32 *peer, int v6, __u8 proto,
+					 __u16 port)
+{
+	/* a bounded loop, not unrolled: 16 copies of the matcher would only
+	 * make the program bigger */
+	for (int i = 0; i < SLUICE_MAX_RULES; i++) {
+		if (i >= n)
+			break;
+		if (rule_match(&rules[i], identity, peer, v6, proto, port))
+			return 1;
+	}
+	return dflt;
+}
+
+static __always_inline struct sluice_pod_stats *pod_stats_of(__u32 pod)
+{
+	struct sluice_pod_stats *ps = bpf_map_lookup_elem(&pod_stats, &pod);
+
+	if (!ps) {
+		struct sluice_pod_stats zero = {};
+
+		bpf_map_update_elem(&pod_stats, &pod, &zero, BPF_NOEXIST);
+		ps = bpf_map_lookup_elem(&pod_stats, &pod);
+	}
+	return ps;
+}
+
+/* The uplink decision once the tag is known (trusted or not).  Global:
+ * verified once instead of once per way the tag was judged. */
+__noinline int uplink_decide(struct __sk_buff *skb, __u32 identity, __u32 flags, __u32 service)
+{
+	struct sluice_addr_key k = {};
+	struct sluice_pod_policy *pol;
+	struct tc_pkt t = {};
+	__u32 gen = tc_active_gen(), *pod, idx;
+
+	if (!skb)
+		return TC_ACT_OK;
+	if (tc_parse(skb, &t)) {
+		tc_count(STR_NOT_IP, skb->len);
+		return TC_ACT_OK;
+	}
+	__builtin_memcpy(k.addr, t.daddr, 16);
+	k.family = t.v6 ? 6 : 4;
+	pod = gen ? bpf_map_lookup_elem(&pod_addrs_g1, &k) : bpf_map_lookup_elem(&pod_addrs_g0, &k);
+	if (!pod) {
+		skb->mark = SLUICE_MARK(identity, flags | SLUICE_MARK_HOST_FLAG, service);
+		tc_count(STR_HOST, skb->len);
+		return TC_ACT_OK;
+	}
+	idx = gen * SLUICE_MAX_PODS + (*pod & (SLUICE_MAX_PODS - 1));
+	pol = bpf_map_lookup_elem(&pod_policy, &idx);
+	if (pol && pol->has_ingress &&
+	    !policy_allows(pol->ingress, pol->n_ingress, pol->ingress_default_allow, identity,
+			   t.saddr, t.v6, t.proto, t.dport)) {
+		struct sluice_pod_stats *ps = pod_stats_of(*pod);
+
+		if (ps)
+			ps->ingress_denied++;
+		tc_count(STR_POD_DENIED, skb->len);
+		return TC_ACT_SHOT;
+	}
+	skb->mark = SLUICE_MARK(identity, flags, service);
+	tc_count(STR_POD_ALLOWED, skb->len);
+	return TC_ACT_OK;
+}
+
+/* Judge a metadata region of meta_len bytes: only a whole tag with our
+ * magic and version is trusted; anything else means identity "unknown". */
+static __always_inline int uplink_with_tag(struct __sk_buff *skb, const struct sluice_meta *m,
+					   __u32 meta_len)
+{
+	if (meta_len != sizeof(*m)) {
+		tc_count(STR_TAG_MISSING, skb->len);
+		return uplink_decide(skb, 0, 0, 0);
+	}
+	if (m->magic != SLUICE_META_MAGIC || m->version != SLUICE_META_VERSION) {
+		tc_count(m->magic == SLUICE_META_MAGIC ? STR_TAG_BAD : STR_TAG_MISSING, skb->len);
+		return uplink_decide(skb, 0, 0, 0);
+	}
+	tc_count(STR_TAG_OK, skb->len);
+	return uplink_decide(skb, m->identity, m->flags, m->service);
+}
+
+SEC("tc")
+int sluice_tc_uplink(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *meta = (void *)(long)skb->data_meta;
+	struct sluice_meta copy = {};
+	__u32 len = (__u32)(data - meta);
+
+	if (len == sizeof(copy)) {
+		struct sluice_meta *m = meta;
+
+		if ((void *)(m + 1) > data)
+			return uplink_with_tag(skb, &copy, 0);
+		copy = *m;
+	}
+	return uplink_with_tag(skb, &copy, len);
+}
+
+/* BPF_PROG_TEST_RUN cannot hand a TC program metadata, so the unit tests
+ * drive the same validation and decision through this entry: the metadata
+ * bytes in cb[0..2], their length in cb[3].  Never attached anywhere. */
+SEC("tc")
+int sluice_tc_uplink_cbtag(struct __sk_buff *skb)
+{
+	struct sluice_meta m;
+	__u32 w[3] = {skb->cb[0], skb->cb[1], skb->cb[2]};
+
+	__builtin_memcpy(&m, w, sizeof(m));
+	return uplink_with_tag(skb, &m, skb->cb[3]);
+}
+
+SEC("tc")
+int sluice_tc_pod_in(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, *pod = bpf_map_lookup_elem(&pod_ifindex, &ifindex);
+	struct sluice_pod_stats *ps;
+	struct sluice_pod_policy *pol;
+	struct tc_pkt t = {};
+	__u32 gen = tc_active_gen(), idx;
+
+	if (!pod) {
+		tc_count(STR_POD_UNKNOWN, skb->len);
+		return TC_ACT_OK;
+	}
+	ps = pod_stats_of(*pod);
+	idx = gen * SLUICE_MAX_PODS + (*pod & (SLUICE_MAX_PODS - 1));
+	pol = bpf_map_lookup_elem(&pod_policy, &idx);
+	if (pol && pol->has_egress && !tc_parse(skb, &t) &&
+	    !policy_allows(pol->egress, pol->n_egress, pol->egress_default_allow, 0, t.daddr, t.v6,
+			   t.proto, t.dport)) {
+		if (ps)
+			ps->egress_denied++;
+		tc_count(STR_EGRESS_DENIED, skb->len);
+		return TC_ACT_SHOT;
+	}
+	if (ps) {
+		ps->tx_packets++;
+		ps->tx_bytes += skb->len;
+	}
+	tc_count(STR_EGRESS_ALLOWED, skb->len);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int sluice_tc_pod_out(struct __sk_buff *skb)
+{
+	__u32 ifindex = skb->ifindex, *pod = bpf_map_lookup_elem(&pod_ifindex, &ifindex);
+	struct sluice_pod_stats *ps;
+
+	if (!pod)
+		return TC_ACT_OK;
+	ps = pod_stats_of(*pod);
+	if (ps) {
+		ps->rx_packets++;
+		ps->rx_bytes += skb->len;
+	}
+	return TC_ACT_OK;
+}
