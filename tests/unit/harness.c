@@ -19,6 +19,7 @@
 
 #include "compile.h"
 #include "dataplane.h"
+#include "model.h"
 #include "services.h"
 #include "prefix.h"
 #include "sluice.skel.h"
@@ -192,8 +193,12 @@ static int fixture_reset(void)
 		char err[SLUICE_ERRLEN];
 
 		/* one switch to an empty generation */
+		struct sluice_model no_pods;
+
+		memset(&no_pods, 0, sizeof(no_pods));
 		if (!keys || dp_begin(&dp) || dp_write_lists(&dp, &no_lists, &vs, err, sizeof(err)) ||
-		    dp_write_services(&dp, &empty, &ls) || dp_commit(&dp))
+		    dp_write_services(&dp, &empty, &ls) ||
+		    dp_write_pods(&dp, &no_pods, err, sizeof(err)) || dp_commit(&dp))
 			return -1;
 		/* collect, then delete: restarting the walk after each delete
 		 * would be quadratic in the table size */
@@ -224,6 +229,24 @@ int xdp_set_services(const struct lb_model *m)
 		rc = dp_commit(&dp);
 	if (rc)
 		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
+	return rc;
+}
+
+int xdp_set_pods(const struct sluice_model *m)
+{
+	char err[SLUICE_ERRLEN];
+	int rc = dp_begin(&dp);
+
+	if (!rc)
+		rc = dp_write_pods(&dp, m, err, sizeof(err));
+	if (!rc)
+		rc = dp_copy_lists(&dp);
+	if (!rc)
+		rc = dp_copy_services(&dp);
+	if (!rc)
+		rc = dp_commit(&dp);
+	if (rc)
+		fprintf(stderr, "    setting pods: %s\n", strerror(-rc));
 	return rc;
 }
 

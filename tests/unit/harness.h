@@ -96,6 +96,9 @@ int lbt_ifindex(void);
 struct lb_model;
 /* Replace the services (lb_apply into the fixture's maps). */
 int xdp_set_services(const struct lb_model *m);
+struct sluice_model;
+/* Replace identities and pods (their addresses and policies). */
+int xdp_set_pods(const struct sluice_model *m);
 /* Backend id the maps gave (address, port), or 0. */
 uint32_t xdp_backend_id(const char *addr, uint16_t port);
 

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test_tc.c - the TC programs (tc/policy.bpf.c) with BPF_PROG_TEST_RUN, on
+ * the XDP program's output: the tag it wrote is read back, forged or short
+ * tags are not trusted, every policy rule kind, the mark layout, and pod
+ * accounting.  The TC object shares the XDP fixture's maps.
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/pkt_cls.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "harness.h"
+#include "model.h"
+#include "policy.skel.h"
+#include "prefix.h"
+
+static struct policy *tc;
+
+/* Load the TC object once, on the XDP fixture's maps. */
+static struct policy *tc_obj(void)
+{
+	struct bpf_map *m;
+
+	if (tc)
+		return tc;
+	tc = policy__open();
+	if (!tc)
+		return NULL;
+	bpf_object__for_each_map(m, tc->obj)
+	{
+		int fd = xdp_map_fd(bpf_map__name(m));
+
+		bpf_map__set_pin_path(m, NULL);
+		if (fd >= 0)
+			bpf_map__reuse_fd(m, fd);
+	}
+	if (policy__load(tc)) {
+		policy__destroy(tc);
+		tc = NULL;
+	}
+	return tc;
+}
+
+struct tc_result {
+	int ret;
+	uint32_t mark;
+};
+
+static int tc_run(int prog_fd, const uint8_t *frame, size_t len, const void *meta, uint32_t meta_len,
+		  uint32_t ifindex, struct tc_result *r)
+{
+	struct __sk_buff ctx = {.ifindex = ifindex};
+	uint8_t out[FRAME_MAX + 256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx, .ctx_size_out = sizeof(ctx),
+		    .repeat = 1);
+
+	if (meta)
+		memcpy(ctx.cb, meta, meta_len > 12 ? 12 : meta_len);
+	ctx.cb[3] = meta_len;
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		fprintf(stderr, "    TC test run: %s\n", strerror(errno));
+		return -1;
+	}
+	r->ret = (int)opts.retval;
+	r->mark = ctx.mark;
+	return 0;
+}
+
+static int uplink_fd(void)
+{
+	return bpf_program__fd(tc_obj()->progs.sluice_tc_uplink_cbtag);
+}
+
+/* ---- a model with identities and one pod ------------------------------ */
+
+static struct sluice_model model;
+static struct identity_cfg idents[2];
+static struct pod_cfg pod;
+static struct policy_rule_cfg in_rules[4], eg_rules[2];
+
+static void add_prefix(struct prefix_list *l, const char *s)
+{
+	struct sluice_prefix p;
+	char err[SLUICE_ERRLEN];
+
+	if (!prefix_parse(s, &p, err, sizeof(err)))
+		prefix_list_push(l, &p);
+}
+
+/* partner = 198.51.100.0/24 (id 1), internal = 10.0.0.0/8 (id 2); pod "web"
+ * at 203.0.113.50 with the given ingress rules, default deny. */
+static int set_model(const struct policy_rule_cfg *rules, size_t n, int default_allow)
+{
+	for (int i = 0; i < 2; i++)
+		prefix_list_free(&idents[i].prefixes);
+	prefix_list_free(&pod.addrs);
+	memset(&model, 0, sizeof(model));
+	memset(idents, 0, sizeof(idents));
+	memset(&pod, 0, sizeof(pod));
+	snprintf(idents[0].name, sizeof(idents[0].name), "partner");
+	idents[0].id = 1;
+	add_prefix(&idents[0].prefixes, "198.51.100.0/24");
+	snprintf(idents[1].name, sizeof(idents[1].name), "internal");
+	idents[1].id = 2;
+	add_prefix(&idents[1].prefixes, "10.0.0.0/8");
+	add_prefix(&idents[1].prefixes, "2001:db8:1::/48");
+	snprintf(pod.name, sizeof(pod.name), "web");
+	add_prefix(&pod.addrs, "203.0.113.50");
+	add_prefix(&pod.addrs, "2001:db8:50::50");
+	memcpy(in_rules, rules, n * sizeof(*rules));
+	pod.ingress = in_rules;
+	pod.n_ingress = n;
+	pod.ingress_default_allow = default_allow;
+	pod.egress = eg_rules;
+	pod.n_egress = 0;
+	pod.egress_default_allow = 1;
+	model.identities = idents;
+	model.n_identities = 2;
+	model.pods = &pod;
+	model.n_pods = 1;
+	return xdp_set_pods(&model);
+}
+
+/* XDP first, then the uplink TC program on what XDP passed up. */
+static int through_both(const struct pkt_spec *s, struct run_result *xr, struct tc_result *tr)
+{
+	uint8_t frame[FRAME_MAX];
+	size_t len = build_frame(s, frame, NULL);
+
+	CHECK(tc_obj() != NULL);
+	CHECK(xdp_run(frame, len, xr) == 0);
+	CHECK_EQ(xr->action, XDP_PASS);
+	CHECK(xr->tagged);
+	return tc_run(uplink_fd(), xr->out, xr->out_len, &xr->meta, sizeof(xr->meta), 0, tr);
+}
+
+XDP_TEST(tc_reads_the_identity_the_xdp_tag_carries)
+{
+	struct pkt_spec s = spec_tcp4("198.51.100.9", "192.0.2.1");
+	struct run_result xr;
+	struct tc_result tr;
+
+	CHECK(set_model(NULL, 0, 0) == 0);
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(xr.meta.identity, 1);
+	CHECK_EQ(tr.ret, TC_ACT_OK);
+	/* not a pod address: the node's own traffic, marked "host" */
+	CHECK_EQ(tr.mark, SLUICE_MARK(1, SLUICE_MARK_HOST_FLAG, 0));
+	CHECK_EQ(tr.mark >> 28, SLUICE_MARK_MAGIC);
+	CHECK_EQ(tr.mark & 0xff, 1);
+	return 0;
+}
+
+XDP_TEST(tc_identity_is_longest_prefix_and_v6_works)
+{
+	struct pkt_spec s = spec_udp6("2001:db8:1::9", "2001:db8::1");
+	struct run_result xr;
+	struct tc_result tr;
+
+	CHECK(set_model(NULL, 0, 0) == 0);
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(xr.meta.identity, 2);
+	CHECK_EQ(tr.mark & 0xff, 2);
+	CHECK_EQ((tr.mark >> 8) & 0xff, SMF_IPV6 | SLUICE_MARK_HOST_FLAG);
+	return 0;
+}
+
+static int forged_case(const void *meta, uint32_t len)
+{
+	struct pkt_spec s = spec_tcp4("198.51.100.9", "203.0.113.50");
+	uint8_t frame[FRAME_MAX];
+	size_t flen = build_frame(&s, frame, NULL);
+	struct policy_rule_cfg partner_only = {.identity = 1, .port_hi = 65535};
+	struct tc_result tr;
+
+	CHECK(set_model(&partner_only, 1, 0) == 0);
+	CHECK(tc_obj() != NULL);
+	CHECK(tc_run(uplink_fd(), frame, flen, meta, len, 0, &tr) == 0);
+	/* an untrusted tag gives identity unknown: the partner rule does not
+	 * match and the pod's default (deny) applies */
+	CHECK_EQ(tr.ret, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_forged_magic_is_not_trusted)
+{
+	struct sluice_meta m = {.magic = 0x1234, .version = SLUICE_META_VERSION, .identity = 1};
+
+	return forged_case(&m, sizeof(m));
+}
+
+XDP_TEST(tc_wrong_version_is_not_trusted)
+{
+	struct sluice_meta m = {.magic = SLUICE_META_MAGIC, .version = 99, .identity = 1};
+
+	return forged_case(&m, sizeof(m));
+}
+
+XDP_TEST(tc_short_metadata_is_not_trusted)
+{
+	struct sluice_meta m = {.magic = SLUICE_META_MAGIC, .version = SLUICE_META_VERSION,
+				.identity = 1};
+
+	return forged_case(&m, 8);
+}
+
+XDP_TEST(tc_missing_metadata_is_identity_unknown)
+{
+	return forged_case(NULL, 0);
+}
+
+/* ---- policy rule kinds (ingress to the pod) ---------------------------- */
+
+static int verdict_for(const char *src, uint8_t proto, uint16_t dport, int *ret)
+{
+	struct pkt_spec s = strchr(src, ':') ? spec_tcp6(src, "2001:db8:50::50")
+					     : spec_tcp4(src, "203.0.113.50");
+	struct run_result xr;
+	struct tc_result tr;
+
+	s.proto = proto;
+	s.dport = dport;
+	if (proto == IPPROTO_ICMP && strchr(src, ':'))
+		s.proto = IPPROTO_ICMPV6;
+	s.payload = proto == IPPROTO_TCP ? 0 : 8;
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	*ret = tr.ret;
+	if (tr.ret == TC_ACT_OK)
+		CHECK_EQ((tr.mark >> 8) & SLUICE_MARK_HOST_FLAG, 0); /* to a pod */
+	return 0;
+}
+
+#define EXPECT(src, proto, port, want)                                                             \
+	do {                                                                                       \
+		int ret_;                                                                          \
+		CHECK(verdict_for(src, proto, port, &ret_) == 0);                                  \
+		if (ret_ != (want))                                                                \
+			fprintf(stderr, "    %s proto %d port %d: got %d\n", src, proto, port, ret_); \
+		CHECK_EQ(ret_, want);                                                              \
+	} while (0)
+
+XDP_TEST(tc_rule_by_identity)
+{
+	struct policy_rule_cfg r = {.identity = 1, .port_hi = 65535};
+
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("198.51.100.9", IPPROTO_TCP, 80, TC_ACT_OK);
+	EXPECT("10.1.1.1", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_rule_by_cidr)
+{
+	struct policy_rule_cfg r = {.port_hi = 65535};
+	char err[SLUICE_ERRLEN];
+
+	CHECK(prefix_parse("192.0.2.0/28", &r.cidr, err, sizeof(err)) == 0);
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("192.0.2.15", IPPROTO_TCP, 80, TC_ACT_OK);
+	EXPECT("192.0.2.16", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_rule_by_v6_cidr)
+{
+	struct policy_rule_cfg r = {.port_hi = 65535};
+	char err[SLUICE_ERRLEN];
+
+	CHECK(prefix_parse("2001:db8:1::/64", &r.cidr, err, sizeof(err)) == 0);
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_OK);
+	EXPECT("2001:db8:1:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_rule_by_protocol)
+{
+	struct policy_rule_cfg r = {.proto = IPPROTO_UDP, .port_hi = 65535};
+
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("192.0.2.99", IPPROTO_UDP, 53, TC_ACT_OK);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 53, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_rule_by_port_range)
+{
+	struct policy_rule_cfg r = {.proto = IPPROTO_TCP, .port_lo = 8000, .port_hi = 8080};
+
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 8000, TC_ACT_OK);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 8080, TC_ACT_OK);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 7999, TC_ACT_SHOT);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 8081, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_rule_conditions_are_all_required)
+{
+	struct policy_rule_cfg r = {.identity = 1, .proto = IPPROTO_TCP, .port_lo = 443,
+				    .port_hi = 443};
+
+	CHECK(set_model(&r, 1, 0) == 0);
+	EXPECT("198.51.100.9", IPPROTO_TCP, 443, TC_ACT_OK);
+	EXPECT("198.51.100.9", IPPROTO_TCP, 80, TC_ACT_SHOT);
+	EXPECT("198.51.100.9", IPPROTO_UDP, 443, TC_ACT_SHOT);
+	EXPECT("10.0.0.1", IPPROTO_TCP, 443, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_default_allow_pod_passes_what_no_rule_names)
+{
+	CHECK(set_model(NULL, 0, 1) == 0);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 22, TC_ACT_OK);
+	return 0;
+}
+
+XDP_TEST(tc_default_deny_pod_drops_what_no_rule_names)
+{
+	CHECK(set_model(NULL, 0, 0) == 0);
+	EXPECT("192.0.2.99", IPPROTO_TCP, 22, TC_ACT_SHOT);
+	return 0;
+}
+
+/* ---- pod veths: accounting and egress policy --------------------------- */
+
+static uint64_t pod_stat(uint32_t pod_id, int field)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_pod_stats v[ncpu];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += ((uint64_t *)&v[i])[field];
+	return sum;
+}
+
+XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
+{
+	struct pkt_spec to = spec_tcp4("192.0.2.99", "203.0.113.50");
+	struct pkt_spec from = spec_udp4("203.0.113.50", "192.0.2.99");
+	uint8_t f1[FRAME_MAX], f2[FRAME_MAX];
+	size_t l1 = build_frame(&to, f1, NULL), l2;
+	uint32_t ifindex = (uint32_t)lbt_ifindex(), pod_id = 0;
+	struct tc_result tr;
+	char err[SLUICE_ERRLEN];
+
+	CHECK(tc_obj() != NULL);
+	eg_rules[0] = (struct policy_rule_cfg){.proto = IPPROTO_UDP, .port_lo = 53, .port_hi = 53};
+	CHECK(set_model(NULL, 0, 1) == 0);
+	pod.egress_default_allow = 0;
+	pod.n_egress = 1;
+	CHECK(xdp_set_pods(&model) == 0);
+	/* the daemon's watcher would write this: the veth belongs to "web" */
+	{
+		struct {
+			char name[64];
+		} v;
+
+		for (uint32_t id = 1; id < SLUICE_MAX_PODS && !pod_id; id++)
+			if (!bpf_map_lookup_elem(xdp_map_fd("pod_names"), &id, &v) &&
+			    !strcmp(v.name, "web"))
+				pod_id = id;
+	}
+	CHECK(pod_id != 0);
+	CHECK(bpf_map_update_elem(xdp_map_fd("pod_ifindex"), &ifindex, &pod_id, BPF_ANY) == 0);
+	bpf_map_delete_elem(xdp_map_fd("pod_stats"), &pod_id);
+
+	for (int i = 0; i < 3; i++) {
+		CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_out), f1, l1, NULL, 0, ifindex,
+			     &tr) == 0);
+		CHECK_EQ(tr.ret, TC_ACT_OK);
+	}
+	from.dport = 53;
+	l2 = build_frame(&from, f2, NULL);
+	CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
+	      0);
+	CHECK_EQ(tr.ret, TC_ACT_OK);
+	from.dport = 123; /* not allowed out */
+	l2 = build_frame(&from, f2, NULL);
+	CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
+	      0);
+	CHECK_EQ(tr.ret, TC_ACT_SHOT);
+
+	CHECK_EQ(pod_stat(pod_id, 0), 3);      /* rx packets */
+	CHECK_EQ(pod_stat(pod_id, 1), 3 * l1); /* rx bytes */
+	CHECK_EQ(pod_stat(pod_id, 2), 1);      /* tx packets (the denied one is not sent) */
+	CHECK_EQ(pod_stat(pod_id, 3), l2);
+	CHECK_EQ(pod_stat(pod_id, 5), 1); /* egress denied */
+	bpf_map_delete_elem(xdp_map_fd("pod_ifindex"), &ifindex);
+	(void)err;
+	return 0;
+}
