@@ -24,6 +24,8 @@ int cmd_apply(struct cli *c);
 int cmd_attach(struct cli *c);
 int cmd_detach(struct cli *c);
 int cmd_decap(struct cli *c);
+int cmd_tc(struct cli *c);
+int cmd_pods(struct cli *c);
 int cmd_load(struct cli *c);
 int cmd_stats(struct cli *c);
 int cmd_unpin(struct cli *c);

@@ -18,6 +18,8 @@ static const struct {
 	{"detach", cmd_detach, "detach IFACE                     remove sluice from IFACE"},
 	{"apply", cmd_apply, "apply [-c FILE]                  write a config's lists and services"},
 	{"decap", cmd_decap, "decap attach|detach IFACE        DSR backend: unwrap sluice's IP-in-IP"},
+	{"tc", cmd_tc, "tc attach|detach IFACE           uplink TC: XDP tag, pod ingress policy"},
+	{"pods", cmd_pods, "pods watch [-c FILE]             attach pod TC to veths as they appear"},
 	{"load", cmd_load, "load [--block FILE]... [--allow FILE]...  replace the lists"},
 	{"stats", cmd_stats, "stats [--json] [--watch]         verdict counters"},
 	{"unpin", cmd_unpin, "unpin                            remove the pinned maps"},

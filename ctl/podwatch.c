@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/* podwatch.c - pod veths from rtnetlink link events. */
+#include "podwatch.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pods.h"
+#include "tcattach.h"
+
+int podwatch_open(struct podwatch *pw, struct policy *tc, int pod_ifindex_fd, int pod_names_fd,
+		  const struct sluice_model *m, FILE *log, char *err, size_t errlen)
+{
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+
+	memset(pw, 0, sizeof(*pw));
+	pw->tc = tc;
+	pw->pod_ifindex_fd = pod_ifindex_fd;
+	pw->pod_names_fd = pod_names_fd;
+	pw->m = m;
+	pw->log = log;
+	pw->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (pw->nl_fd < 0 || bind(pw->nl_fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		snprintf(err, errlen, "rtnetlink socket: %s", strerror(errno));
+		if (pw->nl_fd >= 0)
+			close(pw->nl_fd);
+		pw->nl_fd = -1;
+		return -errno;
+	}
+	return 0;
+}
+
+static int tracked(struct podwatch *pw, int ifindex)
+{
+	for (unsigned i = 0; i < pw->n_attached; i++)
+		if (pw->attached[i] == ifindex)
+			return (int)i;
+	return -1;
+}
+
+static void forget(struct podwatch *pw, int ifindex, const char *name)
+{
+	int i = tracked(pw, ifindex);
+	__u32 k = (__u32)ifindex;
+
+	if (i < 0)
+		return;
+	bpf_map_delete_elem(pw->pod_ifindex_fd, &k);
+	pw->attached[i] = pw->attached[--pw->n_attached];
+	if (pw->log)
+		fprintf(pw->log, "sluice: pod veth %s (ifindex %d) is gone\n", name, ifindex), fflush(pw->log);
+}
+
+static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone)
+{
+	const struct pod_cfg *pod = NULL;
+	char err[256];
+	__u32 k = (__u32)ifindex, id;
+
+	if (gone) {
+		forget(pw, ifindex, name);
+		return;
+	}
+	for (size_t i = 0; pw->m && i < pw->m->n_pods && !pod; i++)
+		if (pw->m->pods[i].veth[0] && !fnmatch(pw->m->pods[i].veth, name, 0))
+			pod = &pw->m->pods[i];
+	if (!pod) {
+		forget(pw, ifindex, name); /* renamed away, or its pod left the config */
+		return;
+	}
+	id = pod_id_for(pw->pod_names_fd, pod->name);
+	if (tracked(pw, ifindex) >= 0) {
+		__u32 have;
+
+		if (!bpf_map_lookup_elem(pw->pod_ifindex_fd, &k, &have) && have == id)
+			return; /* an event about a link we already serve */
+	} else if (pw->n_attached == PODWATCH_MAX_LINKS) {
+		return;
+	}
+	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
+		if (pw->log)
+			fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
+				id ? err : "no free pod id"),
+				fflush(pw->log);
+		return;
+	}
+	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
+	if (tracked(pw, ifindex) < 0)
+		pw->attached[pw->n_attached++] = ifindex;
+	if (pw->log)
+		fprintf(pw->log, "sluice: pod %s: veth %s (ifindex %d) attached\n", pod->name, name,
+			ifindex),
+			fflush(pw->log);
+}
+
+/* Act on every RTM_NEWLINK / RTM_DELLINK in buf. */
+static void parse(struct podwatch *pw, const char *buf, ssize_t len)
+{
+	for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, (unsigned)len);
+	     nh = NLMSG_NEXT(nh, len)) {
+		const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+		const struct rtattr *rta;
+		char name[IF_NAMESIZE] = "";
+		int rlen;
+
+		if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
+			continue;
+		rlen = (int)IFLA_PAYLOAD(nh);
+		for (rta = IFLA_RTA(ifi); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen))
+			if (rta->rta_type == IFLA_IFNAME)
+				snprintf(name, sizeof(name), "%s", (const char *)RTA_DATA(rta));
+		if (name[0])
+			on_link(pw, ifi->ifi_index, name, nh->nlmsg_type == RTM_DELLINK);
+	}
+}
+
+int podwatch_handle(struct podwatch *pw)
+{
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = recv(pw->nl_fd, buf, sizeof(buf), 0)) > 0)
+		parse(pw, buf, n);
+	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? -errno : 0;
+}
+
+int podwatch_scan(struct podwatch *pw)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1},
+		.ifi = {.ifi_family = AF_UNSPEC},
+	};
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	char buf[32768];
+	int done = 0;
+
+	if (s < 0)
+		return -errno;
+	if (send(s, &req, sizeof(req), 0) < 0) {
+		close(s);
+		return -errno;
+	}
+	while (!done) {
+		ssize_t n = recv(s, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			break;
+		for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, (unsigned)n);
+		     nh = NLMSG_NEXT(nh, n))
+			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
+				done = 1;
+		parse(pw, buf, n);
+	}
+	close(s);
+	return 0;
+}
+
+void podwatch_set_model(struct podwatch *pw, const struct sluice_model *m)
+{
+	pw->m = m;
+	podwatch_scan(pw);
+}
+
+void podwatch_close(struct podwatch *pw)
+{
+	if (pw->nl_fd >= 0)
+		close(pw->nl_fd);
+	pw->nl_fd = -1;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* tcattach.h - sluice's TC programs on clsact hooks (libbpf TC API). */
+#ifndef SLUICE_TCATTACH_H
+#define SLUICE_TCATTACH_H
+
+#include <stddef.h>
+
+struct policy;
+
+/* The TC object, loaded on the maps pinned in pin_dir (sluice attach must
+ * have created them). */
+struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen);
+
+/* clsact ingress on the uplink: the tag reader and pod ingress policy. */
+int tc_attach_uplink(struct policy *obj, int ifindex, char *err, size_t errlen);
+/* Both directions of a pod's host-side veth. */
+int tc_attach_pod(struct policy *obj, int ifindex, char *err, size_t errlen);
+/* Remove sluice's filters from ifindex (both directions). */
+int tc_detach(int ifindex);
+
+#endif
