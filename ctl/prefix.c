@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 void prefix_mask(uint8_t *addr, unsigned len)
 {
@@ -122,26 +123,37 @@ void prefix_list_free(struct prefix_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Longest line accepted in a list file (feeds use short lines; a longer
+ * one is a sign of the wrong file). */
+#define LIST_LINE_MAX 4096
+
+/* Lists are read through zlib: gzip-compressed files are recognised by
+ * their magic bytes and inflated, anything else is read as it is. */
 int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list_id, char *err,
 			  size_t errlen)
 {
-	FILE *f = fopen(path, "r");
-	size_t n_before = l->n, cap = 0;
-	char *line = NULL;
+	gzFile f = gzopen(path, "rb");
+	size_t n_before = l->n;
+	char line[LIST_LINE_MAX + 2];
 	unsigned lineno = 0;
-	ssize_t got;
 	int rc = 0;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "zlib");
 		return -1;
 	}
-	while ((got = getline(&line, &cap, f)) >= 0) {
+	while (gzgets(f, line, sizeof(line))) {
 		struct sluice_prefix p;
 		char msg[SLUICE_ERRLEN];
 		char *s = line, *e;
 
 		lineno++;
+		if (strlen(line) > LIST_LINE_MAX) {
+			snprintf(err, errlen, "%s:%u:1: line longer than %d bytes", path, lineno,
+				 LIST_LINE_MAX);
+			rc = -1;
+			break;
+		}
 		s[strcspn(s, "#;\r\n")] = 0;
 		while (isspace((unsigned char)*s))
 			s++;
@@ -168,8 +180,15 @@ int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list
 			break;
 		}
 	}
-	free(line);
-	fclose(f);
+	if (!rc && !gzeof(f)) {
+		int zerr;
+		const char *zmsg = gzerror(f, &zerr);
+
+		snprintf(err, errlen, "%s:%u: cannot read: %s", path, lineno + 1,
+			 zerr == Z_ERRNO ? strerror(errno) : zmsg);
+		rc = -1;
+	}
+	gzclose(f);
 	if (rc)
 		l->n = n_before;
 	return rc;

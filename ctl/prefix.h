@@ -37,8 +37,10 @@ bool prefix_same(const struct sluice_prefix *a, const struct sluice_prefix *b);
 
 int prefix_list_push(struct prefix_list *l, const struct sluice_prefix *p);
 void prefix_list_free(struct prefix_list *l);
-/* Read one CIDR per line ('#' and ';' start comments, blank lines skipped)
- * and append to l with the given list id.  On the first bad line writes
+/* Read one CIDR per line ('#' and ';' start comments, blank lines skipped;
+ * so Spamhaus DROP "CIDR ; SBL123" and FireHOL netsets read as they are; a
+ * bare address is a host prefix), plain or gzip-compressed (recognised by
+ * its magic bytes), and append to l with the given list id.  On the first bad line writes
  * "path:line:col: message" to err and returns -1, leaving l as it was. */
 int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list_id, char *err,
 			  size_t errlen);

@@ -14,7 +14,10 @@
 struct counter_snapshot {
 	struct sluice_counter slot[SLUICE_COUNTER_SLOTS];
 	__u64 aux[SA_MAX];
+	struct sluice_counter list[SLUICE_MAX_LISTS];
 };
+
+static int fd_lists = -1;
 
 static int read_snapshot(int fd_counters, int fd_aux, struct counter_snapshot *s)
 {
@@ -37,6 +40,14 @@ static int read_snapshot(int fd_counters, int fd_aux, struct counter_snapshot *s
 		for (int c = 0; c < ncpu; c++)
 			s->aux[i] += per_cpu_aux[c];
 	}
+	for (__u32 i = 0; fd_lists >= 0 && i < SLUICE_MAX_LISTS; i++) {
+		if (bpf_map_lookup_elem(fd_lists, &i, per_cpu))
+			return -errno;
+		for (int c = 0; c < ncpu; c++) {
+			s->list[i].packets += per_cpu[c].packets;
+			s->list[i].bytes += per_cpu[c].bytes;
+		}
+	}
 	return 0;
 }
 
@@ -58,7 +69,16 @@ static void print_json(const struct counter_snapshot *s)
 	for (int i = 0; i < SA_MAX; i++)
 		printf("%s\"%s\":%llu", i ? "," : "", sluice_aux_names[i],
 		       (unsigned long long)s->aux[i]);
-	printf("}}\n");
+	printf("},\"lists\":[");
+	sep = "";
+	for (int i = 0; i < SLUICE_MAX_LISTS; i++) {
+		if (!s->list[i].packets)
+			continue;
+		printf("%s{\"list_id\":%d,\"packets\":%llu,\"bytes\":%llu}", sep, i,
+		       (unsigned long long)s->list[i].packets, (unsigned long long)s->list[i].bytes);
+		sep = ",";
+	}
+	printf("]}\n");
 }
 
 /* Human table; with prev, adds a packets-per-second column. */
@@ -85,6 +105,11 @@ static void print_table(const struct counter_snapshot *s, const struct counter_s
 	for (int i = 0; i < SA_MAX; i++)
 		if (s->aux[i])
 			printf("%s: %llu\n", sluice_aux_names[i], (unsigned long long)s->aux[i]);
+	for (int i = 0; i < SLUICE_MAX_LISTS; i++)
+		if (s->list[i].packets)
+			printf("list %-3d (blocked or allowed by its prefixes) %14llu %16llu\n", i,
+			       (unsigned long long)s->list[i].packets,
+			       (unsigned long long)s->list[i].bytes);
 }
 
 static volatile sig_atomic_t stop_watch;
@@ -117,6 +142,12 @@ int cmd_stats(struct cli *c)
 	fd_a = pins_open_map(c->pin_dir, "aux_counters");
 	if (fd_a < 0)
 		return 1;
+	{
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/list_counters", c->pin_dir);
+		fd_lists = bpf_obj_get(path); /* older pins may lack it: then no list rows */
+	}
 	rc = read_snapshot(fd_c, fd_a, &now);
 	if (rc)
 		return cli_err("stats: reading counters: %s", strerror(-rc));

@@ -23,6 +23,17 @@ static __always_inline void count(__u32 reason, __u32 action, __u64 bytes)
 	}
 }
 
+static __always_inline void count_list(__u32 list_id, __u64 bytes)
+{
+	__u32 k = list_id & (SLUICE_MAX_LISTS - 1);
+	struct sluice_counter *c = bpf_map_lookup_elem(&list_counters, &k);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
 static __always_inline void count_aux(__u32 what)
 {
 	__u64 *v = bpf_map_lookup_elem(&aux_counters, &what);
@@ -213,10 +224,14 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	/* The source decides first: a blocked flood costs one lookup. */
 	v = lookup_source(&p, v6, gen);
-	if (v && v->action == SLUICE_ACT_BLOCK)
+	if (v && v->action == SLUICE_ACT_BLOCK) {
+		count_list(v->list_id, bytes);
 		return finish(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen);
-	if (v && v->action == SLUICE_ACT_ALLOW)
+	}
+	if (v && v->action == SLUICE_ACT_ALLOW) {
+		count_list(v->list_id, bytes);
 		flags |= SMF_ALLOWLISTED;
+	}
 	/* from here on, a packet handed to the stack carries its identity */
 	flags |= SMF_HAVE_L3;
 

@@ -130,6 +130,12 @@ struct sluice_counter {
 	__u64 bytes;
 };
 
+/* Per-list counters: packets dropped (blocklists) or let through
+ * (allowlists) because of a prefix from that list, indexed by list id.  A
+ * source in several lists is counted for the list of its longest matching
+ * prefix (ties: the lowest list id), like the verdict itself. */
+#define SLUICE_MAX_LISTS 256
+
 /* Auxiliary per-CPU event counters: things that happen to a packet in
  * addition to its verdict (never a second verdict). */
 enum sluice_aux {
@@ -405,6 +411,14 @@ struct {
 	__type(value, struct sluice_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_LISTS);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} list_counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

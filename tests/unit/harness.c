@@ -444,35 +444,38 @@ static int parse_all(const char *const *cidrs, struct prefix_list *l)
 	return 0;
 }
 
+int xdp_set_prefix_lists(const struct prefix_list *b, const struct prefix_list *a)
+{
+	struct prefix_list out = {0};
+	struct verdict_apply_stats st;
+	char err[SLUICE_ERRLEN];
+	int rc = compile_verdicts(b, a, &out);
+
+	if (!rc)
+		rc = dp_begin(&dp);
+	if (!rc)
+		rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
+	if (!rc)
+		rc = dp_copy_services(&dp);
+	if (!rc)
+		rc = dp_copy_pods(&dp);
+	if (!rc)
+		rc = dp_commit(&dp);
+	if (rc)
+		fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
+	prefix_list_free(&out);
+	return rc;
+}
+
 int xdp_set_lists(const char *const *block, const char *const *allow)
 {
-	struct prefix_list b = {0}, a = {0}, out = {0};
-	struct verdict_apply_stats st;
+	struct prefix_list b = {0}, a = {0};
 	int rc = -1;
 
-	if (parse_all(block, &b) || parse_all(allow, &a))
-		goto out;
-	if (compile_verdicts(&b, &a, &out))
-		goto out;
-	{
-		char err[SLUICE_ERRLEN];
-
-		rc = dp_begin(&dp);
-		if (!rc)
-			rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
-		if (!rc)
-			rc = dp_copy_services(&dp);
-		if (!rc)
-			rc = dp_copy_pods(&dp);
-		if (!rc)
-			rc = dp_commit(&dp);
-		if (rc)
-			fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
-	}
-out:
+	if (!parse_all(block, &b) && !parse_all(allow, &a))
+		rc = xdp_set_prefix_lists(&b, &a);
 	prefix_list_free(&b);
 	prefix_list_free(&a);
-	prefix_list_free(&out);
 	return rc;
 }
 

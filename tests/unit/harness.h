@@ -67,6 +67,9 @@ int xdp_run_raw(const uint8_t *frame, size_t len, uint8_t *out, size_t *out_len)
 int xdp_run_spec(const struct pkt_spec *s, struct run_result *r);
 /* Replace the verdict tries with these lists (NULL-terminated CIDR arrays). */
 int xdp_set_lists(const char *const *block, const char *const *allow);
+/* The same with parsed lists (list ids kept: per-list attribution). */
+struct prefix_list;
+int xdp_set_prefix_lists(const struct prefix_list *block, const struct prefix_list *allow);
 /* Packets/bytes counted for (reason, action), summed over CPUs. */
 uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);
