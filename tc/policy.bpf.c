@@ -13,6 +13,7 @@
  *                     side): rx accounting.
  */
 #include "parsing.h"
+#include "events.h"
 
 #include <linux/pkt_cls.h>
 
@@ -128,6 +129,26 @@ static __always_inline int policy_allows(const struct sluice_rule *rules, __u8 n
 	return dflt;
 }
 
+static __noinline void emit_deny(struct __sk_buff *skb, const struct tc_pkt *t, __u32 reason,
+				 __u32 pod)
+{
+	struct sluice_event *e = ev_reserve(SLUICE_EV_SLOT_TC + (reason & 0xf));
+
+	if (!e)
+		return;
+	e->type = SE_POLICY_DENY;
+	e->reason = (__u16)reason;
+	e->ifindex = skb->ifindex;
+	e->family = t->v6 ? 6 : 4;
+	e->proto = t->proto;
+	__builtin_memcpy(e->saddr, t->saddr, 16);
+	__builtin_memcpy(e->daddr, t->daddr, 16);
+	e->sport = bpf_htons(t->sport);
+	e->dport = bpf_htons(t->dport);
+	e->pod = pod;
+	ev_submit(e);
+}
+
 static __always_inline struct sluice_pod_stats *pod_stats_of(__u32 pod)
 {
 	struct sluice_pod_stats *ps = bpf_map_lookup_elem(&pod_stats, &pod);
@@ -174,6 +195,7 @@ __noinline int uplink_decide(struct __sk_buff *skb, __u32 identity, __u32 flags,
 		if (ps)
 			ps->ingress_denied++;
 		tc_count(STR_POD_DENIED, skb->len);
+		emit_deny(skb, &t, STR_POD_DENIED, *pod);
 		return TC_ACT_SHOT;
 	}
 	skb->mark = SLUICE_MARK(identity, flags, service);
@@ -251,6 +273,7 @@ int sluice_tc_pod_in(struct __sk_buff *skb)
 		if (ps)
 			ps->egress_denied++;
 		tc_count(STR_EGRESS_DENIED, skb->len);
+		emit_deny(skb, &t, STR_EGRESS_DENIED, *pod);
 		return TC_ACT_SHOT;
 	}
 	if (ps) {

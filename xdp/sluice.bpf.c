@@ -9,6 +9,7 @@
  */
 #include "parsing.h"
 #include "lb.h"
+#include "events.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -161,15 +162,74 @@ static __always_inline __u32 tag_of(__u32 flags, struct sluice_pkt *p, int v6, _
 	return tag;
 }
 
+/* A sampled drop event (one subprogram, not inlined at every exit). */
+static __noinline void emit_drop(struct xdp_md *ctx, const struct sluice_pkt *p, __u32 reason,
+				 __u32 v6)
+{
+	struct sluice_event *e = ev_reserve(reason < SR_REASON_MAX ? reason : 0);
+
+	if (!e)
+		return;
+	e->type = SE_DROP;
+	e->reason = (__u16)reason;
+	e->ifindex = ctx->ingress_ifindex;
+	if (p->l3 && reason != SR_MAL_ETH && reason != SR_MAL_VLAN && reason != SR_MAL_VLAN_DEPTH &&
+	    !(reason >= SR_MAL_IPV4_TRUNC && reason <= SR_MAL_IPV6_PLEN)) {
+		e->family = v6 ? 6 : 4;
+		e->proto = p->l4_proto;
+		__builtin_memcpy(e->saddr, p->saddr, 16);
+		__builtin_memcpy(e->daddr, p->daddr, 16);
+		e->sport = p->sport;
+		e->dport = p->dport;
+		/* a blocked source is judged before L4 is parsed: read the ports
+		 * here, for the event only */
+		if (!e->sport && !p->frag &&
+		    (p->l4_proto == IPPROTO_TCP || p->l4_proto == IPPROTO_UDP)) {
+			__be16 *ports = p->l4;
+			void *data_end = (void *)(long)ctx->data_end;
+
+			if ((void *)(ports + 2) <= data_end) {
+				e->sport = ports[0];
+				e->dport = ports[1];
+			}
+		}
+	}
+	ev_submit(e);
+}
+
 static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u32 flags,
 				  struct sluice_pkt *p, int v6, __u32 gen)
 {
 	__u32 action = action_for(reason);
 
 	count(reason, action, bytes);
+	if (action == XDP_DROP)
+		emit_drop(ctx, p, reason, (__u32)v6);
 	if (action == XDP_PASS)
 		return pass_tagged(ctx, reason, tag_of(flags, p, v6, gen), 0);
 	return action;
+}
+
+/* Sampled new-flow and load-balancer drop events. */
+static __noinline void emit_lb(struct xdp_md *ctx, const struct sluice_pkt *p,
+			       const struct lb_result *res, __u32 v6)
+{
+	struct sluice_event *e = ev_reserve(res->reason < SR_REASON_MAX ? res->reason : 0);
+
+	if (!e)
+		return;
+	e->type = res->action == XDP_DROP ? SE_DROP : SE_NEW_FLOW;
+	e->reason = (__u16)res->reason;
+	e->ifindex = ctx->ingress_ifindex;
+	e->family = v6 ? 6 : 4;
+	e->proto = p->l4_proto;
+	__builtin_memcpy(e->saddr, p->saddr, 16);
+	__builtin_memcpy(e->daddr, p->daddr, 16);
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->svc = res->svc;
+	e->backend = res->backend;
+	ev_submit(e);
 }
 
 /* Count a load-balanced packet (verdict, service, backend) and send it. */
@@ -177,6 +237,8 @@ static __always_inline int lb_finish(struct xdp_md *ctx, const struct lb_result 
 				     __u64 bytes, __u32 flags, struct sluice_pkt *p, int v6, __u32 gen)
 {
 	count(res->reason, res->action, bytes);
+	if (res->new_flow || res->action == XDP_DROP)
+		emit_lb(ctx, p, res, (__u32)v6);
 	if (res->svc)
 		lb_count(&lb_svc_stats, res->svc, bytes, res->new_flow);
 	if (res->backend)

@@ -326,6 +326,60 @@ enum sluice_tc_reason {
 	((SLUICE_MARK_MAGIC << 28) | (((service) & 0xfffu) << 16) | (((flags) & 0xffu) << 8) |     \
 	 ((identity) & 0xffu))
 
+/* ---- event stream --------------------------------------------------------- */
+
+/* Sampled events to userspace over a BPF ring buffer (`sluice events`).
+ * Sampling is per event reason: 1 in `every`, at most `cap_per_sec` per
+ * second per CPU, so a flood cannot make the event path cost more than the
+ * drop itself; what the ring buffer cannot take is counted as lost. */
+#define SLUICE_EVENTS_BYTES (256u * 1024)
+
+enum sluice_event_type {
+	SE_DROP = 1,        /* XDP drop: reason is an enum sluice_reason */
+	SE_NEW_FLOW = 2,    /* new load-balanced flow: svc, backend */
+	SE_POLICY_DENY = 3, /* TC pod policy denial: reason is enum sluice_tc_reason */
+};
+
+/* Sampling slots: XDP reasons, then TC reasons after them. */
+#define SLUICE_EV_SLOT_TC SR_REASON_MAX
+#define SLUICE_EV_SLOTS (SR_REASON_MAX + STR_REASON_MAX)
+
+struct sluice_event {
+	__u64 ts_ns;     /* bpf_ktime_get_ns */
+	__u16 type;      /* enum sluice_event_type */
+	__u16 reason;
+	__u8 family;     /* 4 or 6 (0: not IP) */
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__u16 pad;
+	__u32 ifindex;
+	__u32 svc;       /* service id (new flows) */
+	__u32 backend;   /* backend id (new flows) */
+	__u32 pod;       /* pod id (policy denials) */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct sluice_sampling {
+	__u32 every;       /* 1 in N; 0 = off */
+	__u32 cap_per_sec; /* per CPU; 0 = no cap */
+};
+
+struct sluice_sample_state {
+	__u64 seen;
+	__u64 window_ns;
+	__u32 sent_in_window;
+	__u32 pad;
+};
+
+enum sluice_event_stat {
+	SES_SENT = 0,
+	SES_SAMPLED_OUT, /* skipped by 1-in-N or the cap (by design) */
+	SES_LOST,        /* the ring buffer was full (userspace too slow) */
+	SES_MAX,
+};
+
 #ifdef __bpf__
 /* ---- map definitions (BPF side) --------------------------------------- */
 #include <bpf/bpf_helpers.h>
@@ -601,6 +655,36 @@ struct {
 	__type(value, struct sluice_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tc_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_EV_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sluice_sampling);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_sampling SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_EV_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sluice_sample_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SES_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} event_stats SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
