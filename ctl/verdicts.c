@@ -84,7 +84,7 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 		   struct verdict_apply_stats *st)
 {
 	struct prefix_list old = {0};
-	struct prefix_set want;
+	struct prefix_set want, have = {0};
 	int rc;
 
 	memset(st, 0, sizeof(*st));
@@ -96,11 +96,20 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 	if (!rc)
 		rc = verdicts_dump(fd_v4, fd_v6, &old);
 
+	/* entries already there with the same value need no write (a reload
+	 * of a big, mostly unchanged list writes only the difference) */
+	if (!rc)
+		rc = prefix_set_init(&have, old.n + 1);
+	for (size_t i = 0; i < old.n && !rc; i++)
+		rc = prefix_set_add(&have, &old.v[i]);
 	for (size_t i = 0; i < compiled->n && !rc; i++) {
 		const struct sluice_prefix *p = &compiled->v[i];
+		const struct sluice_prefix *o = prefix_set_find(&have, p);
 		struct sluice_verdict v = {.action = p->action, .list_id = p->list_id};
 		struct sluice_lpm_v6_key key;
 
+		if (o && o->action == p->action && o->list_id == p->list_id)
+			continue;
 		to_key(p, &key);
 		if (bpf_map_update_elem(p->family == 4 ? fd_v4 : fd_v6, &key, &v, BPF_ANY))
 			rc = -errno;
@@ -121,5 +130,6 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 	}
 	prefix_list_free(&old);
 	prefix_set_free(&want);
+	prefix_set_free(&have);
 	return rc;
 }
