@@ -105,6 +105,33 @@ static const char *mode_name(struct xdp_multiprog *mp)
 					     : "libxdp multiprog dispatcher";
 }
 
+/* A fresh event-sampling map starts with every reason off; give it the
+ * documented default (1 in 1, 100 per second per CPU and reason). */
+static void default_sampling(const char *pin_dir)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/event_sampling", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
+		struct sluice_sampling v;
+
+		if (bpf_map_lookup_elem(fd, &k, &v) || v.every || v.cap_per_sec) {
+			close(fd);
+			return; /* configured before: leave it */
+		}
+	}
+	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
+		struct sluice_sampling v = {.every = 1, .cap_per_sec = 100};
+
+		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+	}
+	close(fd);
+}
+
 int sluice_attach_iface(const char *pin_dir, const char *ifname, bool allow_generic,
 			struct attach_result *res, char *err, size_t errlen)
 {
@@ -178,6 +205,7 @@ int sluice_attach_iface(const char *pin_dir, const char *ifname, bool allow_gene
 		snprintf(err, errlen, "%s: %s", ifname, errbuf);
 		return rc;
 	}
+	default_sampling(pin_dir);
 	find_ours(ifindex, &mp);
 	snprintf(res->mode, sizeof(res->mode), "%s", mode_name(mp));
 	xdp_multiprog__close(mp);
@@ -217,33 +245,6 @@ int sluice_detach_iface(const char *ifname, char *err, size_t errlen)
 	return rc;
 }
 
-/* A fresh event-sampling map starts with every reason off; give it the
- * documented default (1 in 1, 100 per second per CPU and reason). */
-static void default_sampling(const char *pin_dir)
-{
-	char path[4200];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/event_sampling", pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
-		struct sluice_sampling v;
-
-		if (bpf_map_lookup_elem(fd, &k, &v) || v.every || v.cap_per_sec) {
-			close(fd);
-			return; /* configured before: leave it */
-		}
-	}
-	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
-		struct sluice_sampling v = {.every = 1, .cap_per_sec = 100};
-
-		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
-	}
-	close(fd);
-}
-
 int cmd_attach(struct cli *c)
 {
 	bool allow_generic = false;
@@ -270,7 +271,6 @@ int cmd_attach(struct cli *c)
 		return 1;
 	if (sluice_attach_iface(c->pin_dir, ifname, allow_generic, &res, err, sizeof(err)))
 		return cli_err("attach: %s", err);
-	default_sampling(c->pin_dir);
 	if (res.already)
 		printf("sluice is already attached to %s (%s)\n", ifname, res.mode);
 	else

@@ -7,6 +7,8 @@
 
 struct cli {
 	const char *pin_dir; /* bpffs directory holding the pinned maps */
+	bool pin_dir_set;    /* given by --pin-dir or SLUICE_PIN_DIR (wins over a config) */
+	const char *socket;  /* --socket: the daemon's control socket, NULL = default */
 	int argc;            /* arguments after the subcommand name */
 	char **argv;
 };
@@ -16,6 +18,9 @@ int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Make sure bpffs is mounted on /sys/fs/bpf and dir exists in it. */
 int pins_prepare(const char *dir);
+/* Hold the pin directory's lock while changing the data path from the
+ * command line; refuses (one line, returns -1) when a daemon holds it. */
+int pins_lock(const char *dir);
 /* Open a pinned map of a running sluice; on failure prints what to do. */
 int pins_open_map(const char *dir, const char *name);
 
@@ -26,9 +31,19 @@ int cmd_detach(struct cli *c);
 int cmd_decap(struct cli *c);
 int cmd_tc(struct cli *c);
 int cmd_pods(struct cli *c);
+int cmd_events(struct cli *c);
 int cmd_load(struct cli *c);
 int cmd_stats(struct cli *c);
 int cmd_unpin(struct cli *c);
+int cmd_block_test(struct cli *c);
+/* The daemon (cmd_run.c) and the commands that talk to it (cmd_ctl*.c). */
+int cmd_run(struct cli *c);
+int cmd_status(struct cli *c);
+int cmd_reload(struct cli *c);
+int cmd_block(struct cli *c);
+int cmd_backend(struct cli *c);
+int cmd_stop(struct cli *c);
+int cmd_debug(struct cli *c);
 
 /* Driver name of an interface via the ethtool ioctl ("?" if unknown). */
 void ifinfo_driver(const char *ifname, char *buf, unsigned len);

@@ -2,6 +2,7 @@
 /* cmd_apply.c - `sluice apply -c FILE`: validate a config and write its
  * lists and services into the running data path (no daemon needed). */
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "apply.h"
@@ -29,7 +30,16 @@ int cmd_apply(struct cli *c)
 		return cli_err("apply: %s is not valid; nothing was changed", path);
 	}
 	diag_free(&d);
-	rc = apply_model(&m, c->pin_dir, &rep, err, sizeof(err));
+	{
+		int lock = pins_lock(c->pin_dir);
+
+		if (lock < 0) {
+			model_free(&m);
+			return 1;
+		}
+		rc = apply_model(&m, c->pin_dir, &rep, err, sizeof(err));
+		close(lock);
+	}
 	model_free(&m);
 	if (rc)
 		return cli_err("apply: %s", err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "compile.h"
@@ -47,8 +48,12 @@ int cmd_load(struct cli *c)
 	{
 		struct dataplane dp;
 		char err[SLUICE_ERRLEN];
+		int lock = pins_lock(c->pin_dir);
 
+		if (lock < 0)
+			goto out;
 		if (dp_open_pinned(&dp, c->pin_dir, err, sizeof(err))) {
+			close(lock);
 			cli_err("load: %s", err);
 			goto out;
 		}
@@ -61,6 +66,7 @@ int cmd_load(struct cli *c)
 		if (!rc && (rc = dp_commit(&dp)))
 			snprintf(err, sizeof(err), "switching generations: %s", strerror(-rc));
 		dp_close(&dp);
+		close(lock);
 		if (rc) {
 			cli_err("load: %s (the running lists stay in force)", err);
 			rc = 1;

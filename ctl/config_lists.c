@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "config_int.h"
+#include "sluice_maps.h"
 
 static const char *const list_keys[] = {"prefixes", "files", NULL};
 
@@ -105,8 +106,19 @@ static void load_list(struct cfg_ctx *c, const config_setting_t *root, const cha
 	cfg_known_keys(c, g, list_keys);
 	load_inline(c, g, key, allow, inline_id, out);
 	files = cfg_string_list(c, g, "files", false);
-	for (int i = 0; files && i < config_setting_length(files); i++)
-		load_file(c, config_setting_get_elem(files, (unsigned)i), allow, (*next_id)++, out);
+	for (int i = 0; files && i < config_setting_length(files); i++) {
+		const config_setting_t *f = config_setting_get_elem(files, (unsigned)i);
+
+		/* per-list counters have SLUICE_MAX_LISTS slots; the last one
+		 * belongs to the daemon's runtime blocks */
+		if (*next_id >= SLUICE_MAX_LISTS - 1) {
+			cfg_err(c, f, "too many list sources: at most %d (inline prefixes and files of "
+				      "blocklist and allowlist together)",
+				SLUICE_MAX_LISTS - 2);
+			return;
+		}
+		load_file(c, f, allow, (*next_id)++, out);
+	}
 }
 
 static size_t count_family(const struct prefix_list *l, int family)

@@ -118,7 +118,14 @@ int dp_open_obj(struct dataplane *dp, struct bpf_object *obj, char *err, size_t 
 
 void dp_close(struct dataplane *dp)
 {
-	int *fds = &dp->state_fd;
+	int *fds[] = {&dp->state_fd,        &dp->fast_fd[0],      &dp->fast_fd[1],
+		      &dp->classes_fd,      &dp->trie_fd[0][0],   &dp->trie_fd[0][1],
+		      &dp->trie_fd[1][0],   &dp->trie_fd[1][1],   &dp->svc_fd[0],
+		      &dp->svc_fd[1],       &dp->rev_fd[0],       &dp->rev_fd[1],
+		      &dp->ring_fd,         &dp->backends_fd,     &dp->ident_fd[0][0],
+		      &dp->ident_fd[0][1],  &dp->ident_fd[1][0],  &dp->ident_fd[1][1],
+		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
+		      &dp->pod_names_fd,    &dp->pod_ifindex_fd};
 
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
@@ -127,13 +134,10 @@ void dp_close(struct dataplane *dp)
 		munmap(dp->ring_mem, SLUICE_GENS * RING_GEN_WORDS * 8);
 	if (dp->backends_mem)
 		munmap(dp->backends_mem, BACKENDS_BYTES);
-	/* every int from state_fd up to backends_fd is a descriptor */
-	for (int *fd = fds; fd <= &dp->backends_fd; fd++)
-		if (*fd > 0)
-			close(*fd);
-	for (int *fd = &dp->ident_fd[0][0]; fd <= &dp->pod_ifindex_fd; fd++)
-		if (*fd > 0)
-			close(*fd);
+	/* named one by one: the struct also holds pointers between them */
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] > 0)
+			close(*fds[i]);
 	memset(dp, 0, sizeof(*dp));
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model.h"
 #include "sluice_maps.h"
 
 static const struct {
@@ -20,9 +21,17 @@ static const struct {
 	{"decap", cmd_decap, "decap attach|detach IFACE        DSR backend: unwrap sluice's IP-in-IP"},
 	{"tc", cmd_tc, "tc attach|detach IFACE           uplink TC: XDP tag, pod ingress policy"},
 	{"pods", cmd_pods, "pods watch [-c FILE]             attach pod TC to veths as they appear"},
+	{"events", cmd_events, "events [--json] [--reason R]      live tail of sampled events"},
 	{"load", cmd_load, "load [--block FILE]... [--allow FILE]...  replace the lists"},
 	{"stats", cmd_stats, "stats [--json] [--watch]         verdict counters"},
 	{"unpin", cmd_unpin, "unpin                            remove the pinned maps"},
+	{"run", cmd_run, "run [-c FILE]                    the daemon: attach, apply, serve (foreground)"},
+	{"status", cmd_status, "status                           what the daemon runs (over its socket)"},
+	{"reload", cmd_reload, "reload                           daemon: re-read and switch in its config"},
+	{"block", cmd_block, "block add CIDR [--ttl 10m] | del CIDR | list | test ADDRESS"},
+	{"backend", cmd_backend, "backend drain|up|down [SERVICE] ADDR[:PORT] | list"},
+	{"stop", cmd_stop, "stop [--detach [-c FILE]]        stop the daemon (--detach: and remove sluice)"},
+	{"debug", cmd_debug, "debug dump                       digest of every pinned config map"},
 };
 
 static void usage(FILE *to)
@@ -32,12 +41,15 @@ static void usage(FILE *to)
 		fprintf(to, "  %s\n", commands[i].usage);
 	fprintf(to, "\n--pin-dir DIR (or SLUICE_PIN_DIR): bpffs state directory, default %s\n",
 		SLUICE_PIN_DIR);
+	fprintf(to, "--socket PATH (or SLUICE_SOCKET): the daemon's control socket, default %s\n",
+		SLUICE_CONTROL_SOCKET_DEFAULT);
 }
 
 int main(int argc, char **argv)
 {
 	struct cli c = {.pin_dir = getenv("SLUICE_PIN_DIR") ? getenv("SLUICE_PIN_DIR")
-							    : SLUICE_PIN_DIR};
+							    : SLUICE_PIN_DIR,
+			.pin_dir_set = getenv("SLUICE_PIN_DIR") != NULL};
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -50,6 +62,14 @@ int main(int argc, char **argv)
 				return cli_err("--pin-dir needs a directory (e.g. --pin-dir %s)",
 					       SLUICE_PIN_DIR);
 			c.pin_dir = argv[++i];
+			c.pin_dir_set = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--socket")) {
+			if (i + 1 >= argc)
+				return cli_err("--socket needs a path (e.g. --socket %s)",
+					       SLUICE_CONTROL_SOCKET_DEFAULT);
+			c.socket = argv[++i];
 			continue;
 		}
 		return cli_err("unknown option %s (see sluice --help)", argv[i]);

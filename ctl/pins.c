@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -82,4 +84,22 @@ int cmd_unpin(struct cli *c)
 		return cli_err("cannot remove %s: %s", c->pin_dir, strerror(errno));
 	printf("removed %d pins and %s\n", n, c->pin_dir);
 	return 0;
+}
+
+int pins_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		cli_err("no sluice state at %s (%s): attach sluice first", dir, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		cli_err("a sluice daemon manages %s: change its config and run sluice reload (or "
+			"use sluice block / sluice backend)",
+			dir);
+		return -1;
+	}
+	return fd;
 }

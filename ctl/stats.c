@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "sluice_maps.h"
 
 struct counter_snapshot {
@@ -18,6 +19,20 @@ struct counter_snapshot {
 };
 
 static int fd_lists = -1;
+
+/* What a running daemon adds (reloads, runtime blocks); have = false when
+ * none answers on the control socket, or it serves another pin dir. */
+static struct ctl_daemon_stats daemon_st;
+
+static void fetch_daemon(struct cli *c)
+{
+	if (daemon_stats_fetch(control_socket_path(c->socket), &daemon_st))
+		return;
+	if (c->pin_dir_set && strcmp(c->pin_dir, daemon_st.pin_dir))
+		daemon_st.have = false;
+	else
+		c->pin_dir = daemon_st.pin_dir; /* the daemon knows where its maps are */
+}
 
 static int read_snapshot(int fd_counters, int fd_aux, struct counter_snapshot *s)
 {
@@ -78,7 +93,17 @@ static void print_json(const struct counter_snapshot *s)
 		       (unsigned long long)s->list[i].packets, (unsigned long long)s->list[i].bytes);
 		sep = ",";
 	}
-	printf("]}\n");
+	printf("]");
+	if (daemon_st.have)
+		printf(",\"daemon\":{\"reloads_ok\":%llu,\"reload_failures\":%llu,"
+		       "\"runtime_blocks\":%llu,\"runtime_changes\":%llu,\"generation\":%u,"
+		       "\"serial\":%u}",
+		       (unsigned long long)daemon_st.reloads_ok,
+		       (unsigned long long)daemon_st.reload_failures,
+		       (unsigned long long)daemon_st.runtime_blocks,
+		       (unsigned long long)daemon_st.runtime_changes, daemon_st.generation,
+		       daemon_st.serial);
+	printf("}\n");
 }
 
 /* Human table; with prev, adds a packets-per-second column. */
@@ -110,6 +135,13 @@ static void print_table(const struct counter_snapshot *s, const struct counter_s
 			printf("list %-3d (blocked or allowed by its prefixes) %14llu %16llu\n", i,
 			       (unsigned long long)s->list[i].packets,
 			       (unsigned long long)s->list[i].bytes);
+	if (daemon_st.have)
+		printf("daemon: %llu reloads ok, %llu failed; %llu runtime blocks; generation %u, "
+		       "serial %u\n",
+		       (unsigned long long)daemon_st.reloads_ok,
+		       (unsigned long long)daemon_st.reload_failures,
+		       (unsigned long long)daemon_st.runtime_blocks, daemon_st.generation,
+		       daemon_st.serial);
 }
 
 static volatile sig_atomic_t stop_watch;
@@ -136,6 +168,7 @@ int cmd_stats(struct cli *c)
 				       "[--watch])",
 				       c->argv[i]);
 	}
+	fetch_daemon(c);
 	fd_c = pins_open_map(c->pin_dir, "counters");
 	if (fd_c < 0)
 		return 1;
@@ -163,6 +196,7 @@ int cmd_stats(struct cli *c)
 	while (!stop_watch) {
 		prev = now;
 		sleep(1);
+		fetch_daemon(c);
 		if (read_snapshot(fd_c, fd_a, &now))
 			break;
 		if (json) {

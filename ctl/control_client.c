@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/* control_client.c - the CLI's side of the control socket. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "control.h"
+#include "model.h"
+
+const char *control_socket_path(const char *explicit_path)
+{
+	const char *env = getenv("SLUICE_SOCKET");
+
+	if (explicit_path)
+		return explicit_path;
+	return env && *env ? env : SLUICE_CONTROL_SOCKET_DEFAULT;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int control_request(const char *path, int argc, char **argv, bool *ok, struct buf *reply)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct buf req = {0};
+	char chunk[4096];
+	const char *nl;
+	int fd, rc;
+
+	*ok = false;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	for (int i = 0; i < argc; i++) {
+		/* words travel space-separated on one line */
+		if (strpbrk(argv[i], " \t\r\n") || !argv[i][0])
+			return -EINVAL;
+		buf_printf(&req, "%s%s", i ? " " : "", argv[i]);
+	}
+	buf_printf(&req, "\n");
+	if (req.oom || req.len > CONTROL_REQ_MAX) {
+		buf_free(&req);
+		return -E2BIG;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		buf_free(&req);
+		return -errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		rc = -errno;
+		goto out;
+	}
+	rc = send_all(fd, req.s, req.len);
+	if (rc)
+		goto out;
+	shutdown(fd, SHUT_WR);
+	/* No timeout: a reload of a big config, or `stop` waiting for the
+	 * daemon to exit, takes as long as it takes. */
+	for (;;) {
+		ssize_t got = read(fd, chunk, sizeof(chunk));
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		buf_printf(reply, "%.*s", (int)got, chunk);
+	}
+	if (!reply->s) {
+		rc = -EPIPE; /* the daemon went away without a word */
+		goto out;
+	}
+	nl = strchr(reply->s, '\n');
+	*ok = !strncmp(reply->s, "ok", 2) && (reply->s[2] == '\n' || !reply->s[2]);
+	/* strip the status line: the caller gets the body */
+	if (nl) {
+		size_t skip = (size_t)(nl + 1 - reply->s);
+
+		memmove(reply->s, nl + 1, reply->len - skip + 1);
+		reply->len -= skip;
+	} else {
+		reply->len = 0;
+		reply->s[0] = 0;
+	}
+out:
+	close(fd);
+	buf_free(&req);
+	return rc;
+}
+
+int control_call(const char *path, int argc, char **argv)
+{
+	struct buf reply = {0};
+	bool ok;
+	int rc = control_request(path, argc, argv, &ok, &reply);
+
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		buf_free(&reply);
+		return cli_err(
+		    "%s: no sluice daemon answers on %s (start it with sluice run -c FILE; "
+		    "--socket PATH or SLUICE_SOCKET names another socket)",
+		    argv[0], path);
+	}
+	if (rc == -EINVAL) {
+		buf_free(&reply);
+		return cli_err("%s: arguments must be non-empty words without blanks", argv[0]);
+	}
+	if (rc) {
+		buf_free(&reply);
+		return cli_err("%s: talking to the daemon on %s: %s", argv[0], path, strerror(-rc));
+	}
+	if (reply.len)
+		fputs(reply.s, ok ? stdout : stderr);
+	buf_free(&reply);
+	return ok ? 0 : 1;
+}

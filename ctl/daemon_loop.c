@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/* daemon_loop.c - the event loop: signals, the TTL timer, the control
+ * socket and the metrics endpoint, one event at a time. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+	struct buf out = {0};
+
+	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP: {
+			struct timespec ts;
+			char msg[64];
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+				 (unsigned long long)ts.tv_sec * 1000000ull +
+				     (unsigned long long)ts.tv_nsec / 1000);
+			daemon_notify(msg);
+			/* the report goes to the log; nobody waits for it here */
+			daemon_reload(d, "SIGHUP", &out);
+			buf_free(&out);
+			daemon_notify("READY=1");
+			break;
+		}
+		case SIGTERM:
+		case SIGINT:
+			dlog(
+			    "%s: exiting (sluice stop --detach would also remove XDP and the pins)",
+			    si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			d->stopping = true;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int daemon_loop(struct daemon *d)
+{
+	struct epoll_event evs[8];
+
+	while (!d->stopping) {
+		int n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			dlog("error: epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n && !d->stopping; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == d->sig_fd) {
+				on_signal(d);
+			} else if (fd == d->timer_fd) {
+				uint64_t ticks;
+
+				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+					blocks_expire(d);
+			} else if (fd == d->ctl_fd) {
+				control_accept(d);
+			} else if (fd == d->prom_fd) {
+				prom_accept(d);
+			}
+		}
+	}
+	daemon_notify("STOPPING=1");
+	return 0;
+}

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prom.c - the Prometheus endpoint: GET /metrics on stats.listen (loopback
+ * only, as the config check insists: there is no authentication), text
+ * exposition format 0.0.4.  Served from the event loop, one short
+ * connection at a time.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+int prom_listen(const char *listen_on, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = {0};
+	char host[64];
+	const char *colon = strrchr(listen_on, ':');
+	socklen_t slen;
+	int fd, one = 1, port;
+
+	if (!colon) {
+		snprintf(err, errlen, "stats.listen '%s' is not ADDRESS:PORT", listen_on);
+		return -EINVAL;
+	}
+	port = atoi(colon + 1);
+	if (listen_on[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_on - 2), listen_on + 1);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			goto bad;
+		slen = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - listen_on), listen_on);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			goto bad;
+		slen = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, slen) || listen(fd, 16)) {
+		snprintf(err, errlen, "cannot listen on %s for metrics: %s%s", listen_on,
+			 strerror(errno),
+			 errno == EADDRNOTAVAIL ? " (is the loopback interface up in this network "
+						  "namespace?)"
+						: "");
+		close(fd);
+		return -errno;
+	}
+	return fd;
+bad:
+	snprintf(err, errlen, "stats.listen '%s': bad address", listen_on);
+	return -EINVAL;
+}
+
+/* ---- rendering ----------------------------------------------------------- */
+
+static void help(struct buf *o, const char *name, const char *type, const char *text)
+{
+	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+static void addr_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
+{
+	char s[64];
+
+	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, s, sizeof(s));
+	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", s, port);
+}
+
+static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_lb_counter *v;
+	int rc = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0 || fd < 0)
+		return -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &id, v)) {
+		rc = -errno;
+	} else {
+		for (int c = 0; c < ncpu; c++) {
+			sum->packets += v[c].packets;
+			sum->bytes += v[c].bytes;
+			sum->new_flows += v[c].new_flows;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+static uint32_t service_id(const struct daemon *d, const struct lb_service_cfg *s)
+{
+	struct sluice_svc_key k = {0};
+	struct sluice_svc v;
+
+	memcpy(k.addr, s->vip.addr, 16);
+	k.port = htons(s->port);
+	k.proto = s->proto;
+	k.family = s->vip.family;
+	if (bpf_map_lookup_elem(d->dp.svc_fd[d->dp.active], &k, &v))
+		return 0;
+	return v.id;
+}
+
+static uint32_t backend_id(const struct daemon *d, const struct lb_backend_cfg *b)
+{
+	const struct sluice_backend *be = d->dp.backends_mem + d->dp.active * SLUICE_MAX_BACKENDS;
+
+	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++)
+		if (be[id].family == b->addr.family && !memcmp(be[id].addr, b->addr.addr, 16) &&
+		    be[id].port == htons(b->port))
+			return id;
+	return 0;
+}
+
+static void render_counters(const struct daemon *d, struct buf *o)
+{
+	struct ctl_snapshot s;
+
+	if (counters_read(d->fd_counters, d->fd_aux, &s))
+		return;
+	help(o, "sluice_packets_total", "counter",
+	     "Packets the XDP program saw, by the reason that decided their fate and the XDP "
+	     "action they got.");
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
+		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
+
+		if (s.slot[i].packets || baseline)
+			buf_printf(o, "sluice_packets_total{reason=\"%s\",action=\"%s\"} %llu\n",
+				   sluice_reason_names[r], sluice_action_names[a],
+				   (unsigned long long)s.slot[i].packets);
+	}
+	help(o, "sluice_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
+		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
+
+		if (s.slot[i].packets || baseline)
+			buf_printf(o, "sluice_bytes_total{reason=\"%s\",action=\"%s\"} %llu\n",
+				   sluice_reason_names[r], sluice_action_names[a],
+				   (unsigned long long)s.slot[i].bytes);
+	}
+	help(o, "sluice_events_total", "counter",
+	     "Things that happened to packets besides "
+	     "their verdict.");
+	for (int i = 0; i < SA_MAX; i++)
+		buf_printf(o, "sluice_events_total{event=\"%s\"} %llu\n", sluice_aux_names[i],
+			   (unsigned long long)s.aux[i]);
+}
+
+/* Which config source a list id names (docs/config.md "List ids"). */
+static void list_source(const struct daemon *d, uint32_t id, char *buf, size_t len)
+{
+	if (id == SLUICE_LIST_RUNTIME) {
+		snprintf(buf, len, "runtime (sluice block add)");
+		return;
+	}
+	if (id == 0) {
+		snprintf(buf, len, "sluice load");
+		return;
+	}
+	for (size_t i = 0; i < d->model.n_list_sources; i++)
+		if (d->model.list_sources[i].id == id) {
+			snprintf(buf, len, "%s %s",
+				 d->model.list_sources[i].allow ? "allow" : "block",
+				 d->model.list_sources[i].what);
+			return;
+		}
+	snprintf(buf, len, "?");
+}
+
+static void render_lists(const struct daemon *d, struct buf *o)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_counter *v;
+
+	if (d->fd_lists < 0 || ncpu <= 0)
+		return;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return;
+	help(o, "sluice_list_packets_total", "counter",
+	     "Packets dropped (blocklists) or let through (allowlists) because of a prefix of "
+	     "that list: the list of the longest matching prefix.");
+	for (int w = 0; w < 2; w++) {
+		if (w == 1)
+			help(o, "sluice_list_bytes_total", "counter", "Bytes of those packets.");
+		for (uint32_t id = 0; id < SLUICE_MAX_LISTS; id++) {
+			uint64_t packets = 0, bytes = 0;
+			char src[PATH_MAX + 32], esc[2 * PATH_MAX];
+			size_t k = 0;
+
+			if (bpf_map_lookup_elem(d->fd_lists, &id, v))
+				continue;
+			for (int c = 0; c < ncpu; c++) {
+				packets += v[c].packets;
+				bytes += v[c].bytes;
+			}
+			if (!packets)
+				continue;
+			list_source(d, id, src, sizeof(src));
+			/* label values: backslash and double quote escaped */
+			for (const char *p = src; *p && k < sizeof(esc) - 2; p++) {
+				if (*p == '\\' || *p == '"')
+					esc[k++] = '\\';
+				esc[k++] = *p == '\n' ? ' ' : *p;
+			}
+			esc[k] = 0;
+			buf_printf(o, "sluice_list_%s_total{list_id=\"%u\",source=\"%s\"} %llu\n",
+				   w ? "bytes" : "packets", id, esc,
+				   (unsigned long long)(w ? bytes : packets));
+		}
+	}
+	free(v);
+}
+
+static const char *proto_name(uint8_t p)
+{
+	return p == 6 ? "tcp" : p == 17 ? "udp" : "other";
+}
+
+static void render_services(const struct daemon *d, struct buf *o)
+{
+	static const char *const what[] = {"packets", "bytes", "new_flows"};
+	static const char *const states[] = {"active", "draining", "down"};
+	const struct lb_model *m = &d->model.lb;
+	struct lb_model eff;
+
+	if (!m->n)
+		return;
+	for (int w = 0; w < 3; w++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "sluice_service_%s_total", what[w]);
+		help(o, name, "counter",
+		     w == 2 ? "New flows to the service (connection table "
+			      "entries made)."
+			    : "Load-balanced traffic to the service.");
+		for (size_t i = 0; i < m->n; i++) {
+			const struct lb_service_cfg *s = &m->svcs[i];
+			struct sluice_lb_counter c;
+			uint32_t id = service_id(d, s);
+			char vip[64];
+
+			if (!id || lb_counter(d->fd_svc_stats, id, &c))
+				continue;
+			inet_ntop(s->vip.family == 4 ? AF_INET : AF_INET6, s->vip.addr, vip,
+				  sizeof(vip));
+			buf_printf(
+			    o, "%s{service=\"%s\",vip=\"%s\",port=\"%u\",protocol=\"%s\"} %llu\n",
+			    name, s->name, vip, s->port, proto_name(s->proto),
+			    (unsigned long long)(w == 0	  ? c.packets
+						 : w == 1 ? c.bytes
+							  : c.new_flows));
+		}
+	}
+	/* backends are counted per backend (address, port), over all services */
+	for (int w = 0; w < 3; w++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "sluice_backend_%s_total", what[w]);
+		help(o, name, "counter",
+		     w == 2 ? "New flows sent to the backend (all services)."
+			    : "Load-balanced traffic sent to the backend (all services).");
+		for (size_t i = 0; i < m->n; i++)
+			for (size_t b = 0; b < m->svcs[i].n_backends; b++) {
+				const struct lb_backend_cfg *be = &m->svcs[i].backends[b];
+				struct sluice_lb_counter c;
+				bool first = true;
+				uint32_t id;
+				char txt[96];
+
+				/* once per backend: skip it if an earlier service had it */
+				for (size_t k = 0; k < i && first; k++)
+					for (size_t j = 0; j < m->svcs[k].n_backends && first; j++)
+						first = !(prefix_same(&m->svcs[k].backends[j].addr,
+								      &be->addr) &&
+							  m->svcs[k].backends[j].port == be->port);
+				id = first ? backend_id(d, be) : 0;
+				if (!id || lb_counter(d->fd_be_stats, id, &c))
+					continue;
+				addr_text(&be->addr, be->port, txt, sizeof(txt));
+				buf_printf(o, "%s{backend=\"%s\"} %llu\n", name, txt,
+					   (unsigned long long)(w == 0	 ? c.packets
+								: w == 1 ? c.bytes
+									 : c.new_flows));
+			}
+	}
+	if (overrides_effective(d, m, &eff))
+		return;
+	help(o, "sluice_backend_state", "gauge",
+	     "1 for the state the backend is in, in that service (manual: set with sluice "
+	     "backend).");
+	for (size_t i = 0; i < eff.n; i++)
+		for (size_t b = 0; b < eff.svcs[i].n_backends; b++) {
+			const struct lb_backend_cfg *be = &eff.svcs[i].backends[b];
+			char txt[96];
+
+			addr_text(&be->addr, be->port, txt, sizeof(txt));
+			for (int st = 0; st < 3; st++)
+				buf_printf(o,
+					   "sluice_backend_state{service=\"%s\",backend=\"%s\","
+					   "state=\"%s\","
+					   "manual=\"%s\"} %d\n",
+					   eff.svcs[i].name, txt, states[st],
+					   be->state != m->svcs[i].backends[b].state ? "yes" : "no",
+					   be->state == st);
+		}
+	lb_model_free(&eff);
+}
+
+void prom_render(const struct daemon *d, struct buf *o)
+{
+	render_counters(d, o);
+	render_lists(d, o);
+	render_services(d, o);
+	help(o, "sluice_reloads_total", "counter",
+	     "Config reloads (SIGHUP or sluice reload), by "
+	     "result; a failed one changed nothing.");
+	buf_printf(o, "sluice_reloads_total{result=\"ok\"} %llu\n",
+		   (unsigned long long)d->reloads_ok);
+	buf_printf(o, "sluice_reloads_total{result=\"failed\"} %llu\n",
+		   (unsigned long long)d->reload_failures);
+	help(o, "sluice_last_reload_success", "gauge",
+	     "1 if the last reload succeeded (or none happened since start).");
+	buf_printf(o, "sluice_last_reload_success %d\n", !d->last_reload || d->last_reload_ok);
+	help(o, "sluice_last_reload_timestamp_seconds", "gauge", "Wall clock of the last reload.");
+	buf_printf(o, "sluice_last_reload_timestamp_seconds %lld\n", (long long)d->last_reload);
+	help(o, "sluice_generation", "gauge", "Active configuration generation (0 or 1).");
+	buf_printf(o, "sluice_generation %u\n", d->dp.active);
+	help(o, "sluice_config_serial", "counter",
+	     "Generation switches since the maps were created.");
+	buf_printf(o, "sluice_config_serial %u\n", d->dp.serial);
+	help(o, "sluice_runtime_blocks", "gauge", "Prefixes blocked with sluice block add.");
+	buf_printf(o, "sluice_runtime_blocks %zu\n", d->n_blocks);
+	help(o, "sluice_runtime_changes_total", "counter",
+	     "Runtime changes (block add/del/expiry, backend state) since start.");
+	buf_printf(o, "sluice_runtime_changes_total %llu\n",
+		   (unsigned long long)d->runtime_changes);
+	help(o, "sluice_config_prefixes", "gauge", "Prefixes in the config's lists.");
+	buf_printf(o, "sluice_config_prefixes{list=\"block\"} %zu\n", d->model.block.n);
+	buf_printf(o, "sluice_config_prefixes{list=\"allow\"} %zu\n", d->model.allow.n);
+	help(o, "sluice_start_time_seconds", "gauge", "When this daemon started (wall clock).");
+	buf_printf(o, "sluice_start_time_seconds %lld\n", (long long)d->started);
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+static void reply(int fd, const char *status, const char *ctype, const char *body, size_t len)
+{
+	char head[256];
+	int n = snprintf(head, sizeof(head),
+			 "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			 "Connection: close\r\n\r\n",
+			 status, ctype, len);
+
+	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n)
+		return;
+	while (len) {
+		ssize_t w = send(fd, body, len, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		body += w;
+		len -= (size_t)w;
+	}
+}
+
+static void serve(const struct daemon *d, int fd)
+{
+	struct timeval rcv = {.tv_sec = 1}, snd = {.tv_sec = 5};
+	char req[4096];
+	size_t len = 0;
+
+	/* short timeouts: the same loop serves reloads and the CLI */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
+	while (len < sizeof(req) - 1) {
+		ssize_t got = read(fd, req + len, sizeof(req) - 1 - len);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		req[len] = 0;
+		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+			break;
+	}
+	req[len] = 0;
+	if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13)) {
+		struct buf body = {0};
+
+		prom_render(d, &body);
+		if (body.oom)
+			reply(fd, "500 Internal Server Error", "text/plain", "out of memory\n", 14);
+		else
+			reply(fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
+			      body.s ? body.s : "", body.len);
+		buf_free(&body);
+	} else if (!strncmp(req, "GET ", 4)) {
+		reply(fd, "404 Not Found", "text/plain", "sluice: try /metrics\n", 21);
+	} else if (len) {
+		reply(fd, "405 Method Not Allowed", "text/plain", "sluice: GET /metrics\n", 21);
+	}
+}
+
+void prom_accept(struct daemon *d)
+{
+	for (;;) {
+		int fd = accept4(d->prom_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		serve(d, fd);
+		close(fd);
+	}
+}
