@@ -2,7 +2,7 @@
 /*
  * cmd_pods.c - `sluice tc attach IFACE` (the uplink's tag reader and pod
  * ingress policy) and `sluice pods watch -c FILE` (follow pod veths in the
- * foreground; the daemon runs the same watcher in its event loop).
+ * foreground; `sluice run` runs the same watcher in its event loop).
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -10,6 +10,8 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +21,15 @@
 #include "podwatch.h"
 #include "policy.skel.h"
 #include "tcattach.h"
+
+/* libbpf warns about an existing clsact qdisc (EEXIST is fine here) */
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
 
 int cmd_tc(struct cli *c)
 {
@@ -38,6 +49,7 @@ int cmd_tc(struct cli *c)
 		printf("sluice TC programs removed from %s\n", c->argv[1]);
 		return 0;
 	}
+	libbpf_set_print(quiet_print);
 	tc = tc_policy_load(c->pin_dir, err, sizeof(err));
 	if (!tc)
 		return cli_err("tc: %s", err);
@@ -71,6 +83,7 @@ int cmd_pods(struct cli *c)
 
 	if (c->argc < 1 || strcmp(c->argv[0], "watch"))
 		return cli_err("pods: usage: sluice pods watch [-c FILE]");
+	libbpf_set_print(quiet_print);
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "-c") && i + 1 < c->argc)
 			path = c->argv[++i];

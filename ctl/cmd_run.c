@@ -100,7 +100,8 @@ static int event_setup(struct daemon *d)
 	if (d->sig_fd < 0 || d->timer_fd < 0 || d->epfd < 0)
 		return -1;
 	if (add_fd(d, d->sig_fd) || add_fd(d, d->timer_fd) || add_fd(d, d->ctl_fd) ||
-	    (d->prom_fd >= 0 && add_fd(d, d->prom_fd)))
+	    (d->prom_fd >= 0 && add_fd(d, d->prom_fd)) ||
+	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)))
 		return -1;
 	return 0;
 }
@@ -133,6 +134,7 @@ static void teardown(struct daemon *d)
 			close(fds[i]);
 	blocks_close(d);
 	overrides_close(d);
+	daemon_pods_teardown(d);
 	if (d->dp.state_fd > 0)
 		dp_close(&d->dp);
 	free(d->ifaces);
@@ -206,6 +208,8 @@ static int setup(struct daemon *d)
 	     "generation %u, serial %u -> %u",
 	     d->conf_path, d->model.block.n, d->model.allow.n, d->n_blocks, d->model.lb.n,
 	     d->dp.active, serial_before, d->dp.serial);
+	if (daemon_pods_setup(d))
+		return -1; /* the data path is configured: leave it serving */
 	if (event_setup(d)) {
 		dlog("error: setting up the event loop: %s", strerror(errno));
 		return -1; /* the data path is configured: leave it serving */
@@ -219,7 +223,8 @@ undo:
 
 int cmd_run(struct cli *c)
 {
-	struct daemon d = {.fd_counters = -1,
+	struct daemon d = {.pw = {.nl_fd = -1},
+			   .fd_counters = -1,
 			   .fd_aux = -1,
 			   .fd_svc_stats = -1,
 			   .fd_be_stats = -1,
@@ -275,6 +280,9 @@ int cmd_run(struct cli *c)
 	if (setup(&d))
 		goto out;
 	d.caps_kept = caps_for_map_updates(d.fd_blocks) & caps_effective();
+	/* attaching TC programs to pod veths as they appear is netlink work */
+	if (d.model.n_pods)
+		d.caps_kept |= CAP_BIT(CAP_NET_ADMIN) & caps_effective();
 	if (caps_drop_to(d.caps_kept, err, sizeof(err))) {
 		dlog("error: dropping capabilities: %s", err);
 		goto out;

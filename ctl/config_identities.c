@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "sluice_maps.h"
 
 #define IDENTITY_NAME_MAX 31
 /* The id travels in a 16-bit metadata field; 0 is taken by "unknown". */
-#define IDENTITY_MAX 65535
+/* the tag and skb->mark carry identity ids in 8 bits */
+#define IDENTITY_MAX SLUICE_MAX_IDENTITIES
 
 static const char *const identity_keys[] = {"name", "prefixes", NULL};
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "sluice_maps.h"
 
 #define POD_NAME_MAX 63
 
@@ -155,8 +156,20 @@ static void load_policy(struct cfg_ctx *c, const config_setting_t *pod, const ch
 		return;
 	}
 	*n_rules = (size_t)n;
-	for (int i = 0; i < n; i++)
-		load_rule(c, config_setting_get_elem(l, (unsigned)i), &(*rules)[i]);
+	if (n > SLUICE_MAX_RULES)
+		cfg_err(c, l, "%s.allow has %d rules: the data path takes at most %d per direction",
+			key, n, SLUICE_MAX_RULES);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *r = config_setting_get_elem(l, (unsigned)i);
+
+		load_rule(c, r, &(*rules)[i]);
+		/* egress rules name destinations; identities are classes of
+		 * sources, known only for traffic arriving through the uplink */
+		if (!strcmp(key, "egress") && config_setting_get_member(r, "identity"))
+			cfg_err(c, config_setting_get_member(r, "identity"),
+				"egress rules cannot match an identity (identities classify "
+				"sources); use cidr");
+	}
 }
 
 static void load_pod(struct cfg_ctx *c, const config_setting_t *g, size_t i)

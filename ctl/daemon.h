@@ -25,6 +25,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "model.h"
+#include "podwatch.h"
 
 /* List id of runtime blocks (`sluice block add`): the last per-list
  * counter slot, so their drops are counted apart (config lists count up
@@ -97,6 +98,8 @@ struct daemon {
 	size_t n_ifaces;
 
 	int epfd, sig_fd, timer_fd, ctl_fd, prom_fd;
+	struct policy *tc;  /* TC programs (uplink tag reader, pod veths) */
+	struct podwatch pw; /* pod veths as they come and go; pw.nl_fd -1 if off */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 
@@ -107,6 +110,10 @@ struct daemon {
 	char last_reload_msg[SLUICE_ERRLEN + 64];
 	uint64_t caps_kept; /* capability mask after set-up */
 };
+
+/* daemon_pods.c: uplink TC program and the pod veth watcher. */
+int daemon_pods_setup(struct daemon *d);
+void daemon_pods_teardown(struct daemon *d);
 
 /* daemon_log.c: one line to stderr (journald adds time and unit), and
  * sd_notify without libsystemd. */

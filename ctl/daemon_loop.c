@@ -74,6 +74,8 @@ int daemon_loop(struct daemon *d)
 				control_accept(d);
 			} else if (fd == d->prom_fd) {
 				prom_accept(d);
+			} else if (fd == d->pw.nl_fd) {
+				podwatch_handle(&d->pw);
 			}
 		}
 	}

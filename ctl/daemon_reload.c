@@ -169,6 +169,8 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	n_changes = model_diff(&d->model, &nm, &changes);
 	model_free(&d->model);
 	d->model = nm;
+	if (d->pw.nl_fd >= 0)
+		podwatch_set_model(&d->pw, &d->model); /* pods and patterns may have changed */
 	record(d, true, "ok: %zu change%s", n_changes, n_changes == 1 ? "" : "s");
 	buf_printf(out,
 		   "reloaded %s in %llu ms: generation %u -> %u (serial %u); %zu block + %zu "

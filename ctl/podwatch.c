@@ -53,10 +53,17 @@ static void forget(struct podwatch *pw, int ifindex, const char *name)
 	if (i < 0)
 		return;
 	bpf_map_delete_elem(pw->pod_ifindex_fd, &k);
+	tc_detach(ifindex); /* renamed away or de-configured: no stale programs (gone: no-op) */
 	pw->attached[i] = pw->attached[--pw->n_attached];
 	if (pw->log)
 		fprintf(pw->log, "sluice: pod veth %s (ifindex %d) is gone\n", name, ifindex), fflush(pw->log);
 }
+
+/* Links seen by the current scan (to drop pod_ifindex entries of veths
+ * that went away while nobody watched). */
+static int scan_seen[4096];
+static unsigned n_scan_seen;
+static int scanning;
 
 static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone)
 {
@@ -68,6 +75,8 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 		forget(pw, ifindex, name);
 		return;
 	}
+	if (scanning && n_scan_seen < sizeof(scan_seen) / sizeof(scan_seen[0]))
+		scan_seen[n_scan_seen++] = ifindex;
 	for (size_t i = 0; pw->m && i < pw->m->n_pods && !pod; i++)
 		if (pw->m->pods[i].veth[0] && !fnmatch(pw->m->pods[i].veth, name, 0))
 			pod = &pw->m->pods[i];
@@ -147,6 +156,8 @@ int podwatch_scan(struct podwatch *pw)
 
 	if (s < 0)
 		return -errno;
+	scanning = 1;
+	n_scan_seen = 0;
 	if (send(s, &req, sizeof(req), 0) < 0) {
 		close(s);
 		return -errno;
@@ -156,13 +167,35 @@ int podwatch_scan(struct podwatch *pw)
 
 		if (n <= 0)
 			break;
-		for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, (unsigned)n);
-		     nh = NLMSG_NEXT(nh, n))
+		ssize_t left = n; /* NLMSG_NEXT consumes its length argument */
+
+		for (const struct nlmsghdr *nh = (const void *)buf; NLMSG_OK(nh, (unsigned)left);
+		     nh = NLMSG_NEXT(nh, left))
 			if (nh->nlmsg_type == NLMSG_DONE || nh->nlmsg_type == NLMSG_ERROR)
 				done = 1;
 		parse(pw, buf, n);
 	}
 	close(s);
+	scanning = 0;
+	/* map entries for links that no longer exist: the veth went while no
+	 * watcher ran */
+	{
+		__u32 key, next, *prev = NULL;
+
+		while (done && bpf_map_get_next_key(pw->pod_ifindex_fd, prev, &next) == 0) {
+			int alive = 0;
+
+			for (unsigned i = 0; i < n_scan_seen && !alive; i++)
+				alive = scan_seen[i] == (int)next;
+			if (!alive) {
+				bpf_map_delete_elem(pw->pod_ifindex_fd, &next);
+				prev = NULL;
+				continue;
+			}
+			key = next;
+			prev = &key;
+		}
+	}
 	return 0;
 }
 

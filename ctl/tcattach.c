@@ -38,7 +38,8 @@ static int attach_one(int ifindex, enum bpf_tc_attach_point where, int prog_fd, 
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SLUICE_TC_HANDLE, .priority = SLUICE_TC_PRIO,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int rc = bpf_tc_hook_create(&hook);
+	/* one clsact qdisc serves both directions: create it once */
+	int rc = where == BPF_TC_INGRESS ? bpf_tc_hook_create(&hook) : 0;
 
 	if (rc && rc != -EEXIST) {
 		snprintf(err, errlen, "clsact on ifindex %d: %s", ifindex, strerror(-rc));

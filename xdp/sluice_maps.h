@@ -318,7 +318,7 @@ enum sluice_tc_reason {
 };
 
 /* skb->mark layout set by the uplink TC program (documented in
- * docs/architecture.md): bits 0-7 identity, 8-15 tag flags, 16-27 service
+ * docs/policy.md): bits 0-7 identity, 8-15 tag flags, 16-27 service
  * id, 28-31 SLUICE_MARK_MAGIC so later hooks know the mark is sluice's. */
 #define SLUICE_MARK_MAGIC 0xAu
 #define SLUICE_MARK_HOST_FLAG 0x80u /* in the flags byte: destined to the node */

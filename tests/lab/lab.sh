@@ -748,3 +748,358 @@ lab_lb_write_config() {
 	} >"$file"
 	chmod 0644 "$file" # sluice refuses configs that group or others can write
 }
+
+# ==== pods behind the node: lab_pods_up ===========================================
+#
+# Added on top of lab_up (same conventions: LAB_ID-prefixed namespaces,
+# nothing in the root namespace, static neighbours); lab_pods_down, then
+# lab_down, undo it:
+#   trap 'lab_pods_down; lab_down' EXIT
+#   lab_up && lab_pods_up
+# Three pod namespaces hang off the node, each by its own veth pair, the
+# way a CNI plugin wires pods:
+#
+#   netns "$LAB_NS_CLIENT"         netns "$LAB_NS_NODE"          pod netns
+#   c0 (lab_up's plan)  <------->  up0 (XDP + TC uplink)
+#     + route 198.51.100.144/28         forwarding on
+#       and 2001:db8:b0d::/48      vpa0 <----------------------> eth0 pod-a 198.51.100.150
+#       via the node                                                    2001:db8:b0d::a
+#                                  vpb0 <----------------------> eth0 pod-b 198.51.100.151
+#                                                                       2001:db8:b0d::b
+#                                  vpc0 <----------------------> eth0 pod-c 198.51.100.152
+#                                                                       (IPv4 only)
+#
+# The node has a /32 (/128) route and a permanent neighbour entry per pod
+# address on the pod's veth; the node-side veths have no addresses of
+# their own (but an IPv6 link-local one where the pod has IPv6).  Each
+# pod's default route points at a link-local gateway (169.254.1.1,
+# fe80::1) whose permanent neighbour entry is the node-side veth's MAC, so
+# no ARP or ND crosses a pod veth either; the MLD reports of a new IPv6 pod
+# (both ends) are over ~0.3 s after lab_pod_add.  Pod addresses are the upper
+# half of 198.51.100.0/24 (the node's route for that /24 to the client
+# loses to the /32s) and 2001:db8:b0d::/48.
+#
+# The node-side veth names match the patterns in LAB_POD_VETH_PATTERN,
+# which a sluice config's pods[].veth can use; lab_pod_add can re-create a
+# pod with another veth name of the same pattern (vpb1, ...).  An IPv6-less
+# pod (empty LAB_POD_V6 entry) has IPv6 disabled on both ends of its veth:
+# nothing at all crosses it but what a test sends.
+
+LAB_POD_NAME=(pod-a pod-b pod-c)
+LAB_POD_NS=("${LAB_PREFIX}-pod-a" "${LAB_PREFIX}-pod-b" "${LAB_PREFIX}-pod-c")
+LAB_POD_VETH=(vpa0 vpb0 vpc0)            # node-side names, as lab_pods_up makes them
+# shellcheck disable=SC2034 # for the tests' configs (pods[].veth)
+LAB_POD_VETH_PATTERN=("vpa*" "vpb*" "vpc*")
+LAB_POD_IF=eth0                          # the pod-side name
+LAB_POD_V4=(198.51.100.150 198.51.100.151 198.51.100.152)
+LAB_POD_V6=(2001:db8:b0d::a 2001:db8:b0d::b "")
+LAB_POD_MAC=(02:5c:00:00:03:0a 02:5c:00:00:03:0b 02:5c:00:00:03:0c)      # pod side
+LAB_POD_HOST_MAC=(02:5c:00:00:03:1a 02:5c:00:00:03:1b 02:5c:00:00:03:1c) # node side
+LAB_POD_GW_V4=169.254.1.1
+LAB_POD_GW_V6=fe80::1
+# What the client routes to the node for the pods.
+LAB_POD_ROUTES_V4=(198.51.100.144/28)
+LAB_POD_ROUTES_V6=(2001:db8:b0d::/48)
+# The node-side veth each pod has now (lab_pod_add updates it).
+LAB_POD_VETH_NOW=("${LAB_POD_VETH[@]}")
+
+# lab_pods_down: kill what runs in the pods and delete their namespaces.
+# lab_down does not know the pods: call this first (it is safe to call
+# more than once, and after a partial lab_pods_up).
+lab_pods_down() {
+	local i
+	[[ ${LAB_PODS_UP:-0} == 1 ]] || return 0
+	LAB_PODS_UP=0
+	for i in "${!LAB_POD_NS[@]}"; do
+		lab_pod_del "$i" >/dev/null 2>&1 || ip netns del "${LAB_POD_NS[$i]}" 2>/dev/null || true
+	done
+	return 0
+}
+
+# lab_exec_pod I CMD...: run CMD in pod I (0-based).
+lab_exec_pod() {
+	local i=$1
+	shift
+	lab_in "${LAB_POD_NS[$i]}" "$@"
+}
+
+# Index (0-based) of a pod by name, address or namespace.
+lab_pod_index() {
+	local i
+	for i in "${!LAB_POD_NAME[@]}"; do
+		if [[ $1 == "${LAB_POD_NAME[$i]}" || $1 == "${LAB_POD_V4[$i]}" ||
+			($1 == "${LAB_POD_V6[$i]}" && -n $1) || $1 == "${LAB_POD_NS[$i]}" ]]; then
+			echo "$i"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# lab_pod_add I [VETH]: create pod I's namespace and its veth pair, the
+# node-side end named VETH (default: the pod's name in LAB_POD_VETH), with
+# addresses, routes and neighbours both sides.  Does not wait for MLD to
+# settle (a pod with IPv6 sends its reports within ~0.3 s of coming up).
+lab_pod_add() {
+	local i=$1 veth=${2:-${LAB_POD_VETH[$1]}}
+	local ns=${LAB_POD_NS[$i]} v4=${LAB_POD_V4[$i]} v6=${LAB_POD_V6[$i]}
+	local mac=${LAB_POD_MAC[$i]} hmac=${LAB_POD_HOST_MAC[$i]}
+	_lab_do ip netns add "$ns" || return 1
+	_lab_do _lab_quiet_sysctls "$ns" || return 1
+	if [[ -z $v6 ]]; then
+		# shellcheck disable=SC2016
+		_lab_do lab_in "$ns" bash -c '
+			for scope in default all; do
+				echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
+			done' || return 1
+	fi
+	_lab_do ip link add name "$veth" netns "$LAB_NS_NODE" address "$hmac" \
+		type veth peer name "$LAB_POD_IF" netns "$ns" address "$mac" || return 1
+	LAB_POD_VETH_NOW[i]=$veth
+	if [[ -z $v6 ]]; then
+		_lab_do lab_exec_node bash -c "echo 1 >/proc/sys/net/ipv6/conf/$veth/disable_ipv6" || return 1
+	fi
+	_lab_do ip -n "$ns" link set lo up || return 1
+	_lab_do ip -n "$ns" link set "$LAB_POD_IF" up || return 1
+	_lab_do ip -n "$LAB_NS_NODE" link set "$veth" up || return 1
+	# The pod: its address, a link-local gateway, the gateway's MAC.
+	_lab_do ip -n "$ns" addr add "$v4/32" dev "$LAB_POD_IF" || return 1
+	_lab_do ip -n "$ns" neigh replace "$LAB_POD_GW_V4" lladdr "$hmac" dev "$LAB_POD_IF" nud permanent || return 1
+	_lab_do ip -n "$ns" route add "$LAB_POD_GW_V4" dev "$LAB_POD_IF" scope link || return 1
+	_lab_do ip -n "$ns" route add default via "$LAB_POD_GW_V4" dev "$LAB_POD_IF" || return 1
+	# The node: a host route to the pod through its veth.
+	_lab_do ip -n "$LAB_NS_NODE" route add "$v4/32" dev "$veth" || return 1
+	_lab_do ip -n "$LAB_NS_NODE" neigh replace "$v4" lladdr "$mac" dev "$veth" nud permanent || return 1
+	if [[ -n $v6 ]]; then
+		_lab_do ip -n "$ns" addr add "$v6/128" dev "$LAB_POD_IF" nodad || return 1
+		_lab_do ip -n "$ns" neigh replace "$LAB_POD_GW_V6" lladdr "$hmac" dev "$LAB_POD_IF" nud permanent || return 1
+		_lab_do ip -n "$ns" -6 route add default via "$LAB_POD_GW_V6" dev "$LAB_POD_IF" || return 1
+		_lab_do ip -n "$LAB_NS_NODE" -6 route add "$v6/128" dev "$veth" || return 1
+		_lab_do ip -n "$LAB_NS_NODE" neigh replace "$v6" lladdr "$mac" dev "$veth" nud permanent || return 1
+	fi
+}
+
+# lab_pod_del I: kill what runs in pod I, delete its namespace and wait
+# (up to 5 s) until its node-side veth is gone (the kernel tears a
+# namespace down asynchronously).
+lab_pod_del() {
+	local i=$1 ns=${LAB_POD_NS[$1]} pid k
+	[[ -e /run/netns/$ns ]] || return 0
+	for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		wait "$pid" 2>/dev/null || true # our own children: reap them
+	done
+	ip netns del "$ns" || return 1
+	for ((k = 0; k < 100; k++)); do
+		ip -n "$LAB_NS_NODE" link show dev "${LAB_POD_VETH_NOW[$i]}" >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+	echo "error: lab $LAB_ID: veth ${LAB_POD_VETH_NOW[$i]} still there 5 s after deleting $ns" >&2
+	return 1
+}
+
+# lab_pods_up: lab_up's topology (call lab_up first) plus the three pods:
+# forwarding on in the node, the client's routes to the pods, every pod
+# reachable from the client (checked with a ping each way: run it before
+# pod policies that would drop ICMP are in force), MLD over.
+lab_pods_up() {
+	local i r
+	[[ ${LAB_IS_UP:-0} == 1 ]] || {
+		echo "error: lab_pods_up needs lab_up first" >&2
+		return 1
+	}
+	for i in "${LAB_POD_NS[@]}"; do
+		if [[ -e /run/netns/$i ]]; then
+			echo "error: lab $LAB_ID already has pod namespace $i; pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+	LAB_PODS_UP=1
+	# shellcheck disable=SC2016
+	_lab_do lab_exec_node bash -c '
+		set -e
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		for scope in default all; do
+			echo 1 >"/proc/sys/net/ipv6/conf/$scope/forwarding"
+			echo 0 >"/proc/sys/net/ipv4/conf/$scope/send_redirects"
+		done' || return 1
+	for r in "${LAB_POD_ROUTES_V4[@]}"; do
+		_lab_do ip -n "$LAB_NS_CLIENT" route add "$r" via "$LAB_NODE_V4" dev "$LAB_IF_CLIENT" || return 1
+	done
+	for r in "${LAB_POD_ROUTES_V6[@]}"; do
+		_lab_do ip -n "$LAB_NS_CLIENT" -6 route add "$r" via "$LAB_NODE_V6" dev "$LAB_IF_CLIENT" || return 1
+	done
+	for i in "${!LAB_POD_NS[@]}"; do
+		lab_pod_add "$i" || return 1
+	done
+	for i in "${!LAB_POD_NS[@]}"; do
+		lab_pod_reachable "$i" || return 1
+	done
+	sleep "$LAB_SETTLE"
+}
+
+# lab_pod_reachable I: one ping from the client to each of pod I's addresses.
+lab_pod_reachable() {
+	local i=$1 a
+	for a in ${LAB_POD_V4[$i]} ${LAB_POD_V6[$i]}; do
+		if ! lab_exec_client ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+			echo "error: lab $LAB_ID: client cannot reach ${LAB_POD_NAME[$i]} ($a) through the node" >&2
+			return 1
+		fi
+	done
+}
+
+# lab_pod_ifstats I: "rx_packets rx_bytes tx_packets tx_bytes" of pod I's
+# own interface (the pod side of its veth: what reached the pod, and what
+# the pod sent).
+lab_pod_ifstats() {
+	# Not /sys/class/net: sysfs shows the namespace it was mounted in.
+	ip -n "${LAB_POD_NS[$1]}" -j -s link show dev "$LAB_POD_IF" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)[0]["stats64"]
+print(s["rx"]["packets"], s["rx"]["bytes"], s["tx"]["packets"], s["tx"]["bytes"])'
+}
+
+# lab_pods_watch_start CONF: `sluice pods watch -c CONF` in the node
+# namespace, in the background (LAB_PODS_WATCH_PID; lab_down stops it),
+# output to $LAB_TMP/podwatch.log; waits until it says it is watching.
+lab_pods_watch_start() {
+	local conf=$1 k
+	lab_bg "$LAB_NS_NODE" "$LAB_TMP/podwatch.log" env SLUICE_PIN_DIR="$LAB_PIN_DIR" \
+		LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" pods watch -c "$conf"
+	LAB_PODS_WATCH_PID=${LAB_PIDS[-1]}
+	for ((k = 0; k < 50; k++)); do
+		grep -q "watching pod veths" "$LAB_TMP/podwatch.log" 2>/dev/null && return 0
+		kill -0 "$LAB_PODS_WATCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "error: sluice pods watch did not start: $(tail -n 2 "$LAB_TMP/podwatch.log" 2>/dev/null | tr '\n' ' ')" >&2
+	return 1
+}
+
+# lab_pods_watch_stop: SIGTERM the watcher and wait for it to exit.
+lab_pods_watch_stop() {
+	[[ -n ${LAB_PODS_WATCH_PID:-} ]] || return 0
+	kill "$LAB_PODS_WATCH_PID" 2>/dev/null || true
+	wait "$LAB_PODS_WATCH_PID" 2>/dev/null || true
+	LAB_PODS_WATCH_PID=
+}
+
+# Pod and TC state of the data path (labnet pod-snapshot / pod-delta): a
+# snapshot to FILE, and the sorted "pod/NAME/FIELD N" and "tc/REASON
+# PACKETS BYTES" lines of what moved between two snapshots.
+lab_pod_snapshot() { python3 "$LAB_NET_PY" pod-snapshot "$LAB_PIN_DIR" --out "$1"; }
+lab_pod_delta() { python3 "$LAB_NET_PY" pod-delta "$1" "$2"; }
+
+# lab_ifindex NS DEV: DEV's ifindex in lab namespace NS (empty if none).
+lab_ifindex() {
+	ip -n "$1" -o link show dev "$2" 2>/dev/null | sed -n 's/^\([0-9]\+\):.*/\1/p'
+}
+
+# lab_pod_tc_attached DEV: true if sluice's pod programs are on both
+# directions of node-side veth DEV.
+# (The kernel keeps 15 characters of a program name: sluice_tc_pod_i/o.)
+lab_pod_tc_attached() {
+	tc -n "$LAB_NS_NODE" filter show dev "$1" ingress 2>/dev/null | grep -q 'name sluice_tc_pod_i' &&
+		tc -n "$LAB_NS_NODE" filter show dev "$1" egress 2>/dev/null | grep -q 'name sluice_tc_pod_o'
+}
+
+# lab_sink_start_in NS NAME UDP_PORT TCP_PORT ADDR...: a labnet sink (one
+# log line per datagram / connection) in lab namespace NS, logging to
+# $LAB_TMP/NAME.log; waits until it is bound.  lab_sink_count_in NAME
+# udp|tcp SRC counts what it got from SRC.
+lab_sink_start_in() {
+	local ns=$1 name=$2 uport=$3 tport=$4 k
+	shift 4
+	rm -f "$LAB_TMP/$name.ready"
+	: >"$LAB_TMP/$name.log"
+	lab_bg "$ns" "$LAB_TMP/$name.err" python3 "$LAB_NET_PY" sink --log "$LAB_TMP/$name.log" \
+		--ready "$LAB_TMP/$name.ready" --udp-port "$uport" --tcp-port "$tport" "$@"
+	for ((k = 0; k < 50; k++)); do
+		[[ -s $LAB_TMP/$name.ready ]] && return 0
+		sleep 0.1
+	done
+	echo "error: sink $name did not come up in $ns: $(tail -n 2 "$LAB_TMP/$name.err" 2>/dev/null | tr '\n' ' ')" >&2
+	return 1
+}
+lab_sink_count_in() { python3 "$LAB_NET_PY" count "$LAB_TMP/$1.log" "$2" "$3"; }
+
+# lab_mark_sink_start NAME PORT ADDR...: a labnet mark-sink in the node
+# (logs each datagram's skb->mark to $LAB_TMP/NAME.log); waits until bound.
+lab_mark_sink_start() {
+	local name=$1 port=$2 k
+	shift 2
+	rm -f "$LAB_TMP/$name.ready"
+	: >"$LAB_TMP/$name.log"
+	lab_bg "$LAB_NS_NODE" "$LAB_TMP/$name.err" python3 "$LAB_NET_PY" mark-sink --port "$port" \
+		--log "$LAB_TMP/$name.log" --ready "$LAB_TMP/$name.ready" "$@"
+	for ((k = 0; k < 50; k++)); do
+		[[ -s $LAB_TMP/$name.ready ]] && return 0
+		sleep 0.1
+	done
+	echo "error: mark sink did not come up: $(tail -n 2 "$LAB_TMP/$name.err" 2>/dev/null | tr '\n' ' ')" >&2
+	return 1
+}
+
+# lab_pod_ifindex_lookup IFINDEX: the pod id the data path's pod_ifindex
+# map gives IFINDEX (empty if none).  One bpftool call: cheap to poll.
+lab_pod_ifindex_lookup() {
+	bpftool -j map lookup pinned "$LAB_PIN_DIR/pod_ifindex" key \
+		$(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)) 2>/dev/null |
+		python3 -c '
+import json, sys
+try:
+    v = json.load(sys.stdin)["value"]
+except (ValueError, KeyError, TypeError):  # no such key: null or an error object
+    sys.exit(0)
+print(int.from_bytes(bytes(int(x, 16) for x in v), "little"))'
+}
+
+# lab_pod_id NAME: the pod id the data path gave pod NAME (pod_names).
+lab_pod_id() {
+	python3 "$LAB_NET_PY" pod-snapshot "$LAB_PIN_DIR" | python3 -c '
+import json, sys
+names = json.load(sys.stdin)["names"]
+print(next((k for k, v in names.items() if v == sys.argv[1]), ""))' "$1"
+}
+
+# ==== pods on the load-balancer node: lab_lb_pods_up ============================
+#
+# lab_lb_pods_up [I...]: pods I (0-based; default: all three) on the node of
+# the load-balancer topology (call lab_up_lb first), wired as lab_pod_add
+# wires them.  Both clients get routes to the pod prefixes via the node
+# (more specific than their on-link 198.51.100.0/24, which holds the pod
+# addresses), and every pod is pinged from client 1.  lab_pods_down, then
+# lab_down, undo it.
+lab_lb_pods_up() {
+	local i r ns
+	local -a idx=("$@")
+	[[ ${LAB_IS_UP:-0} == 1 && -e /run/netns/$LAB_NS_FABRIC ]] || {
+		echo "error: lab_lb_pods_up needs lab_up_lb first" >&2
+		return 1
+	}
+	((${#idx[@]})) || idx=("${!LAB_POD_NS[@]}")
+	for i in "${idx[@]}"; do
+		if [[ -e /run/netns/${LAB_POD_NS[$i]} ]]; then
+			echo "error: lab $LAB_ID already has pod namespace ${LAB_POD_NS[$i]}; pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+	LAB_PODS_UP=1
+	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
+		for r in "${LAB_POD_ROUTES_V4[@]}"; do
+			_lab_do ip -n "$ns" route add "$r" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
+		done
+		for r in "${LAB_POD_ROUTES_V6[@]}"; do
+			_lab_do ip -n "$ns" -6 route add "$r" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
+		done
+	done
+	for i in "${idx[@]}"; do
+		lab_pod_add "$i" || return 1
+	done
+	for i in "${idx[@]}"; do
+		lab_pod_reachable "$i" || return 1
+	done
+}

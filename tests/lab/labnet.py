@@ -383,6 +383,179 @@ def cmd_udp_ask(a):
     return 0
 
 
+# ---- pods lab (lab_pods_up): pod counters, marks, echoes ----------------------
+#
+#   pod-snapshot  the data path's pod and TC state from the pinned maps (via
+#                 bpftool): per-pod counters summed over CPUs and keyed by pod
+#                 name, the TC reason counters by name, and pod_ifindex
+#                 (ifindex -> pod name); one JSON document.
+#   pod-delta     difference of two pod-snapshots: one sorted line per value
+#                 that moved, "pod/NAME/FIELD N" and "tc/REASON PACKETS BYTES".
+#   mark-sink     UDP sink that reads each datagram's skb->mark (SO_RCVMARK)
+#                 and logs "mark SRC 0xMARK LEN".
+#   udp-echo-ask  N datagrams to an echo server, one at a time, each waiting
+#                 for its reply; prints "sent N replies M".
+
+POD_STATS_FIELDS = ("rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
+                    "ingress_denied", "egress_denied")  # struct sluice_pod_stats
+SO_RCVMARK = getattr(socket, "SO_RCVMARK", 75)  # Linux 5.19+, asm-generic value
+SO_MARK = getattr(socket, "SO_MARK", 36)
+
+
+def tc_reason_names():
+    """STR_* names in enum order, from the header the programs are built
+    from (so a reason added there shows up here without an edit)."""
+    import re
+    hdr = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "xdp", "sluice_maps.h")
+    text = open(hdr).read()
+    enum = re.search(r"enum sluice_tc_reason \{(.*?)\};", text, re.S).group(1)
+    order = [m.group(1) for m in re.finditer(r"^\s*(STR_\w+)", enum, re.M) if m.group(1) != "STR_REASON_MAX"]
+    names = dict(re.findall(r'\[(STR_\w+)\] = "(\w+)"', text))
+    return [names.get(s, s.lower()) for s in order]
+
+
+def bpftool_dump(path):
+    import subprocess
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", path],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def raw_bytes(v):
+    return bytes(int(x, 16) for x in v)
+
+
+def u64s(b):
+    return [int.from_bytes(b[i:i + 8], "little") for i in range(0, len(b) - 7, 8)]
+
+
+def pod_snapshot(pin_dir):
+    names = {}
+    for e in bpftool_dump(os.path.join(pin_dir, "pod_names")):
+        n = raw_bytes(e["key"]), raw_bytes(e["value"]).split(b"\0")[0].decode()
+        if n[1]:
+            names[int.from_bytes(n[0], "little")] = n[1]
+    pods = {}
+    for e in bpftool_dump(os.path.join(pin_dir, "pod_stats")):
+        pid = int.from_bytes(raw_bytes(e["key"]), "little")
+        tot = [0] * len(POD_STATS_FIELDS)
+        for c in e["values"]:
+            for i, v in enumerate(u64s(raw_bytes(c["value"]))[:len(POD_STATS_FIELDS)]):
+                tot[i] += v
+        pods[names.get(pid, "id%d" % pid)] = dict(zip(POD_STATS_FIELDS, tot))
+    tc = {}
+    reasons = tc_reason_names()
+    for e in bpftool_dump(os.path.join(pin_dir, "tc_counters")):
+        k = int.from_bytes(raw_bytes(e["key"]), "little")
+        p = b = 0
+        for c in e["values"]:
+            v = u64s(raw_bytes(c["value"]))
+            p, b = p + v[0], b + v[1]
+        tc[reasons[k] if k < len(reasons) else "reason%d" % k] = [p, b]
+    ifx = {}
+    for e in bpftool_dump(os.path.join(pin_dir, "pod_ifindex")):
+        k = int.from_bytes(raw_bytes(e["key"]), "little")
+        v = int.from_bytes(raw_bytes(e["value"]), "little")
+        ifx[str(k)] = names.get(v, "id%d" % v)
+    return {"pods": pods, "tc": tc, "ifindex": ifx, "names": {str(k): v for k, v in names.items()}}
+
+
+def cmd_pod_snapshot(a):
+    doc = pod_snapshot(a.pin_dir)
+    if a.out:
+        with open(a.out + ".tmp", "w") as f:
+            json.dump(doc, f)
+        os.rename(a.out + ".tmp", a.out)
+    else:
+        print(json.dumps(doc))
+
+
+def cmd_pod_delta(a):
+    with open(a.before) as f:
+        d0 = json.load(f)
+    with open(a.after) as f:
+        d1 = json.load(f)
+    lines = []
+    for pod in sorted(set(d0["pods"]) | set(d1["pods"])):
+        p0, p1 = d0["pods"].get(pod, {}), d1["pods"].get(pod, {})
+        for fld in POD_STATS_FIELDS:
+            d = p1.get(fld, 0) - p0.get(fld, 0)
+            if d:
+                lines.append("pod/%s/%s %d" % (pod, fld, d))
+    for r in sorted(set(d0["tc"]) | set(d1["tc"])):
+        (pa, ba), (pb, bb) = d0["tc"].get(r, [0, 0]), d1["tc"].get(r, [0, 0])
+        if pa != pb or ba != bb:
+            lines.append("tc/%s %d %d" % (r, pb - pa, bb - ba))
+    for line in sorted(lines):
+        print(line)
+
+
+def cmd_mark_sink(a):
+    sel = selectors.DefaultSelector()
+    log = open(a.log, "a", buffering=1)
+    for addr in a.addr:
+        u = socket.socket(family(addr), socket.SOCK_DGRAM)
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        u.setsockopt(socket.SOL_SOCKET, SO_RCVMARK, 1)
+        u.bind((addr, a.port))
+        sel.register(u, selectors.EVENT_READ)
+    stop_on_term()
+    write_ready(a.ready)
+    while True:
+        for key, _ in sel.select():
+            data, anc, _flags, peer = key.fileobj.recvmsg(65535, socket.CMSG_SPACE(4))
+            mark = None
+            for lvl, typ, val in anc:
+                if lvl == socket.SOL_SOCKET and typ == SO_MARK and len(val) >= 4:
+                    mark = int.from_bytes(val[:4], sys.byteorder)
+            log.write("mark %s %s %d\n" % (canon(peer[0]), "none" if mark is None else "0x%08x" % mark, len(data)))
+
+
+def cmd_udp_echo_ask(a):
+    s = socket.socket(family(a.dst), socket.SOCK_DGRAM)
+    s.bind((a.src, 0))
+    s.connect((a.dst, a.port))
+    s.settimeout(a.timeout)
+    payload = b"q" * a.size
+    replies = 0
+    for _ in range(a.count):
+        s.send(payload)
+        try:
+            s.recv(65535)
+            replies += 1
+        except OSError:
+            pass
+    print("sent %d replies %d" % (a.count, replies))
+
+
+def add_pod_commands(sub):
+    s = sub.add_parser("pod-snapshot")
+    s.add_argument("pin_dir")
+    s.add_argument("--out", help="write here (atomically) instead of stdout")
+    s.set_defaults(fn=cmd_pod_snapshot)
+
+    s = sub.add_parser("pod-delta")
+    s.add_argument("before")
+    s.add_argument("after")
+    s.set_defaults(fn=cmd_pod_delta)
+
+    s = sub.add_parser("mark-sink")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--log", required=True)
+    s.add_argument("--ready", required=True)
+    s.add_argument("addr", nargs="+")
+    s.set_defaults(fn=cmd_mark_sink)
+
+    s = sub.add_parser("udp-echo-ask")
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--size", type=int, default=32, help="payload bytes")
+    s.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each reply")
+    s.set_defaults(fn=cmd_udp_echo_ask)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -459,6 +632,8 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--timeout", type=float, default=2.0)
     s.set_defaults(fn=cmd_udp_ask)
+
+    add_pod_commands(sub)
 
     a = p.parse_args()
     sys.exit(a.fn(a) or 0)
