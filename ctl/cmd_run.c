@@ -96,8 +96,11 @@ static int event_setup(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->timer_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->refresh_fd = timerfd_create(CLOCK_BOOTTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sig_fd < 0 || d->timer_fd < 0 || d->epfd < 0)
+	if (d->sig_fd < 0 || d->timer_fd < 0 || d->refresh_fd < 0 || d->epfd < 0)
+		return -1;
+	if (add_fd(d, d->refresh_fd) || daemon_refresh_arm(d))
 		return -1;
 	if (add_fd(d, d->sig_fd) || add_fd(d, d->timer_fd) || add_fd(d, d->ctl_fd) ||
 	    (d->prom_fd >= 0 && add_fd(d, d->prom_fd)) ||
@@ -123,7 +126,8 @@ static void detach_new(struct daemon *d)
 static void teardown(struct daemon *d)
 {
 	int fds[] = {d->fd_counters, d->fd_aux,	  d->fd_svc_stats, d->fd_be_stats, d->fd_lists,
-		     d->sig_fd,	     d->timer_fd, d->epfd,	   d->prom_fd,	   d->pin_lock_fd};
+		     d->sig_fd,	     d->timer_fd, d->epfd,	   d->prom_fd,	   d->pin_lock_fd,
+		     d->refresh_fd};
 
 	if (d->ctl_fd >= 0) {
 		close(d->ctl_fd);
@@ -224,6 +228,7 @@ undo:
 int cmd_run(struct cli *c)
 {
 	struct daemon d = {.pw = {.nl_fd = -1},
+			   .refresh_fd = -1,
 			   .fd_counters = -1,
 			   .fd_aux = -1,
 			   .fd_svc_stats = -1,

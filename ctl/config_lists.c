@@ -15,7 +15,7 @@
 #include "config_int.h"
 #include "sluice_maps.h"
 
-static const char *const list_keys[] = {"prefixes", "files", NULL};
+static const char *const list_keys[] = {"prefixes", "files", "refresh", NULL};
 
 static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *what,
 		       const config_setting_t *s)
@@ -94,6 +94,33 @@ static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, 
 			    cfg_line(c, e));
 }
 
+/* refresh = "10m": how often the daemon looks at the list files (mtime,
+ * size, content hash) and reloads when one changed.  The shortest of the
+ * blocklist's and the allowlist's intervals applies to all list files. */
+static void load_refresh(struct cfg_ctx *c, const config_setting_t *g)
+{
+	const config_setting_t *r = config_setting_get_member(g, "refresh");
+	const char *v;
+	long secs = 0;
+	char unit = 's';
+
+	if (!r)
+		return;
+	v = config_setting_get_string(r);
+	if (!v || sscanf(v, "%ld%c", &secs, &unit) < 1 || secs <= 0 ||
+	    (unit != 's' && unit != 'm' && unit != 'h' && unit != 'd')) {
+		cfg_err(c, r, "refresh must be a duration like \"30s\", \"10m\", \"1h\" or \"1d\"");
+		return;
+	}
+	secs *= unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1;
+	if (secs < 5 || secs > 7 * 86400) {
+		cfg_err(c, r, "refresh must be between 5s and 7d");
+		return;
+	}
+	if (!c->m->list_refresh_secs || (uint32_t)secs < c->m->list_refresh_secs)
+		c->m->list_refresh_secs = (uint32_t)secs;
+}
+
 /* One list: inline prefixes get id *next_id, each file the ids after. */
 static void load_list(struct cfg_ctx *c, const config_setting_t *root, const char *key, bool allow,
 		      struct prefix_list *out, uint32_t *next_id)
@@ -104,6 +131,7 @@ static void load_list(struct cfg_ctx *c, const config_setting_t *root, const cha
 	if (!g || !cfg_is_group(c, g))
 		return;
 	cfg_known_keys(c, g, list_keys);
+	load_refresh(c, g);
 	load_inline(c, g, key, allow, inline_id, out);
 	files = cfg_string_list(c, g, "files", false);
 	for (int i = 0; files && i < config_setting_length(files); i++) {

@@ -99,6 +99,8 @@ struct daemon {
 
 	int epfd, sig_fd, timer_fd, ctl_fd, prom_fd;
 	struct policy *tc;  /* TC programs (uplink tag reader, pod veths) */
+	int refresh_fd;     /* timerfd: list file refresh (model.list_refresh_secs) */
+	uint64_t lists_sig; /* signature of the list files last applied */
 	struct podwatch pw; /* pod veths as they come and go; pw.nl_fd -1 if off */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
@@ -110,6 +112,10 @@ struct daemon {
 	char last_reload_msg[SLUICE_ERRLEN + 64];
 	uint64_t caps_kept; /* capability mask after set-up */
 };
+
+/* daemon_refresh.c: scheduled re-reading of changed list files. */
+int daemon_refresh_arm(struct daemon *d);
+void daemon_refresh_tick(struct daemon *d);
 
 /* daemon_pods.c: uplink TC program and the pod veth watcher. */
 int daemon_pods_setup(struct daemon *d);

@@ -76,6 +76,8 @@ int daemon_loop(struct daemon *d)
 				prom_accept(d);
 			} else if (fd == d->pw.nl_fd) {
 				podwatch_handle(&d->pw);
+			} else if (fd == d->refresh_fd) {
+				daemon_refresh_tick(d);
 			}
 		}
 	}

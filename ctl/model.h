@@ -74,6 +74,7 @@ struct sluice_model {
 	size_t n_ifaces;
 	struct prefix_list block;   /* inline prefixes and files, resolved */
 	struct prefix_list allow;
+	uint32_t list_refresh_secs; /* daemon re-reads changed list files; 0 = never */
 	struct list_source_cfg *list_sources;
 	size_t n_list_sources;
 	struct identity_cfg *identities;
