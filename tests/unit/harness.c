@@ -270,6 +270,11 @@ uint32_t xdp_backend_id(const char *addr, uint16_t port)
 	return 0;
 }
 
+void xdp_set_grace_ns(uint64_t ns)
+{
+	dp.grace_ns = ns;
+}
+
 int xdp_active_gen(void)
 {
 	return (int)dp.active;

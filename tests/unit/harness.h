@@ -77,6 +77,9 @@ uint64_t xdp_count_bytes(int reason, int action);
 uint64_t xdp_count_total(void);
 /* File descriptors of the loaded fixture's maps, for tests that read them. */
 int xdp_map_fd(const char *name);
+/* Grace period after a switch before the old generation is rewritten (the
+ * fixture uses 0: no packet is in flight between test runs). */
+void xdp_set_grace_ns(uint64_t ns);
 /* The active configuration generation (which _g0/_g1 maps are live). */
 int xdp_active_gen(void);
 /* The fixture's XDP program, for tests that call BPF_PROG_TEST_RUN themselves. */
