@@ -17,7 +17,7 @@
 /* the tag and skb->mark carry identity ids in 8 bits */
 #define IDENTITY_MAX SLUICE_MAX_IDENTITIES
 
-static const char *const identity_keys[] = {"name", "prefixes", NULL};
+static const char *const identity_keys[] = {"name", "prefixes", "syn_rate", "syn_burst", NULL};
 
 /* Every identity prefix with where it was written: the same prefix in two
  * identities would put a source in both, so it is refused. */
@@ -88,6 +88,25 @@ static void check_shared_prefixes(struct cfg_ctx *c, struct owned_list *all)
 	}
 }
 
+/* syn_rate / syn_burst: SYNs per second per source (/32, /64) and the
+ * bucket's depth; burst defaults to the rate. */
+void cfg_syn_limit(struct cfg_ctx *c, const config_setting_t *g, const char *where,
+		   uint32_t *rate, uint32_t *burst)
+{
+	long long r = 0, b = 0;
+
+	if (cfg_int(c, g, "syn_rate", false, 0, 10000000, &r) > 0)
+		*rate = (uint32_t)r;
+	if (cfg_int(c, g, "syn_burst", false, 1, 10000000, &b) > 0) {
+		if (!*rate)
+			cfg_err(c, config_setting_get_member(g, "syn_burst"),
+				"%s.syn_burst without syn_rate: set the rate too", where);
+		*burst = (uint32_t)b;
+	}
+	if (*rate && !*burst)
+		*burst = *rate;
+}
+
 static void load_identity(struct cfg_ctx *c, const config_setting_t *g, size_t i,
 			  struct owned_list *all)
 {
@@ -114,6 +133,7 @@ static void load_identity(struct cfg_ctx *c, const config_setting_t *g, size_t i
 					where, name, c->m->identities[k].line);
 		snprintf(id->name, sizeof(id->name), "%s", name);
 	}
+	cfg_syn_limit(c, g, where, &id->syn_rate, &id->syn_burst);
 	l = cfg_string_list(c, g, "prefixes", true);
 	if (!l)
 		return;
@@ -159,4 +179,17 @@ void cfg_identities(struct cfg_ctx *c, const config_setting_t *root)
 		load_identity(c, config_setting_get_elem(l, (unsigned)i), (size_t)i, &all);
 	check_shared_prefixes(c, &all);
 	free(all.v);
+}
+
+/* syn_guard = { syn_rate = N; syn_burst = M; }: the limit for sources in no
+ * identity class (identity "unknown"). */
+void cfg_syn_guard(struct cfg_ctx *c, const config_setting_t *root)
+{
+	static const char *const keys[] = {"syn_rate", "syn_burst", NULL};
+	const config_setting_t *g = config_setting_get_member(root, "syn_guard");
+
+	if (!g || !cfg_is_group(c, g))
+		return;
+	cfg_known_keys(c, g, keys);
+	cfg_syn_limit(c, g, "syn_guard", &c->m->syn_rate, &c->m->syn_burst);
 }

@@ -107,6 +107,9 @@ void cfg_stats(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_control(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_verdict_lists(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_identities(struct cfg_ctx *c, const config_setting_t *root);
+void cfg_syn_guard(struct cfg_ctx *c, const config_setting_t *root);
+void cfg_syn_limit(struct cfg_ctx *c, const config_setting_t *g, const char *where,
+		   uint32_t *rate, uint32_t *burst);
 void cfg_services(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_pods(struct cfg_ctx *c, const config_setting_t *root);
 

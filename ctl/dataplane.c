@@ -74,7 +74,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->ident_fd[1][0], "ident_v6_g0"},  {&dp->ident_fd[1][1], "ident_v6_g1"},
 		{&dp->pod_addrs_fd[0], "pod_addrs_g0"}, {&dp->pod_addrs_fd[1], "pod_addrs_g1"},
 		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
-		{&dp->pod_ifindex_fd, "pod_ifindex"},
+		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -125,7 +125,7 @@ void dp_close(struct dataplane *dp)
 		      &dp->ring_fd,         &dp->backends_fd,     &dp->ident_fd[0][0],
 		      &dp->ident_fd[0][1],  &dp->ident_fd[1][0],  &dp->ident_fd[1][1],
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
-		      &dp->pod_names_fd,    &dp->pod_ifindex_fd};
+		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd};
 
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
@@ -323,6 +323,7 @@ int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err,
 		.pod_addrs = dp->pod_addrs_fd[dp->shadow],
 		.pod_policy = dp->pod_policy_fd,
 		.pod_names = dp->pod_names_fd,
+		.syn_limits = dp->syn_limits_fd,
 		.gen = dp->shadow,
 	};
 
@@ -361,6 +362,14 @@ int dp_copy_pods(struct dataplane *dp)
 	if (!rc)
 		rc = copy_hash(dp->pod_addrs_fd[dp->active], dp->pod_addrs_fd[dp->shadow],
 			       sizeof(struct sluice_addr_key), sizeof(uint32_t));
+	for (uint32_t id = 0; id < SLUICE_SYN_LIMITS && !rc; id++) {
+		struct sluice_syn_limit v;
+		uint32_t a = dp->active * SLUICE_SYN_LIMITS + id, s = dp->shadow * SLUICE_SYN_LIMITS + id;
+
+		if (bpf_map_lookup_elem(dp->syn_limits_fd, &a, &v) ||
+		    bpf_map_update_elem(dp->syn_limits_fd, &s, &v, BPF_ANY))
+			rc = -errno;
+	}
 	for (uint32_t id = 0; id < SLUICE_MAX_PODS && !rc; id++) {
 		struct sluice_pod_policy pol;
 		uint32_t a = dp->active * SLUICE_MAX_PODS + id, s = dp->shadow * SLUICE_MAX_PODS + id;

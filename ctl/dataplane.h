@@ -30,6 +30,7 @@ struct dataplane {
 	int ident_fd[2][2];      /* [family][gen] identity tries */
 	int pod_addrs_fd[2];     /* [gen] */
 	int pod_policy_fd, pod_names_fd, pod_ifindex_fd;
+	int syn_limits_fd;
 	uint32_t active, shadow; /* generations, set by dp_begin */
 	uint32_t serial;
 	/* Wait this long after a switch before rewriting the old generation

@@ -28,6 +28,7 @@ struct identity_cfg {
 	char name[32];
 	uint16_t id;
 	struct prefix_list prefixes;
+	uint32_t syn_rate, syn_burst; /* SYNs per second per source; 0 = no limit */
 	int line;
 };
 
@@ -75,6 +76,7 @@ struct sluice_model {
 	struct prefix_list block;   /* inline prefixes and files, resolved */
 	struct prefix_list allow;
 	uint32_t list_refresh_secs; /* daemon re-reads changed list files; 0 = never */
+	uint32_t syn_rate, syn_burst; /* syn_guard: sources in no identity class */
 	struct list_source_cfg *list_sources;
 	size_t n_list_sources;
 	struct identity_cfg *identities;

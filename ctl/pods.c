@@ -98,6 +98,25 @@ int pods_apply(const struct sluice_model *m, const struct pods_target *t, char *
 		if (rc)
 			snprintf(err, errlen, "writing identities: %s", strerror(-rc));
 	}
+	/* SYN limits per identity: 0 = sources in no identity (syn_guard) */
+	for (uint32_t id = 0; id < SLUICE_SYN_LIMITS && !rc && t->syn_limits >= 0; id++) {
+		struct sluice_syn_limit v = {0};
+		uint32_t k = t->gen * SLUICE_SYN_LIMITS + id;
+
+		if (id == 0) {
+			v.rate = m->syn_rate;
+			v.burst = m->syn_burst;
+		}
+		for (size_t i = 0; i < m->n_identities; i++)
+			if (m->identities[i].id == id) {
+				v.rate = m->identities[i].syn_rate;
+				v.burst = m->identities[i].syn_burst;
+			}
+		if (bpf_map_update_elem(t->syn_limits, &k, &v, BPF_ANY)) {
+			rc = -errno;
+			snprintf(err, errlen, "writing SYN limits: %s", strerror(errno));
+		}
+	}
 	for (size_t i = 0; i < m->n_pods && !rc; i++) {
 		const struct pod_cfg *p = &m->pods[i];
 

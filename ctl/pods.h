@@ -12,6 +12,7 @@ struct pods_target {
 	int pod_addrs;      /* shadow generation's address -> pod id hash */
 	int pod_policy;     /* policy array (both generations) */
 	int pod_names;      /* pod id -> name (stable ids, not generation-switched) */
+	int syn_limits;     /* per-identity SYN limits (both generations) */
 	unsigned gen;
 };
 

@@ -49,7 +49,8 @@ static __always_inline void count_aux(__u32 what)
  * their own action in struct lb_result.) */
 static __always_inline __u32 action_for(__u32 reason)
 {
-	if (reason == SR_BLOCKLIST || (reason >= SR_MAL_ETH && reason <= SR_MAL_ICMP))
+	if (reason == SR_BLOCKLIST || reason == SR_SYN_RATE ||
+	    (reason >= SR_MAL_ETH && reason <= SR_MAL_ICMP))
 		return XDP_DROP;
 	return XDP_PASS;
 }
@@ -140,6 +141,50 @@ __noinline __u32 sluice_identity(const struct addr16 *src, __u32 v6, __u32 gen)
 		id = gen ? bpf_map_lookup_elem(&ident_v4_g1, &k4) : bpf_map_lookup_elem(&ident_v4_g0, &k4);
 	}
 	return id ? id->identity & 0xffff : 0;
+}
+
+/* Token bucket of a SYN's source, with its identity's rate and burst:
+ * 1 = over the limit (drop).  Global: verified once, own stack. */
+__noinline int sluice_syn_guard(const struct addr16 *src, __u32 v6, __u32 gen)
+{
+	struct sluice_syn_key k = {};
+	struct sluice_syn_bucket *b;
+	struct sluice_syn_limit *lim;
+	__u32 idx, identity;
+	__u64 now, add;
+
+	if (!src)
+		return 0;
+	identity = sluice_identity(src, v6, gen) & (SLUICE_SYN_LIMITS - 1);
+	idx = gen * SLUICE_SYN_LIMITS + identity;
+	lim = bpf_map_lookup_elem(&syn_limits, &idx);
+	if (!lim || !lim->rate)
+		return 0;
+	k.addr[0] = src->w[0];
+	if (v6)
+		k.addr[1] = src->w[1]; /* the /64 */
+	k.family = v6 ? 6 : 4;
+	now = bpf_ktime_get_ns();
+	b = bpf_map_lookup_elem(&syn_buckets, &k);
+	if (!b) {
+		struct sluice_syn_bucket nb = {
+			.milli_tokens = (__u64)lim->burst * 1000 - 1000, .last_ns = now};
+
+		bpf_map_update_elem(&syn_buckets, &k, &nb, BPF_ANY);
+		return 0;
+	}
+	/* refill: rate tokens per second = rate milli-tokens per ms */
+	add = (now - b->last_ns) / 1000000 * lim->rate;
+	if (add) {
+		b->milli_tokens += add;
+		if (b->milli_tokens > (__u64)lim->burst * 1000)
+			b->milli_tokens = (__u64)lim->burst * 1000;
+		b->last_ns = now;
+	}
+	if (b->milli_tokens < 1000)
+		return 1;
+	b->milli_tokens -= 1000;
+	return 0;
 }
 
 /* The active generation, read once per packet. */
@@ -324,6 +369,13 @@ int sluice_xdp(struct xdp_md *ctx)
 	rc = sluice_parse_l4(data_end, &p);
 	if (rc != SLUICE_PARSE_OK && rc != SR_L4_OTHER)
 		return finish(ctx, rc, bytes, flags, &p, v6, gen);
+
+	/* a new connection's SYN pays against its source's bucket (allowlisted
+	 * sources are exempt) */
+	if (p.l4_proto == IPPROTO_TCP && (p.tcp_flags & 0x12) == 0x02 &&
+	    !(flags & SMF_ALLOWLISTED) &&
+	    sluice_syn_guard((const struct addr16 *)p.saddr, (__u32)v6, gen))
+		return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
 
 	if (rc == SLUICE_PARSE_OK) {
 		struct lb_result res = {};

@@ -118,6 +118,7 @@ enum sluice_reason {
 	SR_LB_FIB_FAIL,       /* rewritten but no route to the destination */
 	SR_LB_ENCAP_FAIL,     /* DSR: could not add the outer header (VLAN
 			       * tagged frame, no headroom, too long) */
+	SR_SYN_RATE,          /* a TCP SYN over its source's token bucket */
 	SR_REASON_MAX,
 };
 
@@ -378,6 +379,31 @@ enum sluice_event_stat {
 	SES_SAMPLED_OUT, /* skipped by 1-in-N or the cap (by design) */
 	SES_LOST,        /* the ring buffer was full (userspace too slow) */
 	SES_MAX,
+};
+
+/* ---- SYN-flood defence: per-source token buckets ------------------------ */
+
+/* Rate (SYNs per second) and burst per identity class, indexed
+ * [gen * SLUICE_SYN_LIMITS + identity]; identity 0 = sources in no class.
+ * rate 0 = no limit. */
+#define SLUICE_SYN_LIMITS 256
+#define SLUICE_SYN_BUCKETS (256u * 1024)
+
+struct sluice_syn_limit {
+	__u32 rate;
+	__u32 burst;
+};
+
+/* Buckets are kept per source /32 (IPv4) or /64 (IPv6): an IPv6 host picks
+ * its low 64 bits freely. */
+struct sluice_syn_key {
+	__u32 addr[4];
+	__u32 family;
+};
+
+struct sluice_syn_bucket {
+	__u64 milli_tokens; /* tokens x 1000 */
+	__u64 last_ns;
 };
 
 #ifdef __bpf__
@@ -685,6 +711,25 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } event_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_SYN_LIMITS);
+	__type(key, __u32);
+	__type(value, struct sluice_syn_limit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_limits SEC(".maps");
+
+/* Per-CPU LRU lists: a spoofed flood churns the LRU of the CPUs it lands
+ * on without a cross-CPU lock. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SLUICE_SYN_BUCKETS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct sluice_syn_key);
+	__type(value, struct sluice_syn_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_buckets SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -718,6 +763,7 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_LB_FRAGMENT] = "lb_fragment",
 	[SR_LB_FIB_FAIL] = "lb_fib_fail",
 	[SR_LB_ENCAP_FAIL] = "lb_encap_fail",
+	[SR_SYN_RATE] = "syn_rate_limited",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {

@@ -208,6 +208,18 @@ static int fixture_reset(void)
 		for (size_t i = 0; i < n; i++)
 			bpf_map_delete_elem(fd, &keys[i]);
 		free(keys);
+		/* SYN token buckets too: each test starts with full buckets */
+		{
+			int bfd = bpf_map__fd(skel->maps.syn_buckets);
+			struct sluice_syn_key bk, bnext;
+			void *bprev = NULL;
+
+			while (bpf_map_get_next_key(bfd, bprev, &bnext) == 0) {
+				bpf_map_delete_elem(bfd, &bnext);
+				bprev = NULL;
+				(void)bk;
+			}
+		}
 	}
 	(void)none;
 	return 0;
