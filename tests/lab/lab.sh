@@ -1103,3 +1103,13 @@ lab_lb_pods_up() {
 		lab_pod_reachable "$i" || return 1
 	done
 }
+
+# lab_lb_client_gen_ready I: let client I (0-based) send frames with
+# sluice-gen (BPF_PROG_RUN live frames XDP_TX out of its c0): xdp_pass on
+# its bridge port, since a veth delivers XDP_TX frames only to a peer that
+# runs XDP.  Frames for the node then need --src-mac
+# ${LAB_LB_CLIENT_MAC[I]} --dst-mac $LAB_MAC_NODE.
+lab_lb_client_gen_ready() {
+	_lab_do ip -n "$LAB_NS_FABRIC" link set dev "${LAB_LB_CLIENT_PORT[$1]}" xdp \
+		obj "$LAB_LB_XDP_PASS" sec xdp
+}
