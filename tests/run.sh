@@ -45,7 +45,8 @@ trap 'echo; echo "tests/run.sh: interrupted" >&2; exit 130' INT TERM
 # name<TAB>command, in run order.
 suites=("unit	$ROOT/build/unit_tests")
 # config tests first (fast, no namespaces), then the labs
-for t in "$ROOT"/tests/config/test_*.sh "$ROOT"/tests/lab/test_*.sh; do
+for t in "$ROOT"/tests/config/test_*.sh "$ROOT"/tests/fuzz/test_*.sh "$ROOT"/tests/lab/test_*.sh \
+	"$ROOT"/tests/bench/test_*.sh; do
 	[[ -e $t ]] && suites+=("$(basename "$(dirname "$t")")/$(basename "$t" .sh)	$t")
 done
 

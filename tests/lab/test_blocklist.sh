@@ -30,45 +30,14 @@ PING_BYTES_V6=$((14 + 40 + 8 + 56))
 UDP_BYTES_V4=$((14 + 20 + 8 + UDP_SIZE))
 UDP_BYTES_V6=$((14 + 40 + 8 + UDP_SIZE))
 
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
+# shellcheck source=tests/lab/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-ok() {
-	echo "ok $1"
-	PASSED=$((PASSED + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=$((FAILED + 1))
-}
-summary() {
-	SUMMARY_DONE=1
-	echo "$PASSED passed, $FAILED failed"
-}
-# A check whose failure makes the rest meaningless: report, summarise, stop.
-bail() {
-	fail "$1" "$2"
-	summary
-	exit 1
-}
-
-# Whatever happens, tear the lab down; and if the script dies somewhere
-# unexpected, still say so in the closing line rather than just vanish.
-on_exit() {
-	local rc=$?
-	if [[ $SUMMARY_DONE == 0 ]]; then
-		fail "test_blocklist" "aborted unexpectedly (exit status $rc)"
-		summary
-		rc=1
-	fi
+test_cleanup() {
 	lab_down
-	rm -f "${UP_ERR:-}"
-	exit "$rc"
+	return 0
 }
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_blocklist
 
 # ---- counter deltas -----------------------------------------------------
 

@@ -53,39 +53,10 @@ METRICS="127.0.0.1:9541"
 GEN_PIN_DIR="$LAB_BPFFS/sluice-lab-${LAB_ID}-generic"
 export SLUICE_SOCKET=$SOCK
 
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
-DAEMON_PID=
+# shellcheck source=tests/lab/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-ok() {
-	echo "ok $1"
-	PASSED=$((PASSED + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=$((FAILED + 1))
-}
-summary() {
-	SUMMARY_DONE=1
-	echo "$PASSED passed, $FAILED failed"
-}
-bail() {
-	fail "$1" "$2"
-	summary
-	exit 1
-}
-check() { # NAME CONDITION-RESULT(0/1) WHY
-	if [[ $2 == 0 ]]; then ok "$1"; else fail "$1" "$3"; fi
-}
-
-on_exit() {
-	local rc=$?
-	if [[ $SUMMARY_DONE == 0 ]]; then
-		fail "test_daemon" "aborted unexpectedly (exit status $rc)"
-		summary
-		rc=1
-	fi
+test_cleanup() {
 	if [[ -n ${DAEMON_LOG:-} && $FAILED != 0 && -s $DAEMON_LOG ]]; then
 		echo "# daemon log (last 30 lines):"
 		tail -n 30 "$DAEMON_LOG" | sed 's/^/#   /'
@@ -93,12 +64,10 @@ on_exit() {
 	# the generic-mode daemon's pin dir is ours too (guarded like lab_down's)
 	[[ $GEN_PIN_DIR == "$LAB_BPFFS"/sluice-lab-* ]] && rm -rf -- "$GEN_PIN_DIR" 2>/dev/null
 	lab_down
-	rm -f "${UP_ERR:-}"
-	exit "$rc"
+	return 0
 }
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_daemon
+DAEMON_PID=
 
 # ---- the traffic tool (written into the lab's temp dir) -------------------------
 

@@ -12,17 +12,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 source "$here/lab.sh"
 
-passed=0 failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-finish() {
+# shellcheck source=tests/lab/report.sh
+source "$here/report.sh"
+
+test_cleanup() {
 	lab_pods_down 2>/dev/null || true
 	lab_down
-	echo "$passed passed, $failed failed"
+	return 0
 }
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_daemon_pods
 
 SOCK="$LAB_TMP/ctl.sock"
 CONF="$LAB_TMP/pods-daemon.conf"
@@ -100,3 +98,4 @@ if grep -q "veth $v" "$LOG"; then ok "watcher-logged"; else fail "watcher-logged
 
 nsenter --net="/run/netns/$LAB_NS_NODE" "$LAB_SLUICE" --socket "$SOCK" stop >/dev/null 2>&1 &&
 	ok "daemon-stops" || fail "daemon-stops" "sluice stop failed"
+summary

@@ -11,16 +11,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/lab/lab.sh
 source "$here/lab.sh"
 
-passed=0 failed=0
-ok() { echo "ok $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-finish() {
+# shellcheck source=tests/lab/report.sh
+source "$here/report.sh"
+
+test_cleanup() {
 	lab_down
-	echo "$passed passed, $failed failed"
+	return 0
 }
-trap finish EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_feeds
 
 SOCK="$LAB_TMP/ctl.sock"
 CONF="$LAB_TMP/feeds.conf"
@@ -118,3 +116,4 @@ if grep -q "feed-a.txt:1:1: .not-a-prefix" "$LOG"; then ok "broken-feed-reported
 	fail "broken-feed-reported-with-file-line" "$(tail -n 4 "$LOG")"; fi
 
 if sluicectl stop >/dev/null 2>&1; then ok "daemon-stops"; else fail "daemon-stops" "sluice stop failed"; fi
+summary

@@ -40,42 +40,14 @@ PHASE_N=${PHASE_N:-100}       # fresh connections per drain/down check
 KEEP_GETS=5                   # requests on a held connection per check
 WRK_SECONDS=${WRK_SECONDS:-3}
 
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
+# shellcheck source=tests/lab/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-ok() {
-	echo "ok $1"
-	PASSED=$((PASSED + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=$((FAILED + 1))
-}
-summary() {
-	SUMMARY_DONE=1
-	echo "$PASSED passed, $FAILED failed"
-}
-bail() {
-	fail "$1" "$2"
-	summary
-	exit 1
-}
-
-on_exit() {
-	local rc=$?
-	if [[ $SUMMARY_DONE == 0 ]]; then
-		fail "test_lb" "aborted unexpectedly (exit status $rc)"
-		summary
-		rc=1
-	fi
+test_cleanup() {
 	lab_down
-	rm -f "${UP_ERR:-}"
-	exit "$rc"
+	return 0
 }
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_lb
 
 CLIENT1_V4=${LAB_LB_CLIENT_V4[0]}
 CLIENT1_V6=${LAB_LB_CLIENT_V6[0]}

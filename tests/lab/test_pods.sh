@@ -59,43 +59,15 @@ ID_INTERNET=1
 ID_PARTNER=2
 PICKUP_MS=1000         # how fast a new pod veth must be served
 
-PASSED=0
-FAILED=0
-SUMMARY_DONE=0
+# shellcheck source=tests/lab/report.sh
+source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-ok() {
-	echo "ok $1"
-	PASSED=$((PASSED + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	FAILED=$((FAILED + 1))
-}
-summary() {
-	SUMMARY_DONE=1
-	echo "$PASSED passed, $FAILED failed"
-}
-bail() {
-	fail "$1" "$2"
-	summary
-	exit 1
-}
-
-on_exit() {
-	local rc=$?
-	if [[ $SUMMARY_DONE == 0 ]]; then
-		fail "test_pods" "aborted unexpectedly (exit status $rc)"
-		summary
-		rc=1
-	fi
+test_cleanup() {
 	lab_pods_down
 	lab_down
-	rm -f "${UP_ERR:-}"
-	exit "$rc"
+	return 0
 }
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+report_traps test_pods
 
 CONF="$LAB_TMP/sluice.conf"
 PARTNER_V4=$LAB_CLEAN_V4   # 203.0.113.10: identity partner

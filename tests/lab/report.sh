@@ -1,0 +1,60 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# report.sh - how every lab test reports: "ok NAME" / "FAIL NAME: why" per
+# check and one closing line "N passed, N failed" (what tests/run.sh reads),
+# also when the script dies somewhere unexpected.  Sourced after lab.sh.
+#
+#   source "$here/report.sh"
+#   test_cleanup() { lab_down; }      # what to undo, always
+#   report_traps test_name
+
+PASSED=0
+FAILED=0
+SUMMARY_DONE=0
+
+ok() {
+	echo "ok $1"
+	PASSED=$((PASSED + 1))
+}
+fail() {
+	echo "FAIL $1: $2"
+	FAILED=$((FAILED + 1))
+}
+summary() {
+	SUMMARY_DONE=1
+	echo "$PASSED passed, $FAILED failed"
+}
+# check NAME RESULT WHY: ok when RESULT is 0, else FAIL with WHY.
+check() {
+	if [[ $2 == 0 ]]; then ok "$1"; else fail "$1" "$3"; fi
+}
+# A check whose failure makes the rest meaningless: report, summarise, stop.
+bail() {
+	fail "$1" "$2"
+	summary
+	exit 1
+}
+
+# EXIT: clean up whatever happened; an unexpected death still ends with a
+# FAIL line and the closing line rather than silence.
+report_on_exit() {
+	local rc=$?
+	if [[ $SUMMARY_DONE == 0 ]]; then
+		fail "$REPORT_NAME" "aborted unexpectedly (exit status $rc)"
+		summary
+		rc=1
+	elif ((FAILED > 0)); then
+		rc=1
+	fi
+	test_cleanup
+	rm -f "${UP_ERR:-}"
+	exit "$rc"
+}
+
+report_traps() {
+	REPORT_NAME=$1
+	trap report_on_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
