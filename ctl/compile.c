@@ -71,7 +71,8 @@ int compile_verdicts(const struct prefix_list *block, const struct prefix_list *
 
 	/* Sort, then keep one entry per prefix: allow before block, then the
 	 * lowest list id, so the result does not depend on input order. */
-	qsort(out->v, out->n, sizeof(out->v[0]), prefix_cmp);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(out->v[0]), prefix_cmp);
 	for (size_t i = 0; i < out->n; i++) {
 		struct sluice_prefix *cur = &out->v[i];
 

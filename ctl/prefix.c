@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 void prefix_mask(uint8_t *addr, unsigned len)
@@ -132,12 +133,20 @@ void prefix_list_free(struct prefix_list *l)
 int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list_id, char *err,
 			  size_t errlen)
 {
-	gzFile f = gzopen(path, "rb");
 	size_t n_before = l->n;
 	char line[LIST_LINE_MAX + 2];
 	unsigned lineno = 0;
+	struct stat st;
+	gzFile f;
 	int rc = 0;
 
+	/* a device or FIFO would never end (/dev/zero reads as endless blank
+	 * lines): lists are regular files */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -1;
+	}
+	f = gzopen(path, "rb");
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, errno ? strerror(errno) : "zlib");
 		return -1;

@@ -58,11 +58,19 @@ static bool backend_matches(const struct sluice_backend *v, const struct lb_back
 
 /* Find or allocate the id of backend b: the active generation's id when it
  * has one, else an id free there and not yet handed out. */
-static int backend_id(const struct sluice_backend *active, const struct lb_backend_cfg *b,
-		      uint8_t *taken, uint32_t *out)
+static int backend_id(const struct sluice_backend *active, const struct sluice_backend *want,
+		      const struct lb_backend_cfg *b, uint8_t *taken, uint32_t *out)
 {
 	uint32_t free_id = 0;
 
+	/* a backend listed in several services has one id: the one an earlier
+	 * service of this apply gave it, else the active generation's */
+	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
+		if (want[id].family && backend_matches(&want[id], b)) {
+			*out = id;
+			return 0;
+		}
+	}
 	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++) {
 		if (active[id].family && backend_matches(&active[id], b)) {
 			*out = id;
@@ -174,7 +182,7 @@ int lb_apply(const struct lb_model *m, const struct lb_gen_target *t, struct lb_
 		for (size_t b = 0; b < s->n_backends && !rc; b++) {
 			const struct lb_backend_cfg *bc = &s->backends[b];
 
-			rc = backend_id(active, bc, be_taken, &ids[b]);
+			rc = backend_id(active, want, bc, be_taken, &ids[b]);
 			if (rc)
 				break;
 			want[ids[b]].family = bc->addr.family;

@@ -75,7 +75,7 @@ int verdicts_dump(int fd_v4, int fd_v6, struct prefix_list *out)
 
 	if (!rc)
 		rc = dump_one(fd_v6, 6, out);
-	if (!rc)
+	if (!rc && out->n)
 		qsort(out->v, out->n, sizeof(out->v[0]), prefix_cmp);
 	return rc;
 }

@@ -47,7 +47,8 @@ int sluice_decap(struct __sk_buff *skb)
 		struct iphdr *o = (void *)(eth + 1);
 		struct iphdr *in = (void *)(o + 1);
 
-		if ((void *)(o + 1) > data_end || o->protocol != 4 || o->ihl != 5)
+		if ((void *)(o + 1) > data_end || o->version != 4 || o->protocol != 4 ||
+		    o->ihl != 5)
 			return TC_ACT_OK;
 		if ((void *)(in + 1) > data_end || in->version != 4) {
 			bump(1);
@@ -58,7 +59,7 @@ int sluice_decap(struct __sk_buff *skb)
 		struct ipv6hdr *o = (void *)(eth + 1);
 		struct ipv6hdr *in = (void *)(o + 1);
 
-		if ((void *)(o + 1) > data_end || o->nexthdr != 41)
+		if ((void *)(o + 1) > data_end || o->version != 6 || o->nexthdr != 41)
 			return TC_ACT_OK;
 		if ((void *)(in + 1) > data_end || in->version != 6) {
 			bump(1);

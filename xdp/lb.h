@@ -154,8 +154,12 @@ static __always_inline struct sluice_backend *lb_backend(__u32 gen, __u32 bid)
 	return bpf_map_lookup_elem(&lb_backends, &idx);
 }
 
+/* lookup_only: for ICMP errors about a flow: follow the flow's entry like
+ * any packet of it would, but never create or delete one (an error is not
+ * a packet of the flow, and anyone can send one). */
 static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const struct sluice_svc *svc,
-				     __u8 tcp_flags, __u32 gen, struct lb_result *res)
+				     __u8 tcp_flags, __u32 gen, struct lb_result *res,
+				     int lookup_only)
 {
 	struct sluice_conn *conn = bpf_map_lookup_elem(&lb_conns, fk);
 	struct sluice_backend *be;
@@ -187,6 +191,8 @@ static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const str
 	bid = (__u32)(*ring >> ((slot & 3) * 16)) & 0xffff;
 	if (!bid)
 		return 0;
+	if (lookup_only)
+		return bid;
 	if (bare_syn) {
 		res->new_flow = 1;
 	} else {
@@ -425,7 +431,7 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 		return;
 	}
 	lb_flow_key(&sc->fk, lp->saddr, lp->daddr, lp->sport, lp->dport, lp->l4_proto, lp->v6);
-	bid = lb_pick(&sc->fk, svc, lp->tcp_flags, lp->gen, res);
+	bid = lb_pick(&sc->fk, svc, lp->tcp_flags, lp->gen, res, 0);
 	be = lb_backend(lp->gen, bid);
 	if (!be || be->family != (lp->v6 ? 6 : 4)) {
 		res->reason = SR_LB_NO_BACKEND;
@@ -558,9 +564,12 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 
 	if (!lp || !res)
 		return 0;
-	/* bounded locals: the verifier forgets bounds of re-read fields */
-	l3_off = lp->l3_off & (LB_MAX_OFF * 2 - 1);
-	l4_off = lp->l4_off & (LB_MAX_OFF * 2 - 1);
+	/* bounded locals: the verifier forgets bounds of re-read fields; and
+	 * deeper packets are not load-balanced, errors included */
+	l3_off = lp->l3_off;
+	l4_off = lp->l4_off;
+	if (l3_off > LB_MAX_OFF || l4_off > LB_MAX_OFF)
+		return 0;
 	v6 = lp->v6 ? 1 : 0; /* read once: each read of *lp is a new unknown */
 	gen = lp->gen ? 1 : 0;
 	icmp = data + l4_off;
@@ -633,7 +642,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 		res->reason = SR_LB_ICMP;
 		res->action = XDP_DROP;
 		lb_flow_key(&sc->fk, in_dst, in_src, in_dport, in_sport, in_proto, v6);
-		bid = lb_pick(&sc->fk, svc, TCP_FLAG_SYN, gen, res); /* never creates an entry */
+		bid = lb_pick(&sc->fk, svc, 0, gen, res, 1);
 		res->new_flow = 0;
 		be = lb_backend(gen, bid);
 		if (!be || be->family != (v6 ? 6 : 4))
