@@ -108,7 +108,8 @@ $(BUILD)/sluice-sink: $(BUILD)/bench/sinkctl.o
 
 bench: deps
 	$(MAKE) all $(BUILD)/sluice-sink
-	bench/bench.sh $(if $(SCENARIO),--scenario $(SCENARIO))
+	BENCH_COMMAND="make bench$(if $(SCENARIO), SCENARIO=$(SCENARIO))" \
+		bench/bench.sh $(if $(SCENARIO),--scenario $(SCENARIO))
 
 bench-smoke: all $(BUILD)/sluice-sink
 	bench/bench.sh --smoke --out $(BENCH_OUT) $(if $(SCENARIO),--scenario $(SCENARIO))

@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gen.bpf.c - the traffic generator's XDP program, run with
- * BPF_PROG_RUN + BPF_F_TEST_XDP_LIVE_FRAMES: every run rewrites the template
- * frame's source (random within a prefix, or one of the legit sources) and
- * ports, then XDP_TX sends it out of the generator's veth, where the device
- * under test receives it.  This is an in-kernel pktgen for kernels without
- * the pktgen module.
+ * BPF_PROG_RUN + BPF_F_TEST_XDP_LIVE_FRAMES: every run writes one packet
+ * into the frame (flood or legit, IPv4 or IPv6, from a template), then
+ * XDP_TX sends it out of the generator's veth, where the device under test
+ * receives it.  This is an in-kernel pktgen for kernels without the pktgen
+ * module.
+ *
+ * Checksums are kept right (IPv4 header and TCP/UDP): the kernel's stack
+ * drops IPv4 packets with a bad header checksum before iptables ever sees
+ * them, and conntrack marks TCP/UDP with a bad checksum invalid, so a
+ * generator that skipped them would flatter the stack baselines.
  */
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -23,20 +22,50 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct gen_cfg cfg = {};
 
-/* What was sent, by kind (userspace reads it to report legit vs flood). */
+/* Flood source prefixes (gen.c sizes the map to the list it loads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gen_src);
+} gen_srcs SEC(".maps");
+
+/* What was sent, by kind and family (userspace reports legit vs flood). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GEN_KIND_MAX);
+	__uint(max_entries, GEN_SENT_SLOTS);
 	__type(key, __u32);
 	__type(value, __u64);
 } gen_sent SEC(".maps");
 
-static __always_inline void bump(__u32 kind)
+/* Pacing state.  A BPF_PROG_RUN runs on one CPU, so plain globals do. */
+__u64 pace_t0;      /* ktime of the first run */
+__u64 pace_next_fp; /* when the next packet is due: ns since t0, << 16 */
+__u64 pace_sent;
+
+/* 1 ms << 16: how far behind schedule the generator may fall before it
+ * gives up on the backlog (catching up would be a burst). */
+#define PACE_SLACK_FP (1000000ull << 16)
+
+static __always_inline void bump(__u32 slot)
 {
-	__u64 *v = bpf_map_lookup_elem(&gen_sent, &kind);
+	__u64 *v = bpf_map_lookup_elem(&gen_sent, &slot);
 
 	if (v)
 		(*v)++;
+}
+
+/* One's complement sum of the 16-bit words of a 32-bit value. */
+static __always_inline __u32 add32(__u32 sum, __u32 w)
+{
+	return sum + (w & 0xffff) + (w >> 16);
+}
+
+static __always_inline __u16 fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
 }
 
 SEC("xdp")
@@ -44,40 +73,101 @@ int gen_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	const struct gen_tpl *t;
+	__u32 saddr[4] = {};
 	__u32 r = bpf_get_prandom_u32();
-	__u32 r2 = bpf_get_prandom_u32();
-	int legit = cfg.legit_pct && (r2 % 100) < cfg.legit_pct;
-	__be16 *ports;
+	int legit = cfg.legit_pct && (r % 100) < cfg.legit_pct;
+	__u32 v6, sum, sport, i;
+	__u16 *w16;
 
-	if (cfg.v6) {
-		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	/* parked on lo (see gen.c): real traffic there is none of our business */
+	if (ctx->ingress_ifindex != cfg.ifindex)
+		return XDP_PASS;
+	if (cfg.interval_fp) {
+		__u64 now = bpf_ktime_get_ns(), rel;
 
-		if ((void *)(ip6 + 1) + 4 > data_end)
-			return XDP_ABORTED;
-		ports = (void *)(ip6 + 1);
-		if (legit) {
-			__builtin_memcpy(&ip6->saddr, (const void *)cfg.legit_base6, 16);
-			ip6->saddr.in6_u.u6_addr32[3] = bpf_htonl(
-				cfg.legit_base6_low + (r % (cfg.legit_count ? cfg.legit_count : 1)));
-		} else {
-			__builtin_memcpy(&ip6->saddr, (const void *)cfg.src_base6, 16);
-			ip6->saddr.in6_u.u6_addr32[2] |= bpf_htonl(r2 & cfg.src_rand6_hi);
-			ip6->saddr.in6_u.u6_addr32[3] |= bpf_htonl(r & cfg.src_rand6_lo);
-		}
-	} else {
-		struct iphdr *iph = data + sizeof(struct ethhdr);
-
-		if ((void *)(iph + 1) + 4 > data_end)
-			return XDP_ABORTED;
-		ports = (void *)(iph + 1);
-		if (legit)
-			iph->saddr = bpf_htonl(cfg.legit_base4 + (r % (cfg.legit_count ? cfg.legit_count : 1)));
-		else
-			iph->saddr = bpf_htonl(cfg.src_base4 | (r & cfg.src_rand4));
+		if (!pace_t0)
+			pace_t0 = now;
+		rel = (now - pace_t0) << 16;
+		if (rel < pace_next_fp)
+			return XDP_DROP; /* too early: nothing goes out */
+		if (rel > pace_next_fp + PACE_SLACK_FP)
+			pace_next_fp = rel; /* fell behind: no catch-up burst */
+		pace_next_fp += cfg.interval_fp;
 	}
-	if (cfg.rand_sport)
-		ports[0] = (__be16)(r >> 16 | 1024);
-	bump(legit ? GEN_KIND_LEGIT : GEN_KIND_FLOOD);
+	if (cfg.max_sent && pace_sent >= cfg.max_sent)
+		return XDP_DROP;
+	pace_sent++;
+	if (legit) {
+		__u32 flow = bpf_get_prandom_u32() % (cfg.legit_count ? cfg.legit_count : 1);
+
+		v6 = cfg.legit_v6;
+		for (i = 0; i < 4; i++)
+			saddr[i] = cfg.legit_base[i];
+		/* flow i: base + i in the address's last word (v4: the only one) */
+		if (v6)
+			saddr[3] = bpf_htonl(bpf_ntohl(saddr[3]) + flow);
+		else
+			saddr[0] = bpf_htonl(bpf_ntohl(saddr[0]) + flow);
+		t = v6 ? (const struct gen_tpl *)&cfg.tpl[GEN_KIND_LEGIT][1]
+		       : (const struct gen_tpl *)&cfg.tpl[GEN_KIND_LEGIT][0];
+	} else {
+		__u32 idx = bpf_get_prandom_u32() % (cfg.n_src ? cfg.n_src : 1);
+		struct gen_src *s = bpf_map_lookup_elem(&gen_srcs, &idx);
+
+		if (!s)
+			return XDP_ABORTED;
+		v6 = s->v6;
+		/* only the words with host bits cost a random number */
+		for (i = 0; i < 4; i++)
+			saddr[i] = s->addr[i] | (s->mask[i] ? bpf_get_prandom_u32() & s->mask[i] : 0);
+		t = v6 ? (const struct gen_tpl *)&cfg.tpl[GEN_KIND_FLOOD][1]
+		       : (const struct gen_tpl *)&cfg.tpl[GEN_KIND_FLOOD][0];
+	}
+	if (!t->valid)
+		return XDP_ABORTED;
+
+	if (cfg.long_copy) {
+		if (data + GEN_HDR_V6 > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(data, t->bytes, GEN_HDR_V6);
+	} else {
+		if (data + GEN_HDR_V4 > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(data, t->bytes, GEN_HDR_V4);
+		if (v6)
+			return XDP_ABORTED; /* gen.c never lets this happen */
+	}
+
+	/* source port: the template's, or random (a new flow per packet) */
+	sport = t->sport ? t->sport : bpf_htons((__u16)(r >> 16) | 1024);
+
+	if (v6) {
+		if (data + GEN_HDR_V6 > data_end)
+			return XDP_ABORTED;
+		__builtin_memcpy(data + 22, saddr, 16);
+		*(__u16 *)(data + 54) = (__u16)sport;
+		sum = 0;
+		for (i = 0; i < 4; i++)
+			sum = add32(sum, saddr[i]);
+	} else {
+		*(__u32 *)(data + 26) = saddr[0];
+		*(__u16 *)(data + 34) = (__u16)sport;
+		/* IPv4 header checksum (template computed with source 0) */
+		w16 = data + 24;
+		*w16 = ~fold((__u16)~*w16 + add32(0, saddr[0]));
+		sum = add32(0, saddr[0]);
+	}
+	/* TCP/UDP checksum: the pseudo header has the source, the header the
+	 * port; the template's sum has both as zero */
+	sum += sport & 0xffff;
+	w16 = data + (t->csum_off & 0x7f);
+	if ((void *)(w16 + 1) > data_end)
+		return XDP_ABORTED;
+	*w16 = ~fold((__u16)~*w16 + sum);
+	if (t->udp && *w16 == 0)
+		*w16 = 0xffff; /* UDP sends a computed 0 as all ones */
+	bump((legit ? GEN_KIND_LEGIT : GEN_KIND_FLOOD) * 2 + (v6 ? 1 : 0));
 	return XDP_TX;
 }
 
@@ -85,5 +175,7 @@ int gen_xdp(struct xdp_md *ctx)
 SEC("xdp")
 int gen_xdp_fixed(struct xdp_md *ctx)
 {
+	if (ctx->ingress_ifindex != cfg.ifindex)
+		return XDP_PASS;
 	return XDP_TX;
 }

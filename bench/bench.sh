@@ -1,0 +1,860 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh - the sluice benchmark (issue #6).  `make bench` runs it whole,
+# `make bench SCENARIO=drop,lb` some of it, `make bench-smoke` a tiny
+# version that tests/bench runs inside `make test`.
+#
+# Rig: the namespace lab (tests/lab/lab.sh, lab_up).  The generator is the
+# client namespace: sluice-gen sends from c0 with BPF_PROG_RUN live frames
+# (XDP_TX to the veth peer) on CPU $GEN_CPU.  The device under test (DUT) is
+# the node namespace: whatever runs on up0 (sluice, a bare baseline program,
+# or nftables/iptables behind an XDP_PASS counter).  up0's receive path runs
+# in a threaded-NAPI kthread pinned to CPU $DUT_CPU at SCHED_FIFO (what a
+# NIC's softirq would get), so the DUT's work is exactly that kthread's CPU
+# time, whatever else runs on the machine.  c0's receive path (packets the
+# DUT sends back: load balancing) is threaded too, on the generator's CPU,
+# so it never counts as DUT time.
+#
+# Every case runs $REPEATS times for $DURATION seconds, the repeats looping
+# over the variants; the report takes medians.  Numbers per case: the DUT's
+# own counters (packets it processed and what it did with them) per second,
+# and its CPU time per packet (the NAPI kthread's schedstat), plus /proc/stat
+# and /proc/softirqs per CPU.  Each case runs flat out (the max rate; when
+# the DUT is not saturated it is the rig's, marked as such) and at one fixed
+# offered rate, $RATE, the same for every variant, where the CPU time per
+# packet compares them on equal terms (the per-poll overhead depends on the
+# arrival rate).  The report judges the targets on that cost ratio and
+# shows the max-rate ratio next to it.
+#
+# Scenarios (each measures its baselines in the same run, on the same lab):
+#   drop    SYN flood from a 100k v4 + 10k v6 blocklist: sluice, bare
+#           XDP_DROP, nftables netdev ingress set, iptables raw (4 rules),
+#           iptables + ipset; clean traffic: sluice vs bare XDP_PASS
+#   scale   1k, 10k, 100k, 1M v4 prefixes (+ v6, 256k at 1M): sluice and a
+#           textbook LPM-trie XDP program
+#   lb      legit flows to a VIP with 8 backends: sluice NAT, bare XDP_TX,
+#           nftables DNAT + conntrack (kube-proxy nftables style)
+#   mixed   90% flood + 10% legit at a fixed rate: legit delivered, CPU
+#   reload  `sluice apply` of 100k prefixes + 1k services under the mixed
+#           load: legit loss while it applies, time to apply
+#
+# Output: $OUT/latest.json (every run, medians, kernel, CPU, commit),
+# latest.md (tables, ratios vs targets, the command), latest-*.png.
+#
+# Usage: bench/bench.sh [--scenario LIST] [--smoke] [--out DIR]
+# Environment: BENCH_DURATION, BENCH_REPEATS, BENCH_RATE (the fixed offered
+# rate of the cost comparison), BENCH_RATE_MIXED, BENCH_RATE_RELOAD,
+# BENCH_SEED, BENCH_SCALE_SIZES,
+# BENCH_NAPI_PRIO (0: leave the kthread SCHED_OTHER), BENCH_NAPI_DEFER_US
+# (0: no coalescing), BENCH_LAB_ID, GEN_CPU, DUT_CPU.
+set -Eeuo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+ALL_SCENARIOS=(drop scale lb mixed reload)
+
+usage() {
+	sed -n '/^# Usage:/,/^set -E/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+}
+
+# ---- options ------------------------------------------------------------------
+
+SMOKE=0
+OUT=""
+SCENARIO_ARG=all
+# what the report names as the command (make bench says "make bench ...")
+COMMAND_LINE=${BENCH_COMMAND:-bench/bench.sh${*:+ $*}}
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--smoke) SMOKE=1 ;;
+	--scenario)
+		SCENARIO_ARG=${2:?--scenario needs a list}
+		shift
+		;;
+	--out)
+		OUT=${2:?--out needs a directory}
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "bench: unknown argument $1" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+SCENARIOS=()
+IFS=', ' read -r -a _wanted <<<"$SCENARIO_ARG"
+for s in "${_wanted[@]}"; do
+	case $s in
+	all) SCENARIOS=("${ALL_SCENARIOS[@]}") ;;
+	1 | drop) SCENARIOS+=(drop) ;;
+	2 | scale) SCENARIOS+=(scale) ;;
+	3 | lb) SCENARIOS+=(lb) ;;
+	4 | mixed) SCENARIOS+=(mixed) ;;
+	5 | reload) SCENARIOS+=(reload) ;;
+	*)
+		echo "bench: unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]}, all)" >&2
+		exit 2
+		;;
+	esac
+done
+
+# ---- knobs --------------------------------------------------------------------
+
+if [[ $SMOKE == 1 ]]; then
+	DURATION=${BENCH_DURATION:-0.3}
+	REPEATS=${BENCH_REPEATS:-1}
+	RATE=${BENCH_RATE:-200000}
+	RATE_MIXED=${BENCH_RATE_MIXED:-200000}
+	RATE_RELOAD=${BENCH_RATE_RELOAD:-100000}
+	S1_V4=1000 S1_V6=100
+	SCALE_SIZES=${BENCH_SCALE_SIZES:-"100 1000"}
+	RELOAD_SERVICES=20
+	OUT=${OUT:-$ROOT/build/bench-smoke}
+else
+	DURATION=${BENCH_DURATION:-2}
+	REPEATS=${BENCH_REPEATS:-5}
+	RATE=${BENCH_RATE:-1000000}
+	RATE_MIXED=${BENCH_RATE_MIXED:-1000000}
+	RATE_RELOAD=${BENCH_RATE_RELOAD:-500000}
+	S1_V4=100000 S1_V6=10000
+	SCALE_SIZES=${BENCH_SCALE_SIZES:-"1000 10000 100000 1000000"}
+	RELOAD_SERVICES=1000
+	OUT=${OUT:-$ROOT/bench/results}
+fi
+SEED=${BENCH_SEED:-1}
+GEN_CPU=${GEN_CPU:-0}
+DUT_CPU=${DUT_CPU:-1}
+NAPI_PRIO=${BENCH_NAPI_PRIO:-50}
+NAPI_DEFER_US=${BENCH_NAPI_DEFER_US:-20}
+WARMUP=0.3 # seconds of legit-only traffic before LB cases (conntrack/conn entries)
+
+# The bench address plan (the lab's own plan is tests/lab/lab.sh; all of
+# this is in the benchmarking range 198.18.0.0/15, which the prefix sets
+# leave out).
+VIP=198.19.0.80         # the load-balanced service (on no interface, not routed)
+VIP_PORT=80
+BACKENDS=()             # 198.19.1.1-8:8080, routed via the client side
+for i in 1 2 3 4 5 6 7 8; do BACKENDS+=("198.19.1.$i:8080"); done
+LEGIT_BASE=198.18.16.0  # legit flows: 1024 sources, one flow each
+LEGIT_FLOWS=1024
+CLEAN_BASE=198.18.32.1  # clean traffic: UDP to a closed port of the node
+NODE_ROUTES=(198.18.0.0/16 198.19.1.0/24 198.19.64.0/18)
+
+# The system's python3 where there is one: a pyenv shim costs 150 ms a call,
+# and the bench calls python a few times per measurement (stdlib only).
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+# The binaries, copied for the run: build/ is shared with whoever else works
+# in this tree, and a rebuild in the middle of a run (the binary gone for a
+# moment, or a different sluice in the second half) would spoil it.  The
+# BPF objects are inside them (skeletons).
+BIN=""
+snapshot_binaries() {
+	local f
+	for f in sluice sluice-gen sluice-sink; do
+		[[ -x $ROOT/build/$f ]] ||
+			die "build/$f missing: run make all build/sluice-sink (make bench does)"
+	done
+	BIN=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-bin.XXXXXX")
+	cp "$ROOT/build/sluice" "$ROOT/build/sluice-gen" "$ROOT/build/sluice-sink" "$BIN/" ||
+		die "cannot copy the binaries to $BIN"
+	GEN=$BIN/sluice-gen
+	SINK=$BIN/sluice-sink
+	LAB_SLUICE=$BIN/sluice # lab.sh's sluice (lab_sluice, and lab_down's detach)
+}
+GEN=""
+SINK=""
+MEASURE=$BENCH_DIR/measure.py
+INPUTS=$BENCH_DIR/inputs.py
+CACHE=$ROOT/build/bench-cache
+
+# ---- the lab --------------------------------------------------------------------
+
+export LAB_ID=${BENCH_LAB_ID:-bench$$}
+export LAB_SETTLE=1 # nothing here counts single packets: no need to wait for MLD
+# shellcheck source=tests/lab/lab.sh
+source "$ROOT/tests/lab/lab.sh"
+
+W="" # work directory (inside the lab's tmp dir, removed with it)
+LOG=/dev/null
+BG_PIDS=() # background processes outside the namespaces (the sampler)
+T_START=$SECONDS
+PROGRESS_TTY=0
+[[ -t 2 ]] && PROGRESS_TTY=1
+
+cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM ERR
+	[[ $PROGRESS_TTY == 1 ]] && printf '\n' >&2
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	# lab_down kills whatever runs in the namespaces (the generator), detaches
+	# sluice, deletes the namespaces (and with them the veths, their XDP
+	# programs, the nftables/iptables/ipset state) and the pin directories.
+	lab_down
+	if [[ $BIN == */sluice-bench-bin.* ]]; then
+		rm -rf -- "$BIN"
+	fi
+	if [[ $rc != 0 ]]; then
+		echo "bench: stopped (exit $rc); lab $LAB_ID cleaned up. Log: $OUT/bench.log" >&2
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+log() { printf '%s\n' "$*" >>"$LOG"; }
+
+# One status line: rewritten in place on a terminal, one line each otherwise.
+progress() {
+	local line
+	line=$(printf '[bench %4ds] %s' "$((SECONDS - T_START))" "$*")
+	if [[ $PROGRESS_TTY == 1 ]]; then
+		printf '\r\033[K%s' "${line:0:$((${COLUMNS:-120} - 1))}" >&2
+	else
+		printf '%s\n' "$line" >&2
+	fi
+	log "== $line"
+}
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# Run a command, its output to the log; fail with the command named.
+run() {
+	log "+ $*"
+	"$@" >>"$LOG" 2>&1 || die "failed: $* (see $LOG)"
+}
+
+# ---- packages and build ----------------------------------------------------------
+
+# Debian package of each command the bench uses.
+declare -A PKG_OF=([nft]=nftables [iptables]=iptables [ipset]=ipset [gnuplot]=gnuplot-nox
+	[taskset]=util-linux [chrt]=util-linux [python3]=python3 [ip]=iproute2 [nsenter]=util-linux)
+
+ensure_packages() {
+	local c missing=()
+	for c in "${!PKG_OF[@]}"; do
+		command -v "$c" >/dev/null || missing+=("${PKG_OF[$c]}")
+	done
+	[[ ${#missing[@]} == 0 ]] && return 0
+	progress "installing ${missing[*]}"
+	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >>"$LOG" 2>&1; then
+		echo "bench: warning: could not install ${missing[*]} (see $LOG); going on without" >&2
+	fi
+	for c in nft iptables python3 taskset chrt; do
+		command -v "$c" >/dev/null || die "$c is needed and missing (Debian package ${PKG_OF[$c]})"
+	done
+}
+
+# ---- prefix sets (deterministic, cached: 1M lines take python ~10 s) -------------
+
+# prefix_file v4|v6 N: path of the first N prefixes of the family's sequence.
+prefix_file() {
+	local fam=$1 n=$2 big="" best=0 f c m
+	mkdir -p "$CACHE"
+	f="$CACHE/$fam-$n-s$SEED.txt"
+	if [[ ! -s $f ]]; then
+		# cut from the shortest cached longer list of the same sequence
+		for c in "$CACHE/$fam"-*-"s$SEED.txt"; do
+			[[ -s $c ]] || continue
+			m=${c##*/"$fam"-}
+			m=${m%%-*}
+			if ((m >= n && (best == 0 || m < best))); then
+				best=$m
+				big=$c
+			fi
+		done
+		if [[ -n $big ]]; then
+			head -n "$n" "$big" >"$f.tmp"
+		else
+			"$PY" "$INPUTS" prefixes "$fam" "$n" "$SEED" >"$f.tmp"
+		fi
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# v6 companion size of a v4 set: 256k per 1M (the issue's 1M v4 + 256k v6).
+v6_of() { echo $(($1 * 262144 / 1000000)); }
+
+# ---- rig: lab, routes, NAPI threads ----------------------------------------------
+
+DUT_PIDS=()
+
+# napi_setup NS IFACE CPU PRIO [DEFER_US]: threaded NAPI on IFACE, its
+# kthreads pinned to CPU (SCHED_FIFO at PRIO if > 0); their PIDs in
+# NAPI_PIDS.  Again after every program change: detaching the last XDP
+# program deletes veth's NAPI, and the next one gets a new kthread.
+#
+# DEFER_US > 0 coalesces like a NIC's rx-usecs (see coalesce).
+NAPI_PIDS=()
+napi_setup() {
+	local ns=$1 ifname=$2 cpu=$3 prio=$4 defer=${5:-0} pids p
+	# sysfs of the namespace's devices: ip netns exec mounts it, nsenter not
+	ip netns exec "$ns" sh -c "echo 1 >/sys/class/net/$ifname/threaded" ||
+		die "cannot set up threaded NAPI on $ifname"
+	COALESCE_NOW="" # a new NAPI instance: write it again
+	coalesce "$ns" "$ifname" "$defer"
+	pids=$(lab_in "$ns" "$PY" "$MEASURE" napi "$ifname") || die "cannot list $ifname's NAPI kthreads"
+	[[ -n $pids ]] || die "$ifname has no NAPI kthread (is an XDP program attached?)"
+	for p in $pids; do
+		taskset -pc "$cpu" "$p" >>"$LOG" 2>&1 || die "cannot pin NAPI kthread $p to CPU $cpu"
+		if [[ $prio -gt 0 ]]; then
+			chrt -f -p "$prio" "$p" >>"$LOG" 2>&1 || die "cannot make NAPI kthread $p SCHED_FIFO"
+		fi
+	done
+	read -r -a NAPI_PIDS <<<"${pids//$'\n'/ }"
+	log "napi $ifname: kthreads ${NAPI_PIDS[*]} on CPU $cpu"
+}
+
+# coalesce NS IFACE USECS: like a NIC's interrupt moderation (rx-usecs).
+# Once its ring is empty, the NAPI kthread polls again after USECS instead
+# of being woken by every batch the generator flushes
+# (napi_defer_hard_irqs + gro_flush_timeout; 0 = off).  On this VM a wakeup
+# costs microseconds: without moderation the CPU time per packet at a
+# moderate rate is mostly wakeups, alike for every variant, and the
+# comparison drowns in it.
+COALESCE_NOW=""
+coalesce() {
+	local ns=$1 ifname=$2 us=$3
+	[[ "$ns/$ifname/$us" == "$COALESCE_NOW" ]] && return 0
+	ip netns exec "$ns" sh -c "echo $((us * 1000)) >/sys/class/net/$ifname/gro_flush_timeout &&
+		echo $((us > 0 ? 10 : 0)) >/sys/class/net/$ifname/napi_defer_hard_irqs" ||
+		die "cannot set NAPI coalescing on $ifname"
+	COALESCE_NOW="$ns/$ifname/$us"
+	log "coalesce $ifname: $us us"
+}
+
+# The DUT's moderation for a run at RATE (0 = flat out): adaptive, like a
+# NIC's adaptive-rx: about 64 packets (one NAPI budget) per poll at a fixed
+# rate, never less than NAPI_DEFER_US, never so long that the 256-frame
+# ring overflows; flat out NAPI_DEFER_US.
+dut_coalesce() {
+	local rate=$1 us=$NAPI_DEFER_US
+	if [[ $rate != 0 && $us != 0 ]]; then
+		us=$((64000000 / rate))
+		((us < NAPI_DEFER_US)) && us=$NAPI_DEFER_US
+		((us > 128000000 / rate)) && us=$((128000000 / rate))
+	fi
+	coalesce "$LAB_NS_NODE" "$LAB_IF_NODE" "$us"
+}
+
+dut_napi() {
+	napi_setup "$LAB_NS_NODE" "$LAB_IF_NODE" "$DUT_CPU" "$NAPI_PRIO" "$NAPI_DEFER_US"
+	DUT_PIDS=("${NAPI_PIDS[@]}")
+}
+
+bench_lab_up() {
+	local r
+	progress "lab up ($LAB_ID)"
+	lab_up >>"$LOG" 2>&1 || die "lab_up failed (see $LOG)"
+	W=$LAB_TMP/bench
+	mkdir -p "$W"
+	# The node routes (forwarding for the load balancer: the kernel's and
+	# bpf_fib_lookup's), answers nothing with redirects (a packet forwarded
+	# back out of up0 would earn one), and filters no source.
+	# shellcheck disable=SC2016 # $s expands in the inner sh
+	run lab_exec_node sh -c '
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		for s in all default up0; do
+			echo 0 >/proc/sys/net/ipv4/conf/$s/send_redirects
+			echo 0 >/proc/sys/net/ipv4/conf/$s/rp_filter
+		done'
+	for r in "${NODE_ROUTES[@]}"; do
+		run ip -n "$LAB_NS_NODE" route add "$r" via "$LAB_CLIENT_V4" dev "$LAB_IF_NODE"
+	done
+	# c0 receives what the DUT sends back (forwarded load-balanced packets):
+	# an XDP program must be there for veth to deliver XDP_TX frames at all.
+	run lab_exec_client "$SINK" attach "$LAB_IF_CLIENT" xdp_drop_count "$LAB_PIN_DIR/sink-c0"
+	napi_setup "$LAB_NS_CLIENT" "$LAB_IF_CLIENT" "$GEN_CPU" 0
+}
+
+# ---- the device under test ----------------------------------------------------------
+
+DUT_KIND=none  # what is on up0: none | sluice | sink
+DUT_COUNT=""   # how read_counters reads the DUT: sluice | sink | nft-drop | ipt | nft-lb
+OUT_KEYS=""    # sluice: the (reason/action) slots that are the case's "out"
+OUT_CLIENT=0   # 1: "out" is what reached the client (legit delivered)
+SLUICE_MODE="" # sluice's attach report (dispatcher or single program)
+
+dut_sluice() {
+	local msg
+	if [[ $DUT_KIND == sink ]]; then
+		run lab_exec_node "$SINK" detach "$LAB_IF_NODE"
+	fi
+	if [[ $DUT_KIND != sluice ]]; then
+		log "+ sluice attach $LAB_IF_NODE"
+		msg=$(lab_sluice attach "$LAB_IF_NODE" 2>&1) || die "sluice attach failed: $msg"
+		log "$msg"
+		# "attached sluice to up0 (driver veth): native mode, MODE; maps ..."
+		SLUICE_MODE=$(sed -n 's/^attached.*): \(.*\); maps pinned.*/\1/p' <<<"$msg")
+		DUT_KIND=sluice
+	fi
+	dut_napi
+	DUT_COUNT=sluice
+}
+
+# dut_sink PROG [--lpm FILE]: a baseline program from bench/sink.bpf.c
+# (with --lpm, the trie is filled before it is attached; the time that took
+# is in SINK_LOAD).
+SINK_LOAD=0
+dut_sink() {
+	local prog=$1
+	shift
+	if [[ $DUT_KIND == sluice ]]; then
+		run lab_sluice detach "$LAB_IF_NODE"
+	fi
+	timed SINK_LOAD lab_exec_node "$SINK" attach "$LAB_IF_NODE" "$prog" "$LAB_PIN_DIR/sink-up0" "$@"
+	DUT_KIND=sink
+	dut_napi
+	DUT_COUNT=sink
+}
+
+sink_count() { "$SINK" count "$LAB_PIN_DIR/$1"; }
+
+iptables_drops() {
+	{
+		lab_exec_node iptables -t raw -nvxL PREROUTING
+		lab_exec_node ip6tables -t raw -nvxL PREROUTING
+	} 2>/dev/null | awk '$3 == "DROP" { s += $1 } END { print s + 0 }'
+}
+
+forwarded_v4() {
+	# /proc/net/snmp follows the reader's network namespace
+	# shellcheck disable=SC2016 # awk's $i, not the shell's
+	lab_exec_node awk '/^Ip: / { if (!h) { for (i = 2; i <= NF; i++) col[$i] = i; h = 1 }
+		else print $col["ForwDatagrams"] }' /proc/net/snmp
+}
+
+# The DUT's counters now, as JSON: processed (packets the DUT's XDP program
+# or stack handled), out (what the case is about: drops, forwards, legit
+# delivered), client (packets that reached the client's sink).
+read_counters() {
+	local processed out client
+	client=$(sink_count sink-c0)
+	case $DUT_COUNT in
+	sluice)
+		# every verdict slot too: the record shows where packets went
+		lab_sluice stats --json | "$PY" "$MEASURE" sluice-counters \
+			"$([[ $OUT_CLIENT == 1 ]] && echo client || echo "$OUT_KEYS")" "$client" >"$1"
+		return
+		;;
+	sink)
+		processed=$(sink_count sink-up0)
+		out=$processed
+		;;
+	nft-drop)
+		processed=$(sink_count sink-up0)
+		out=$(lab_exec_node nft -j list counters table netdev sluice_bench | "$PY" "$MEASURE" nft-sum)
+		;;
+	ipt)
+		processed=$(sink_count sink-up0)
+		out=$(iptables_drops)
+		;;
+	nft-lb)
+		processed=$(sink_count sink-up0)
+		out=$(forwarded_v4)
+		;;
+	*) die "read_counters: no DUT" ;;
+	esac
+	[[ $OUT_CLIENT == 1 ]] && out=$client
+	printf '{"processed":%s,"out":%s,"client":%s}\n' "$processed" "$out" "$client" >"$1"
+}
+
+# ---- measuring -----------------------------------------------------------------------
+
+RAW="" # one JSON line per run
+GEN_BASE=()
+EXTRA_META="{}" # merged into the next records (prefix counts, load times)
+REP=1           # which repeat the current runs belong to
+
+fmt_rate() { awk -v r="$1" 'BEGIN { if (r >= 1e6) printf "%.1f Mpps", r / 1e6; else printf "%.0f kpps", r / 1e3 }'; }
+
+# gen_run RATE DURATION GEN_ARGS... > report: one generator run.
+gen_run() {
+	local rate=$1 dur=$2
+	shift 2
+	log "+ sluice-gen --rate $rate --duration $dur $*"
+	lab_exec_client nice -n -10 "$GEN" "${GEN_BASE[@]}" --rate "$rate" --duration "$dur" "$@" 2>>"$LOG"
+}
+
+# measure SCENARIO CASE VARIANT RATE GEN_ARGS...: one run of DURATION
+# seconds at RATE packets/s (0: flat out), one record.  The scenarios loop
+# over the repeats outside, variant after variant, so that whatever else
+# the machine does at the time spreads over all variants alike.
+measure() {
+	local scen=$1 cse=$2 variant=$3 rate=$4 mode=flat what="flat out" meta
+	shift 4
+	if [[ $rate != 0 ]]; then
+		mode=fixed
+		what=$(fmt_rate "$rate")
+	fi
+	progress "$scen: $variant, $cse, $what (run $REP/$REPEATS)"
+	dut_coalesce "$rate"
+	read_counters "$W/c0.json"
+	"$PY" "$MEASURE" snap "$W/s0.json" "${DUT_PIDS[@]}"
+	gen_run "$rate" "$DURATION" "$@" >"$W/gen.json" || die "sluice-gen failed (see $LOG)"
+	sleep 0.05 # what is still in the veth ring reaches the DUT
+	"$PY" "$MEASURE" snap "$W/s1.json" "${DUT_PIDS[@]}"
+	read_counters "$W/c1.json"
+	meta=$(printf '{"scenario":"%s","case":"%s","variant":"%s","mode":"%s","rate_target":%s,"repeat":%d,"dut_cpu":%d}' \
+		"$scen" "$cse" "$variant" "$mode" "$rate" "$REP" "$DUT_CPU")
+	"$PY" "$MEASURE" record --name "$scen/$cse/$variant/$mode" --before "$W/s0.json" \
+		--after "$W/s1.json" --gen "$W/gen.json" --counters-before "$W/c0.json" \
+		--counters-after "$W/c1.json" --extra "$EXTRA_META" --meta "$meta" >>"$RAW"
+}
+
+# warmup GEN_ARGS...: a short low-rate run so connection state exists
+# (sluice's conn table, conntrack) before anything is measured.
+warmup() {
+	gen_run 100000 "$WARMUP" "$@" >/dev/null || die "sluice-gen (warm-up) failed"
+}
+
+# timed VAR CMD...: run CMD (output to the log), its wall time in VAR.
+timed() {
+	local var=$1 t0
+	shift
+	t0=$EPOCHREALTIME
+	run "$@"
+	printf -v "$var" '%.3f' "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
+}
+
+# meta_sets V4 V6 [LOAD_SECONDS]: EXTRA_META for a case with prefix sets.
+meta_sets() {
+	EXTRA_META=$(printf '{"prefixes_v4":%d,"prefixes_v6":%d,"load_seconds":%s}' "$1" "$2" "${3:-null}")
+}
+
+# ---- baselines: nftables, iptables, ipset -------------------------------------------
+
+NFT_LOAD=0 IPSET_LOAD=0
+nft_drop_up() { # V4FILE V6FILE
+	[[ -s $W/drop.nft ]] || "$PY" "$INPUTS" nft-drop "$1" "$2" "$LAB_IF_NODE" >"$W/drop.nft"
+	timed NFT_LOAD lab_exec_node nft -f "$W/drop.nft"
+}
+nft_drop_down() { run lab_exec_node nft delete table netdev sluice_bench; }
+
+nft_dnat_up() {
+	"$PY" "$INPUTS" nft-dnat "$VIP" "$VIP_PORT" "${BACKENDS[@]}" >"$W/dnat.nft"
+	run lab_exec_node nft -f "$W/dnat.nft"
+}
+nft_dnat_down() { run lab_exec_node nft delete table ip kube-proxy; }
+
+# iptables' best case: 4 rules that cover every flood source (4 /2s of the
+# IPv4 space, 4 /5s of 2000::/3), so the cost is iptables' own, not a
+# linear walk through 100k rules.
+IPT_V4_RULES=(0.0.0.0/2 64.0.0.0/2 128.0.0.0/2 192.0.0.0/2)
+IPT_V6_RULES=(2000::/5 2800::/5 3000::/5 3800::/5)
+ipt_rules_up() {
+	local p
+	for p in "${IPT_V4_RULES[@]}"; do run lab_exec_node iptables -t raw -A PREROUTING -s "$p" -j DROP; done
+	for p in "${IPT_V6_RULES[@]}"; do run lab_exec_node ip6tables -t raw -A PREROUTING -s "$p" -j DROP; done
+}
+ipt_down() {
+	run lab_exec_node iptables -t raw -F PREROUTING
+	run lab_exec_node ip6tables -t raw -F PREROUTING
+}
+ipset_up() { # V4FILE V6FILE
+	[[ -s $W/ipset.txt ]] || "$PY" "$INPUTS" ipset "$1" "$2" >"$W/ipset.txt"
+	timed IPSET_LOAD lab_exec_node ipset restore -file "$W/ipset.txt"
+	run lab_exec_node iptables -t raw -A PREROUTING -m set --match-set blk4 src -j DROP
+	run lab_exec_node ip6tables -t raw -A PREROUTING -m set --match-set blk6 src -j DROP
+}
+ipset_down() {
+	ipt_down
+	run lab_exec_node ipset destroy blk4
+	run lab_exec_node ipset destroy blk6
+}
+
+# ---- scenarios ---------------------------------------------------------------------------
+
+B4="" B6="" # the drop scenario's blocklist (also mixed and reload)
+
+drop_sets() {
+	B4=$(prefix_file v4 "$S1_V4")
+	B6=$(prefix_file v6 "$S1_V6")
+}
+
+scenario_drop() {
+	local flood clean t have_ipset=0
+	drop_sets
+	flood=(--src-list "$B4" --src-list "$B6" --syn)
+	clean=(--legit "$CLEAN_BASE" --legit-count 256 --legit-pct 100 --legit-udp --legit-dport 9)
+	command -v ipset >/dev/null && have_ipset=1
+	[[ $have_ipset == 1 ]] || echo "bench: ipset not available: no iptables+ipset baseline" >&2
+
+	progress "drop: loading $S1_V4 + $S1_V6 prefixes into sluice"
+	dut_sluice
+	timed t lab_sluice load --block "$B4" --block "$B6"
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		meta_sets "$S1_V4" "$S1_V6"
+		dut_sink xdp_drop_count
+		measure drop flood xdp_drop 0 "${flood[@]}"
+		measure drop flood xdp_drop "$RATE" "${flood[@]}"
+
+		meta_sets "$S1_V4" "$S1_V6" "$t"
+		dut_sluice
+		OUT_KEYS=blocklist/drop
+		measure drop flood sluice 0 "${flood[@]}"
+		measure drop flood sluice "$RATE" "${flood[@]}"
+		OUT_KEYS=passed/pass
+		measure drop clean sluice 0 "${clean[@]}"
+		measure drop clean sluice "$RATE" "${clean[@]}"
+
+		dut_sink xdp_pass_count
+		measure drop clean xdp_pass 0 "${clean[@]}"
+		measure drop clean xdp_pass "$RATE" "${clean[@]}"
+
+		nft_drop_up "$B4" "$B6"
+		DUT_COUNT=nft-drop
+		meta_sets "$S1_V4" "$S1_V6" "$NFT_LOAD"
+		measure drop flood nft_netdev 0 "${flood[@]}"
+		measure drop flood nft_netdev "$RATE" "${flood[@]}"
+		nft_drop_down
+
+		ipt_rules_up
+		DUT_COUNT=ipt
+		EXTRA_META='{"rules":8}'
+		measure drop flood iptables_raw 0 "${flood[@]}"
+		measure drop flood iptables_raw "$RATE" "${flood[@]}"
+		ipt_down
+
+		if [[ $have_ipset == 1 ]]; then
+			ipset_up "$B4" "$B6"
+			DUT_COUNT=ipt
+			meta_sets "$S1_V4" "$S1_V6" "$IPSET_LOAD"
+			measure drop flood iptables_ipset 0 "${flood[@]}"
+			measure drop flood iptables_ipset "$RATE" "${flood[@]}"
+			ipset_down
+		fi
+	done
+	EXTRA_META="{}"
+}
+
+scenario_scale() {
+	local n n6 v4 v6 t lpm_t largest=0
+	for n in $SCALE_SIZES; do ((n > largest)) && largest=$n; done
+	EXTRA_META="{}"
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		dut_sink xdp_drop_count
+		measure scale v4flood xdp_drop 0 --src-list "$(prefix_file v4 "$largest")" --syn
+		measure scale v4flood xdp_drop "$RATE" --src-list "$(prefix_file v4 "$largest")" --syn
+	done
+	for n in $SCALE_SIZES; do
+		n6=$(v6_of "$n")
+		progress "scale: loading $n + $n6 prefixes"
+		v4=$(prefix_file v4 "$n")
+		v6=$(prefix_file v6 "$n6")
+		dut_sluice
+		timed t lab_sluice load --block "$v4" --block "$v6"
+		for ((REP = 1; REP <= REPEATS; REP++)); do
+			meta_sets "$n" "$n6" "$t"
+			dut_sluice
+			OUT_KEYS=blocklist/drop
+			measure scale v4flood sluice 0 --src-list "$v4" --syn
+			measure scale v4flood sluice "$RATE" --src-list "$v4" --syn
+			if [[ $n == "$largest" ]]; then
+				measure scale v6flood sluice 0 --src-list "$v6" --syn
+				measure scale v6flood sluice "$RATE" --src-list "$v6" --syn
+			fi
+			if [[ $REP == 1 ]]; then
+				progress "scale: loading $n prefixes into the LPM trie"
+				dut_sink lpm_drop --lpm "$v4"
+				lpm_t=$SINK_LOAD
+			else
+				dut_sink lpm_drop --lpm-keep
+			fi
+			meta_sets "$n" 0 "$lpm_t"
+			measure scale v4flood lpm_drop 0 --src-list "$v4" --syn
+			measure scale v4flood lpm_drop "$RATE" --src-list "$v4" --syn
+		done
+	done
+	EXTRA_META="{}"
+}
+
+write_conf() { # FILE ARGS...: a sluice config via inputs.py
+	local f=$1
+	shift
+	"$PY" "$INPUTS" sluice-conf "$LAB_IF_NODE" "$@" >"$f"
+	chmod 0644 "$f" # sluice refuses configs that group or others can write
+}
+
+web_service() { echo --service web "$VIP" "$VIP_PORT" "$(
+	IFS=,
+	echo "${BACKENDS[*]}"
+)"; }
+
+scenario_lb() {
+	local legit
+	legit=(--legit "$LEGIT_BASE" --legit-count "$LEGIT_FLOWS" --legit-pct 100 --legit-dst "$VIP" --legit-dport "$VIP_PORT")
+	# shellcheck disable=SC2046 # web_service prints words on purpose
+	write_conf "$W/lb.conf" $(web_service)
+	EXTRA_META='{"backends":8,"flows":1024}'
+	dut_sluice
+	run lab_sluice apply -c "$W/lb.conf"
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		dut_sluice
+		OUT_KEYS=lb_forward/tx
+		warmup "${legit[@]}"
+		measure lb fwd sluice 0 "${legit[@]}"
+		measure lb fwd sluice "$RATE" "${legit[@]}"
+
+		dut_sink xdp_tx_count
+		measure lb fwd xdp_tx 0 "${legit[@]}"
+		measure lb fwd xdp_tx "$RATE" "${legit[@]}"
+
+		dut_sink xdp_pass_count
+		nft_dnat_up
+		DUT_COUNT=nft-lb
+		warmup "${legit[@]}"
+		measure lb fwd nft_dnat 0 "${legit[@]}"
+		measure lb fwd nft_dnat "$RATE" "${legit[@]}"
+		nft_dnat_down
+	done
+	EXTRA_META="{}"
+}
+
+MIXED=()
+mixed_traffic() {
+	drop_sets
+	MIXED=(--src-list "$B4" --src-list "$B6" --syn --legit "$LEGIT_BASE" --legit-count "$LEGIT_FLOWS"
+		--legit-pct 10 --legit-dst "$VIP" --legit-dport "$VIP_PORT")
+	# shellcheck disable=SC2046
+	write_conf "$W/mixed.conf" --block "$B4" --block "$B6" $(web_service)
+}
+
+scenario_mixed() {
+	mixed_traffic
+	EXTRA_META=$(printf '{"prefixes_v4":%d,"prefixes_v6":%d,"legit_pct":10}' "$S1_V4" "$S1_V6")
+	OUT_CLIENT=1
+	dut_sluice
+	run lab_sluice apply -c "$W/mixed.conf"
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		dut_sluice
+		warmup "${MIXED[@]}"
+		measure mixed mix sluice "$RATE_MIXED" "${MIXED[@]}"
+
+		dut_sink xdp_pass_count
+		nft_drop_up "$B4" "$B6"
+		nft_dnat_up
+		DUT_COUNT=nft-drop
+		warmup "${MIXED[@]}"
+		measure mixed mix nft "$RATE_MIXED" "${MIXED[@]}"
+		nft_dnat_down
+		nft_drop_down
+	done
+	OUT_CLIENT=0
+	EXTRA_META="{}"
+}
+
+scenario_reload() {
+	local r4 seq_len gpid wpid t1 t2 t3 windows dur
+	mixed_traffic
+	# the new config: 10% of the v4 prefixes replaced, 1k services
+	seq_len=$((S1_V4 + S1_V4 / 10))
+	r4=$W/reload-v4.txt
+	tail -n +$((S1_V4 / 10 + 1)) "$(prefix_file v4 "$seq_len")" >"$r4"
+	# shellcheck disable=SC2046
+	write_conf "$W/reload.conf" --block "$r4" --block "$B6" $(web_service) \
+		--extra-services $((RELOAD_SERVICES - 1))
+
+	dut_sluice
+	run lab_sluice apply -c "$W/mixed.conf"
+	OUT_CLIENT=1
+	warmup "${MIXED[@]}"
+	progress "reload: applying $RELOAD_SERVICES services + $S1_V4 prefixes under load"
+	"$SINK" watch "$LAB_PIN_DIR/sink-c0" 20 >"$W/watch.txt" 2>>"$LOG" &
+	wpid=$!
+	BG_PIDS+=("$wpid")
+	dut_coalesce "$RATE_RELOAD"
+	read_counters "$W/c0.json"
+	"$PY" "$MEASURE" snap "$W/s0.json" "${DUT_PIDS[@]}"
+	dur=120 # ended by SIGINT once both applies are done
+	nsenter --net="/run/netns/$LAB_NS_CLIENT" -- nice -n -10 "$GEN" "${GEN_BASE[@]}" \
+		--rate "$RATE_RELOAD" --duration "$dur" --series "$W/gen-series.txt" "${MIXED[@]}" \
+		>"$W/gen.json" 2>>"$LOG" &
+	gpid=$!
+	LAB_PIDS+=("$gpid") # lab_down stops it if we are interrupted
+	sleep 1
+	t1=$EPOCHREALTIME
+	run lab_sluice apply -c "$W/reload.conf"
+	t2=$EPOCHREALTIME
+	sleep 1
+	t3=$EPOCHREALTIME
+	run lab_sluice apply -c "$W/mixed.conf"
+	windows=$(printf '[[%s,%s,"to %d services"],[%s,%s,"back to 1 service"]]' "$t1" "$t2" \
+		"$RELOAD_SERVICES" "$t3" "$EPOCHREALTIME")
+	sleep 1
+	kill -INT "$gpid"
+	wait "$gpid" || die "sluice-gen failed during the reload (see $LOG)"
+	sleep 0.1
+	kill "$wpid"
+	wait "$wpid" || true
+	"$PY" "$MEASURE" snap "$W/s1.json" "${DUT_PIDS[@]}"
+	read_counters "$W/c1.json"
+	"$PY" "$MEASURE" reload --watch "$W/watch.txt" --gen-series "$W/gen-series.txt" \
+		--gen "$W/gen.json" --windows "$windows" >"$W/reload.json"
+	"$PY" "$MEASURE" record --name reload/mix/sluice/fixed --before "$W/s0.json" \
+		--after "$W/s1.json" --gen "$W/gen.json" --counters-before "$W/c0.json" \
+		--counters-after "$W/c1.json" --meta "$("$PY" -c '
+import json, sys
+m = {"scenario": "reload", "case": "mix", "variant": "sluice", "mode": "fixed",
+     "rate_target": int(sys.argv[1]), "repeat": 1, "dut_cpu": int(sys.argv[2]),
+     "prefixes_v4": int(sys.argv[3]), "prefixes_v6": int(sys.argv[4]),
+     "services": int(sys.argv[5])}
+m["reload"] = json.load(open(sys.argv[6]))
+print(json.dumps(m))' "$RATE_RELOAD" "$DUT_CPU" "$S1_V4" "$S1_V6" "$RELOAD_SERVICES" "$W/reload.json")" >>"$RAW"
+	OUT_CLIENT=0
+}
+
+# ---- main ------------------------------------------------------------------------------
+
+lab_require_root || exit 1
+snapshot_binaries
+export GEN_QUIET=1 # the engine sluice-gen chose is in its JSON report
+mkdir -p "$OUT"
+LOG=$OUT/bench.log
+: >"$LOG"
+RAW=$OUT/raw.jsonl
+: >"$RAW"
+ensure_packages
+[[ -e /proc/net/pktgen ]] || log "no pktgen module (/proc/net/pktgen missing): the generator uses BPF_PROG_RUN live frames"
+bench_lab_up
+GEN_BASE=(--dev "$LAB_IF_CLIENT" --dst-mac "$LAB_MAC_NODE" --src-mac "$LAB_MAC_CLIENT"
+	--dst "$LAB_NODE_V4" --dst "$LAB_NODE_V6" --cpu "$GEN_CPU")
+
+# what the generator alone can do (for the report's header)
+progress "generator ceiling"
+dut_sink xdp_drop_count
+gen_run 0 "$DURATION" --src 10.0.0.0/8 --syn >"$W/gen-ceiling.json"
+
+for s in "${SCENARIOS[@]}"; do
+	"scenario_$s"
+done
+
+progress "report"
+"$PY" "$BENCH_DIR/report.py" --raw "$RAW" --out "$OUT" --command "$COMMAND_LINE" \
+	--smoke "$SMOKE" --duration "$DURATION" --repeats "$REPEATS" \
+	--gen-ceiling "$W/gen-ceiling.json" --sluice-mode "$SLUICE_MODE" \
+	--elapsed "$((SECONDS - T_START))" --root "$ROOT" \
+	--settings "$(printf '{"rate":%s,"rate_mixed":%s,"rate_reload":%s,"seed":"%s","gen_cpu":%s,"dut_cpu":%s,"napi_prio":%s,"napi_defer_us":%s,"scale_sizes":"%s"}' \
+		"$RATE" "$RATE_MIXED" "$RATE_RELOAD" "$SEED" "$GEN_CPU" "$DUT_CPU" "$NAPI_PRIO" "$NAPI_DEFER_US" "$SCALE_SIZES")" \
+	>>"$LOG" 2>&1 || die "report failed (see $LOG)"
+[[ $PROGRESS_TTY == 1 ]] && printf '\r\033[K' >&2
+cat "$OUT/latest.md"
+echo
+echo "bench: done in $((SECONDS - T_START)) s; results in ${OUT#"$ROOT"/}/ (latest.json, latest.md, latest-*.png)"

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""measure.py - the bench's measuring hands (python3 stdlib only).
+
+  measure.py napi IFNAME
+      PIDs of the NAPI kthreads of IFNAME (threaded NAPI), one a line, from
+      the kernel's netdev netlink family (napi-get dump).  Run it inside the
+      interface's network namespace.  Exact, unlike `pgrep napi/up0`, which
+      also finds every other lab's up0.
+  measure.py snap OUT [PID...]
+      CPU counters now, as JSON: /proc/stat per CPU, NET_RX/NET_TX from
+      /proc/softirqs per CPU, and each PID's time on CPU
+      (/proc/PID/schedstat, nanoseconds).
+  measure.py record --name N --before A --after B --gen GEN.json
+                    [--counters-before C --counters-after D] [--meta JSON]
+      One measurement as one JSON line: what the generator sent, what the
+      DUT's own counters moved (named counters, see bench.sh), and the CPU
+      time each CPU and each watched kthread spent, also per million packets.
+  measure.py sluice-counters KEYS CLIENT < STATS   counters JSON from sluice stats
+  measure.py nft-sum < NFT_JSON           packets of nft -j counter listings
+  measure.py reload --watch F --gen-series S --gen G --windows JSON
+      the reload scenario's legit loss per apply window (see reload_analysis)
+"""
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+# ---- generic netlink: netdev napi-get ------------------------------------
+
+NLM_F_REQUEST, NLM_F_DUMP = 1, 0x300
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+NETDEV_A_NAPI_IFINDEX, NETDEV_A_NAPI_PID = 1, 4
+NETDEV_CMD_NAPI_GET = 11  # include/uapi/linux/netdev.h (kernel >= 6.9)
+
+
+def _attrs(buf):
+    """type -> payload of a run of netlink attributes."""
+    out, off = {}, 0
+    while off + 4 <= len(buf):
+        ln, typ = struct.unpack_from("=HH", buf, off)
+        if ln < 4:
+            break
+        out.setdefault(typ & 0x3FFF, []).append(buf[off + 4 : off + ln])
+        off += (ln + 3) & ~3
+    return out
+
+
+def _attr(typ, payload):
+    ln = 4 + len(payload)
+    return struct.pack("=HH", ln, typ) + payload + b"\0" * (((ln + 3) & ~3) - ln)
+
+
+def _genl_talk(sock, family, cmd, flags, payload):
+    """Send one genl request, collect the messages of the answer."""
+    seq = int(time.time()) & 0xFFFF
+    body = struct.pack("=BBH", cmd, 1, 0) + payload
+    sock.send(struct.pack("=IHHII", 16 + len(body), family, NLM_F_REQUEST | flags, seq, 0) + body)
+    msgs = []
+    while True:
+        data = sock.recv(1 << 16)
+        off = 0
+        while off + 16 <= len(data):
+            ln, typ, _fl, _seq, _pid = struct.unpack_from("=IHHII", data, off)
+            if typ == NLMSG_DONE:
+                return msgs
+            if typ == NLMSG_ERROR:
+                err = struct.unpack_from("=i", data, off + 16)[0]
+                if err:
+                    raise OSError(-err, os.strerror(-err))
+                return msgs
+            msgs.append(data[off + 20 : off + ln])  # past nlmsghdr + genlmsghdr
+            off += (ln + 3) & ~3
+        if not flags & NLM_F_DUMP and msgs:
+            return msgs
+
+
+def napi_pids(ifname):
+    ifindex = socket.if_nametoindex(ifname)
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)  # NETLINK_GENERIC
+    sock.bind((0, 0))
+    sock.settimeout(5)
+    # no NLM_F_ACK: its ACK would come after the answer and be read as the
+    # (empty) end of the dump below
+    fam = _genl_talk(sock, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 0,
+                     _attr(CTRL_ATTR_FAMILY_NAME, b"netdev\0"))
+    a = _attrs(fam[0])
+    family = struct.unpack("=H", a[CTRL_ATTR_FAMILY_ID][0][:2])[0]
+    msgs = _genl_talk(sock, family, NETDEV_CMD_NAPI_GET, NLM_F_DUMP,
+                      _attr(NETDEV_A_NAPI_IFINDEX, struct.pack("=I", ifindex)))
+    pids = []
+    for m in msgs:
+        a = _attrs(m)
+        if NETDEV_A_NAPI_PID in a:
+            pids.append(struct.unpack("=I", a[NETDEV_A_NAPI_PID][0][:4])[0])
+    return pids
+
+
+# ---- snapshots -------------------------------------------------------------
+
+STAT_COLS = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def snap(pids):
+    s = {"t": time.monotonic(), "cpu": {}, "softirq": {}, "pids": {}}
+    with open("/proc/stat") as f:
+        for line in f:
+            w = line.split()
+            if w[0].startswith("cpu") and w[0] != "cpu":
+                s["cpu"][w[0][3:]] = dict(zip(STAT_COLS, map(int, w[1:9])))
+    with open("/proc/softirqs") as f:
+        rows = [line.split() for line in f]
+    cpus = [c.lower().replace("cpu", "") for c in rows[0]]
+    for r in rows[1:]:
+        if r[0] in ("NET_RX:", "NET_TX:"):
+            s["softirq"][r[0][:-1]] = dict(zip(cpus, map(int, r[1:])))
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/schedstat") as f:
+                s["pids"][str(p)] = int(f.read().split()[0])
+        except OSError:
+            pass
+    return s
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def record(args):
+    """Deltas of two snapshots plus the generator's report -> one JSON line."""
+    a, b = load(args["before"]), load(args["after"])
+    gen = load(args["gen"])
+    c0 = load(args["counters-before"]) if "counters-before" in args else {}
+    c1 = load(args["counters-after"]) if "counters-after" in args else {}
+    counters = {k: c1[k] - c0.get(k, 0) for k in c1 if c1[k] != c0.get(k, 0) or ":" not in k}
+    secs = gen.get("seconds") or (b["t"] - a["t"])
+    ms = 1000.0 / TICK
+    cpu = {}
+    for c in b["cpu"]:
+        d = {k: (b["cpu"][c][k] - a["cpu"][c][k]) * ms for k in STAT_COLS}
+        d["busy"] = sum(d[k] for k in STAT_COLS if k not in ("idle", "iowait"))
+        d["net_rx"] = (b["softirq"].get("NET_RX", {}).get(c, 0)
+                       - a["softirq"].get("NET_RX", {}).get(c, 0))
+        cpu[c] = {k: round(v, 1) for k, v in d.items()}  # ms, net_rx: count
+    kthread_ms = sum(b["pids"].get(p, 0) - a["pids"].get(p, 0) for p in a["pids"]) / 1e6
+    rec = {"name": args["name"], "gen": gen, "counters": counters,
+           "seconds": round(secs, 3), "cpu_ms": cpu, "kthread_ms": round(kthread_ms, 2),
+           "wall": round(b["t"] - a["t"], 3)}
+    rec.update(json.loads(args.get("extra", "{}")))
+    rec.update(json.loads(args.get("meta", "{}")))
+    # the DUT's packet count and rates; "processed" is what the DUT program
+    # (or stack) handled, "out" what it did with them that the case is about
+    proc = counters.get("processed", 0)
+    rec["dut_pps"] = round(proc / secs) if secs else 0
+    rec["out_pps"] = round(counters.get("out", proc) / secs) if secs else 0
+    rec["client_pps"] = round(counters.get("client", 0) / secs) if secs else 0
+    if proc:
+        dut = str(rec.get("dut_cpu", 1))
+        rec["kthread_ns_per_pkt"] = round(kthread_ms * 1e6 / proc, 1)
+        rec["dut_cpu_ms_per_mpkt"] = {k: round(cpu[dut][k] * 1e6 / proc, 1)
+                                      for k in ("softirq", "system", "busy")}
+        rec["dut_cpu_ms_per_mpkt"]["softirq+system"] = round(
+            (cpu[dut]["softirq"] + cpu[dut]["system"]) * 1e6 / proc, 1)
+        rec["dut_busy_ns_per_pkt"] = round(cpu[dut]["busy"] * 1e6 / proc, 1)
+    # Was the DUT the bottleneck?  Only a DUT busy (nearly) all the time
+    # shows its own maximum; otherwise the rate is the rig's (generator,
+    # ring, wakeups) and the CPU time per packet is the comparison.
+    rec["dut_busy_pct"] = round(100 * kthread_ms / (1000 * secs), 1) if secs else 0
+    rec["saturated"] = rec["dut_busy_pct"] >= 85
+    print(json.dumps(rec, sort_keys=True))
+
+
+def sluice_counters(keys, client):
+    """`sluice stats --json` on stdin -> counters JSON: processed (every
+    verdict the XDP program counted), out (the (reason/action) slots in
+    keys; "client" for the client sink's count), client, and every slot."""
+    st = json.load(sys.stdin)
+    want = set(keys.split(","))
+    c = {"processed": 0, "out": 0, "client": int(client)}
+    for s in st.get("counters", []):
+        slot = f'{s["reason"]}/{s["action"]}'
+        c["processed"] += s["packets"]
+        c["slot:" + slot] = s["packets"]
+        if slot in want:
+            c["out"] += s["packets"]
+    if keys == "client":
+        c["out"] = c["client"]
+    print(json.dumps(c))
+
+
+def nft_sum():
+    """`nft -j list counters table ...` on stdin -> total packets."""
+    doc = json.load(sys.stdin)
+    print(sum(i["counter"].get("packets", 0) for i in doc.get("nftables", []) if "counter" in i))
+
+
+def _series(path, cols):
+    out = []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == cols:
+                out.append((float(w[0]), *map(int, w[1:])))
+    return out
+
+
+def _at(samples, t, col=1):
+    """A counter's value at time t, linear between samples."""
+    for a, b in zip(samples, samples[1:]):
+        if a[0] <= t <= b[0]:
+            f = (t - a[0]) / (b[0] - a[0]) if b[0] > a[0] else 0
+            return a[col] + (b[col] - a[col]) * f
+    return samples[0][col] if t < samples[0][0] else samples[-1][col]
+
+
+def reload_analysis(args):
+    """The reload scenario: what the generator sent (its --series file:
+    "UNIX_SECONDS FLOOD LEGIT") and what reached the client's sink (watch
+    file: "UNIX_SECONDS COUNT"; only legit packets get there), over time,
+    and the apply windows -> legit loss in each window and overall, plus the
+    series (legit sent and delivered per second) for the plot."""
+    sent = _series(args["gen-series"], 3)
+    got = _series(args["watch"], 2)
+    gen = load(args["gen"])
+    windows = json.loads(args["windows"])  # [[start, end, "label"], ...]
+    t_start, t_stop = sent[0][0], sent[-1][0]
+    out = {"legit_offered_pps": round(gen["legit"] / gen["seconds"]) if gen["seconds"] else 0,
+           "windows": []}
+    for w0, w1, label in windows:
+        # the window: the apply, plus 100 ms for what was still in flight
+        # or queued when it ended
+        ls = _at(sent, w1 + 0.1, 2) - _at(sent, w0, 2)
+        ld = _at(got, w1 + 0.1) - _at(got, w0)
+        out["windows"].append({"label": label, "apply_seconds": round(w1 - w0, 3),
+                               "legit_sent": round(ls), "legit_delivered": round(ld),
+                               "legit_loss_pct": round(max(0.0, 100 * (1 - ld / ls)), 3)
+                               if ls else None})
+    total_sent = sent[-1][2] - sent[0][2]
+    total_got = _at(got, t_stop + 0.1) - _at(got, t_start)
+    out["legit_delivered_pct"] = round(100 * total_got / total_sent, 3) if total_sent else None
+    series = []
+    for a, b in zip(sent, sent[1:]):
+        if b[0] - a[0] > 0.005:
+            dt = b[0] - a[0]
+            series.append([round(a[0] - t_start, 3), round((b[2] - a[2]) / dt),
+                           round((_at(got, b[0]) - _at(got, a[0])) / dt)])
+    out["series"] = series
+    out["windows_rel"] = [[round(w0 - t_start, 3), round(w1 - t_start, 3), label]
+                          for w0, w1, label in windows]
+    print(json.dumps(out))
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "napi":
+        for p in napi_pids(argv[1]):
+            print(p)
+        return 0
+    if len(argv) >= 2 and argv[0] == "snap":
+        with open(argv[1], "w") as f:
+            json.dump(snap(argv[2:]), f)
+        return 0
+    if argv and argv[0] in ("record", "reload"):
+        args, it = {}, iter(argv[1:])
+        for k in it:
+            args[k.lstrip("-")] = next(it)
+        (record if argv[0] == "record" else reload_analysis)(args)
+        return 0
+    if len(argv) == 3 and argv[0] == "sluice-counters":
+        sluice_counters(argv[1], argv[2])
+        return 0
+    if argv == ["nft-sum"]:
+        nft_sum()
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

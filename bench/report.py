@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""report.py - bench.sh's runs (raw.jsonl) -> latest.json, latest.md and
+latest-*.png (gnuplot) in the output directory.
+
+Per case (scenario, case, variant, mode) it takes the median over the runs.
+The comparison number is the DUT's CPU time per packet (its NAPI kthread's
+time on CPU / packets it processed): a DUT that keeps up with the generator
+shows the generator's rate, not its own, and only its cost per packet tells
+it from a faster one.  "cap" = 1000 / ns per packet, the rate the DUT's CPU
+could sustain if it did nothing else.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+TARGETS = [
+    # (label, scenario, (case, sluice variant[, prefixes]), (case, baseline),
+    #  kind, goal).  kind ">=": sluice at least goal x the baseline (baseline
+    # ns / sluice ns at the fixed rate); "<=": sluice costs at most goal x it
+    ("blocklist drop vs bare XDP_DROP, 1k prefixes", "scale",
+     ("v4flood", "sluice", 1000), ("v4flood", "xdp_drop"), ">=", 0.8),
+    ("blocklist drop vs bare XDP_DROP, 1M v4 + 256k v6", "scale",
+     ("v4flood", "sluice", 1000000), ("v4flood", "xdp_drop"), ">=", 0.7),
+    ("blocklist drop vs nftables netdev, same set", "drop",
+     ("flood", "sluice"), ("flood", "nft_netdev"), ">=", 5.0),
+    ("blocklist drop vs iptables raw (4 rules)", "drop",
+     ("flood", "sluice"), ("flood", "iptables_raw"), ">=", 3.0),
+    ("blocklist drop vs iptables raw + ipset, same set", "drop",
+     ("flood", "sluice"), ("flood", "iptables_ipset"), ">=", 3.0),
+    ("NAT load balancing vs bare XDP_TX", "lb",
+     ("fwd", "sluice"), ("fwd", "xdp_tx"), ">=", 0.7),
+    ("NAT load balancing vs nftables DNAT + conntrack", "lb",
+     ("fwd", "sluice"), ("fwd", "nft_dnat"), ">=", 5.0),
+    ("clean traffic (in no list) vs bare XDP_PASS", "drop",
+     ("clean", "sluice"), ("clean", "xdp_pass"), "<=", 1.10),
+]
+
+VARIANT_NAMES = {
+    "sluice": "sluice", "xdp_drop": "bare XDP_DROP", "xdp_pass": "bare XDP_PASS",
+    "xdp_tx": "bare XDP_TX", "nft_netdev": "nftables netdev ingress (interval sets)",
+    "iptables_raw": "iptables raw PREROUTING (4 rules)",
+    "iptables_ipset": "iptables raw + ipset hash:net", "lpm_drop": "LPM-trie XDP (textbook)",
+    "nft_dnat": "nftables DNAT + conntrack (kube-proxy style)", "nft": "nftables (netdev set + DNAT)",
+}
+
+
+# short names for plot labels
+PLOT_NAMES = {"sluice": "sluice", "xdp_drop": "XDP_DROP", "xdp_pass": "XDP_PASS", "xdp_tx": "XDP_TX",
+              "nft_netdev": "nft netdev", "iptables_raw": "iptables raw",
+              "iptables_ipset": "iptables+ipset", "nft_dnat": "nft DNAT+ct", "nft": "nftables"}
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def aggregate(runs):
+    groups = {}
+    for r in runs:
+        key = (r["scenario"], r["case"], r["variant"], r["mode"], r.get("prefixes_v4"))
+        groups.setdefault(key, []).append(r)
+    cases = []
+    for (scen, cse, var, mode, pv4), rs in groups.items():
+        dut = str(rs[0].get("dut_cpu", 1))
+        c = {"scenario": scen, "case": cse, "variant": var, "mode": mode, "runs": len(rs),
+             "prefixes_v4": pv4, "prefixes_v6": rs[0].get("prefixes_v6"),
+             "rate_target": rs[0].get("rate_target"),
+             "load_seconds": rs[0].get("load_seconds"),
+             "offered_pps": med([r["gen"]["pps"] for r in rs]),
+             "dut_pps": med([r["dut_pps"] for r in rs]),
+             "out_pps": med([r["out_pps"] for r in rs]),
+             "client_pps": med([r.get("client_pps") for r in rs]),
+             "ns_per_pkt": med([r.get("kthread_ns_per_pkt") for r in rs]),
+             "busy_ns_per_pkt": med([r.get("dut_busy_ns_per_pkt") for r in rs]),
+             "cpu_ms_per_mpkt_sys_softirq": med(
+                 [r.get("dut_cpu_ms_per_mpkt", {}).get("softirq+system") for r in rs]),
+             "dut_cpu_busy_pct": med([100 * r["cpu_ms"][dut]["busy"] / (1000 * r["wall"])
+                                      for r in rs if r.get("wall")]),
+             "kthread_cpu_pct": med([r.get("dut_busy_pct") for r in rs]),
+             "net_rx_softirqs": {cpu: med([r["cpu_ms"][cpu]["net_rx"] for r in rs])
+                                 for cpu in rs[0]["cpu_ms"]},
+             "saturated": all(r.get("saturated") for r in rs)}
+        if c["ns_per_pkt"]:
+            c["cap_mpps"] = round(1000 / c["ns_per_pkt"], 3)
+        legit = [r["counters"].get("client", 0) / r["gen"]["legit"]
+                 for r in rs if r["gen"].get("legit")]
+        if legit and scen in ("mixed", "reload"):
+            c["legit_delivered_pct"] = round(100 * med(legit), 3)
+        if "reload" in rs[0]:
+            c["reload"] = rs[0]["reload"]
+        cases.append(c)
+    # cap: from the flat-out run, where polls are full (at a moderate fixed
+    # rate every poll also pays its own overhead over fewer packets)
+    for c in cases:
+        if c["mode"] == "fixed":
+            f = find(cases, c["scenario"], c["case"], c["variant"], "flat", c["prefixes_v4"])
+            if f and f.get("cap_mpps"):
+                c["cap_mpps"] = f["cap_mpps"]
+    return cases
+
+
+def find(cases, scen, cse, var, mode, pv4=None):
+    for c in cases:
+        if (c["scenario"], c["case"], c["variant"], c["mode"]) == (scen, cse, var, mode):
+            if pv4 is None or c["prefixes_v4"] == pv4:
+                return c
+    return None
+
+
+def mpps(pps):
+    return "-" if pps is None else f"{pps / 1e6:.2f}"
+
+
+def num(v, fmt="{:.0f}"):
+    return "-" if v is None else fmt.format(v)
+
+
+def ratio(base, c):
+    """base ns / c ns, as 'N.NNx'."""
+    if not base or not c or not base.get("ns_per_pkt") or not c.get("ns_per_pkt"):
+        return "-"
+    return f"{base['ns_per_pkt'] / c['ns_per_pkt']:.2f}x"
+
+
+def advantage(x, sx, var):
+    return "" if var == "sluice" else ratio(x, sx)
+
+
+def rate_cell(c, key="out_pps"):
+    """A max rate; '≥' when the DUT was not saturated (the rate is the
+    rig's, the DUT could do more)."""
+    if c is None:
+        return "-"
+    busy = f" ({c['kthread_cpu_pct']:.0f}% busy)" if c.get("kthread_cpu_pct") is not None else ""
+    return ("≥ " if not c["saturated"] else "") + mpps(c[key]) + busy
+
+
+def targets(cases, scale_sizes):
+    """Each target is about max rates.  Judged on the cap ratio: CPU time per
+    packet flat out, where the DUT is as loaded as the rig can make it (a
+    saturated DUT's rate is 1/ns; an unsaturated one's is the rig's, but its
+    ns/pkt still says what it could do).  Shown next to it: the measured
+    max-rate ratio and the CPU cost ratio at the fixed offered rate."""
+    rows = []
+    big = max(scale_sizes) if scale_sizes else None
+    small = min(scale_sizes) if scale_sizes else None
+    for label, scen, sk, bk, kind, goal in TARGETS:
+        skp = sk[2] if len(sk) > 2 else None
+        # the scale targets name 1k and 1M; a run with other sizes uses its
+        # smallest and largest
+        if skp == 1000:
+            skp = small
+        elif skp == 1000000:
+            skp = big
+        sf = find(cases, scen, sk[0], sk[1], "flat", skp)
+        bf = find(cases, scen, bk[0], bk[1], "flat")
+        sx = find(cases, scen, sk[0], sk[1], "fixed", skp)
+        bx = find(cases, scen, bk[0], bk[1], "fixed")
+        row = {"target": label, "kind": kind, "goal": goal, "scenario": scen}
+        if skp is not None:
+            row["prefixes_v4"] = skp
+        if not sf or not bf or not sf.get("ns_per_pkt") or not bf.get("ns_per_pkt"):
+            row["verdict"] = "not measured"
+            rows.append(row)
+            continue
+
+        def cost_ratio(a, b):
+            if not a or not b or not a.get("ns_per_pkt") or not b.get("ns_per_pkt"):
+                return None
+            r = b["ns_per_pkt"] / a["ns_per_pkt"] if kind == ">=" else a["ns_per_pkt"] / b["ns_per_pkt"]
+            return round(r, 3)
+        cap = cost_ratio(sf, bf)
+        ok = cap >= goal if kind == ">=" else cap <= goal
+        margin = 100 * (cap / goal - 1) if kind == ">=" else 100 * (goal - cap) / goal
+        rate = sf["out_pps"] / bf["out_pps"] if bf["out_pps"] else None
+        row.update({"cap_ratio": cap, "fixed_cost_ratio": cost_ratio(sx, bx),
+                    "rate_ratio": round(rate, 3) if rate else None,
+                    "rate_capped": not (sf["saturated"] and bf["saturated"]),
+                    "sluice_ns": sf["ns_per_pkt"], "baseline_ns": bf["ns_per_pkt"],
+                    "verdict": "PASS" if ok else "MISS", "margin_pct": round(margin, 1)})
+        rows.append(row)
+    return rows
+
+
+def verdict_cell(t):
+    if t["verdict"] == "not measured":
+        return "not measured"
+    if t["kind"] == ">=":
+        how = f"{abs(t['margin_pct']):.0f}% {'above' if t['verdict'] == 'PASS' else 'short of'} target"
+    else:
+        how = (f"{t['margin_pct']:.0f}% headroom" if t["verdict"] == "PASS"
+               else f"{-t['margin_pct']:.0f}% over the limit")
+    return f"**{t['verdict']}** ({how})"
+
+
+def markdown(meta, cases, tgts):
+    L = []
+    st = meta["settings"]
+    L.append("# sluice benchmark" + (" (smoke run: tiny sets, not for quoting)" if meta["smoke"] else ""))
+    L.append("")
+    L.append(f"Produced by `{meta['command']}` on {meta['date']}; {meta['elapsed_s']} s.  ")
+    L.append(f"Kernel {meta['kernel']}, {meta['cpu']} ({meta['cpus']} CPUs), "
+             f"commit {meta['commit']}.  ")
+    gen = meta.get("gen_ceiling") or {}
+    L.append(f"Generator: sluice-gen ({gen.get('engine', '?')}) on CPU {st['gen_cpu']}, "
+             f"{mpps(gen.get('pps'))} Mpps alone.  DUT: up0 in the node namespace, "
+             f"threaded NAPI kthread on CPU {st['dut_cpu']} (SCHED_FIFO {st['napi_prio']}, "
+             f"{st.get('napi_defer_us', 0)} µs coalescing); "
+             f"sluice attached: {meta.get('sluice_mode') or '?'}.  "
+             f"Each case {meta['repeats']} × {meta['duration']} s, medians.")
+    L.append("")
+    L.append("*ns/pkt* = CPU time of the DUT's NAPI kthread per packet it handled (XDP program, "
+             "and the kernel stack for the nftables/iptables baselines); *cap* = 1000/ns, "
+             "the Mpps that CPU could sustain, from the flat-out runs.  *busy* = share of the "
+             "run the kthread was on the CPU.  A max rate marked ≥ is from a run where the DUT "
+             "was not saturated (busy < 85%): the generator, the 256-frame veth ring or wakeups "
+             "set it, not the DUT, which could do more.  The targets (max-rate ratios) are "
+             "therefore judged on the cap ratio, i.e. ns/pkt flat out, the DUT as loaded as the "
+             "rig can make it; the measured max-rate ratio and the cost ratio at the fixed "
+             "offered rate are shown too.  At the fixed rate every variant is partly idle, "
+             "and pays for polls, wakeups and caches gone cold (more so with big tables).  "
+             "*CPU ms/Mpkt* at the fixed rate: the kthread's (1 ns/pkt = 1 ms/Mpkt) and "
+             "/proc/stat's system + softirq of the DUT CPU (threaded NAPI runs as system time; "
+             "that figure also holds whatever else ran on the CPU).")
+    L.append("")
+    L.append("## Targets (sluice vs baseline)")
+    L.append("")
+    L.append("| target | cap ratio, from ns/pkt flat out (goal) | sluice / baseline ns/pkt flat out | "
+             f"measured max-rate ratio | CPU cost ratio @ {mpps(st['rate'])} Mpps | verdict |")
+    L.append("|---|---|---|---|---|---|")
+    for t in tgts:
+        if t["verdict"] == "not measured":
+            L.append(f"| {t['target']} | - ({t['kind']} {t['goal']}x) | - | - | - | not measured |")
+            continue
+        rr = "-" if t["rate_ratio"] is None else f"{t['rate_ratio']:.2f}x" + (
+            " (a DUT not saturated)" if t["rate_capped"] else "")
+        fx = "-" if t["fixed_cost_ratio"] is None else f"{t['fixed_cost_ratio']:.2f}x"
+        L.append(f"| {t['target']} | {t['cap_ratio']:.2f}x ({t['kind']} {t['goal']}x) | "
+                 f"{t['sluice_ns']:.0f} / {t['baseline_ns']:.0f} | {rr} | {fx} | {verdict_cell(t)} |")
+    L.append("")
+
+    def sl(scen, cse, var, mode, pv4=None):
+        return find(cases, scen, cse, var, mode, pv4)
+
+    if any(c["scenario"] == "drop" for c in cases):
+        s = sl("drop", "flood", "sluice", "flat")
+        pv4 = s["prefixes_v4"] if s else "?"
+        pv6 = s["prefixes_v6"] if s else "?"
+        L.append(f"## 1. SYN flood drop ({pv4} v4 + {pv6} v6 prefixes; sources drawn from them)")
+        L.append("")
+        L.append(f"| DUT | max drop rate, flat out (Mpps) | ns/pkt flat out | ns/pkt @ "
+                 f"{mpps(st['rate'])} Mpps | CPU{st['dut_cpu']} sys+softirq ms/Mpkt @ "
+                 f"{mpps(st['rate'])} Mpps | cap (Mpps) | baseline ÷ sluice ns flat out | set load (s) |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        sf = sl("drop", "flood", "sluice", "flat")
+        for var in ("sluice", "xdp_drop", "nft_netdev", "iptables_raw", "iptables_ipset"):
+            f = sl("drop", "flood", var, "flat")
+            x = sl("drop", "flood", var, "fixed")
+            if not f and not x:
+                continue
+            L.append(f"| {VARIANT_NAMES[var]} | {rate_cell(f)} | {num(f and f['ns_per_pkt'])} | "
+                     f"{num(x and x['ns_per_pkt'])} | {num(x and x['cpu_ms_per_mpkt_sys_softirq'])} | "
+                     f"{num(x and x.get('cap_mpps'), '{:.2f}')} | {advantage(f, sf, var)} | "
+                     f"{num((f or x).get('load_seconds'), '{:.2f}')} |")
+        if sl("drop", "clean", "sluice", "flat"):
+            L.append("")
+            L.append("Clean traffic (UDP from sources in no list to a closed port: XDP_PASS, "
+                     "then the stack): ")
+            L.append("")
+            L.append(f"| DUT | rate, flat out (Mpps) | ns/pkt flat out (XDP + stack) | ns/pkt @ "
+                     f"{mpps(st['rate'])} Mpps |")
+            L.append("|---|---|---|---|")
+            for var, n in (("sluice", "sluice, lists loaded"), ("xdp_pass", "bare XDP_PASS")):
+                f, x = sl("drop", "clean", var, "flat"), sl("drop", "clean", var, "fixed")
+                L.append(f"| {n} | {rate_cell(f, 'dut_pps')} | {num(f and f['ns_per_pkt'])} | "
+                         f"{num(x and x['ns_per_pkt'])} |")
+        L.append("")
+        L.append("![drop](latest-drop.png)")
+        L.append("")
+
+    scale = sorted({c["prefixes_v4"] for c in cases if c["scenario"] == "scale"
+                    and c["variant"] == "sluice" and c["prefixes_v4"]})
+    if scale:
+        ceil = sl("scale", "v4flood", "xdp_drop", "fixed")
+        L.append("## 2. Blocklist scaling (v4 flood from the v4 set; v6 set loaded too, "
+                 "256k per 1M)")
+        L.append("")
+        L.append(f"| v4 + v6 prefixes | sluice max Mpps | sluice ns/pkt flat out / @ {mpps(st['rate'])} "
+                 "Mpps | cap vs bare XDP_DROP | LPM-trie max Mpps | LPM-trie ns/pkt flat out / @ rate "
+                 "| sluice cap vs LPM-trie | load s (sluice / LPM) |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        ceil_f = sl("scale", "v4flood", "xdp_drop", "flat")
+        for n in scale:
+            sf, sx = sl("scale", "v4flood", "sluice", "flat", n), sl("scale", "v4flood", "sluice", "fixed", n)
+            lf, lx = sl("scale", "v4flood", "lpm_drop", "flat", n), sl("scale", "v4flood", "lpm_drop", "fixed", n)
+            L.append(f"| {n} + {(sf or sx)['prefixes_v6']} | {rate_cell(sf)} | "
+                     f"{num(sf and sf['ns_per_pkt'])} / {num(sx and sx['ns_per_pkt'])} | "
+                     f"{ratio(ceil_f, sf)} | {rate_cell(lf)} | "
+                     f"{num(lf and lf['ns_per_pkt'])} / {num(lx and lx['ns_per_pkt'])} | "
+                     f"{ratio(lf, sf)} | {num((sf or sx).get('load_seconds'), '{:.2f}')} / "
+                     f"{num((lf or lx or {}).get('load_seconds'), '{:.2f}')} |")
+        if ceil_f:
+            L.append(f"| bare XDP_DROP (ceiling) | {rate_cell(ceil_f)} | {num(ceil_f['ns_per_pkt'])} / "
+                     f"{num(ceil and ceil['ns_per_pkt'])} | 1.00x | | | | |")
+        for c in [c for c in cases if c["scenario"] == "scale" and c["case"] == "v6flood"
+                  and c["mode"] == "flat"]:
+            cx = sl("scale", "v6flood", "sluice", "fixed", c["prefixes_v4"])
+            L.append(f"| {c['prefixes_v4']} + {c['prefixes_v6']}, **v6** flood | {rate_cell(c)} | "
+                     f"{num(c['ns_per_pkt'])} / {num(cx and cx['ns_per_pkt'])} | {ratio(ceil_f, c)} "
+                     "| | | | |")
+        L.append("")
+        L.append("![scale](latest-scale.png)")
+        L.append("")
+
+    if any(c["scenario"] == "lb" for c in cases):
+        L.append("## 3. Load balancing (1 VIP, 8 backends, 1024 established TCP flows)")
+        L.append("")
+        L.append(f"| DUT | forwarded, flat out (Mpps) | ns/pkt flat out | ns/pkt @ "
+                 f"{mpps(st['rate'])} Mpps | CPU{st['dut_cpu']} sys+softirq ms/Mpkt @ "
+                 f"{mpps(st['rate'])} Mpps | cap (Mpps) | baseline ÷ sluice ns flat out |")
+        L.append("|---|---|---|---|---|---|---|")
+        sf = sl("lb", "fwd", "sluice", "flat")
+        for var in ("sluice", "xdp_tx", "nft_dnat"):
+            f, x = sl("lb", "fwd", var, "flat"), sl("lb", "fwd", var, "fixed")
+            if not f and not x:
+                continue
+            L.append(f"| {VARIANT_NAMES[var]} | {rate_cell(f)} | {num(f and f['ns_per_pkt'])} | "
+                     f"{num(x and x['ns_per_pkt'])} | {num(x and x['cpu_ms_per_mpkt_sys_softirq'])} | "
+                     f"{num(x and x.get('cap_mpps'), '{:.2f}')} | {advantage(f, sf, var)} |")
+        L.append("")
+        L.append("![lb](latest-lb.png)")
+        L.append("")
+
+    if any(c["scenario"] == "mixed" for c in cases):
+        L.append(f"## 4. Mixed: 90% flood + 10% legit at {mpps(st['rate_mixed'])} Mpps offered")
+        L.append("")
+        L.append("| DUT | offered (Mpps) | handled (Mpps) | legit delivered | DUT CPU busy | ns/pkt |")
+        L.append("|---|---|---|---|---|---|")
+        for var in ("sluice", "nft"):
+            c = sl("mixed", "mix", var, "fixed")
+            if c:
+                L.append(f"| {VARIANT_NAMES[var]} | {mpps(c['offered_pps'])} | {mpps(c['dut_pps'])} | "
+                         f"{num(c.get('legit_delivered_pct'), '{:.2f}')}% | "
+                         f"{num(c['kthread_cpu_pct'], '{:.0f}')}% | {num(c['ns_per_pkt'])} |")
+        L.append("")
+        L.append("![mixed](latest-mixed.png)")
+        L.append("")
+
+    rl = [c for c in cases if c["scenario"] == "reload"]
+    if rl:
+        c = rl[0]
+        rd = c["reload"]
+        L.append(f"## 5. Reload under load (`sluice apply -c`, mixed traffic at "
+                 f"{mpps(st['rate_reload'])} Mpps)")
+        L.append("")
+        L.append("| apply | seconds | legit sent (apply + 100 ms) | legit delivered | legit loss |")
+        L.append("|---|---|---|---|---|")
+        for w in rd["windows"]:
+            L.append(f"| {w['label']} ({c['prefixes_v4']} v4 + {c['prefixes_v6']} v6 prefixes) | "
+                     f"{w['apply_seconds']:.3f} | {w['legit_sent']} | {w['legit_delivered']} | "
+                     f"{num(w['legit_loss_pct'], '{:.2f}')}% |")
+        L.append("")
+        L.append(f"Legit delivered over the whole run: {num(rd.get('legit_delivered_pct'), '{:.2f}')}% "
+                 f"(of {mpps(rd['legit_offered_pps'])} Mpps legit offered).")
+        L.append("")
+        L.append("![reload](latest-reload.png)")
+        L.append("")
+    return "\n".join(L) + "\n"
+
+
+# ---- plots ---------------------------------------------------------------------------
+
+def gnuplot(out, name, script, data):
+    if not shutil.which("gnuplot"):
+        return False
+    term = "pngcairo size 1000,420 font 'sans,10'"
+    probe = subprocess.run(["gnuplot", "-e", "set terminal pngcairo"], capture_output=True)
+    if probe.returncode != 0:
+        term = "png size 1000,420"
+    dat = os.path.join(out, f".{name}.dat")
+    with open(dat, "w") as f:
+        f.write(data)
+    full = f"set terminal {term}\nset termoption noenhanced\nset output '{os.path.join(out, 'latest-' + name + '.png')}'\n" \
+           f"dat = '{dat}'\n" + script
+    r = subprocess.run(["gnuplot"], input=full.encode(), capture_output=True)
+    os.unlink(dat)
+    if r.returncode != 0:
+        print(f"report: gnuplot {name}: {r.stderr.decode()}", file=sys.stderr)
+    return r.returncode == 0
+
+
+BARS = """set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set boxwidth 0.8
+set grid ytics
+set xtics noenhanced
+set key off
+set multiplot layout 1,2 title '{title}'
+set title '{left}'
+set yrange [0:*]
+plot dat using 2:xtic(1) lc rgb '#3a7bd5'
+set title '{right}'
+plot dat using 3:xtic(1) lc rgb '#d5663a'
+unset multiplot
+"""
+
+
+def bar_data(rows):
+    return "".join(f'"{n}" {a if a is not None else 0} {b if b is not None else 0}\n' for n, a, b in rows)
+
+
+def plots(out, cases, st):
+    made = []
+    rows = []
+    for var in ("sluice", "xdp_drop", "nft_netdev", "iptables_raw", "iptables_ipset"):
+        f, x = find(cases, "drop", "flood", var, "flat"), find(cases, "drop", "flood", var, "fixed")
+        if f and x:
+            rows.append((PLOT_NAMES[var], round(f["out_pps"] / 1e6, 3), f["ns_per_pkt"]))
+    if rows and gnuplot(out, "drop", BARS.format(
+            title="SYN flood drop", left="max drop rate, flat out (Mpps; most DUTs not saturated)",
+            right="DUT CPU ns per packet, flat out"), bar_data(rows)):
+        made.append("drop")
+    pts = {}
+    for c in cases:
+        if c["scenario"] == "scale" and c["case"] == "v4flood" and c["mode"] == "flat" \
+                and c["variant"] in ("sluice", "lpm_drop"):
+            pts.setdefault(c["prefixes_v4"], {})[c["variant"]] = c["ns_per_pkt"]
+    ceil = find(cases, "scale", "v4flood", "xdp_drop", "flat")
+    if pts:
+        data = "".join(f"{n} {v.get('sluice') or 'NaN'} {v.get('lpm_drop') or 'NaN'} "
+                       f"{ceil['ns_per_pkt'] if ceil else 'NaN'}\n" for n, v in sorted(pts.items()))
+        script = """set logscale x
+set grid
+set key top left
+set title 'Blocklist scaling: DUT CPU ns per dropped packet, flat out'
+set xlabel 'IPv4 prefixes loaded (+ 256k IPv6 per 1M)'
+set ylabel 'ns / packet'
+set yrange [0:*]
+plot dat using 1:2 with linespoints lw 2 title 'sluice', \\
+     dat using 1:3 with linespoints lw 2 title 'LPM-trie XDP', \\
+     dat using 1:4 with lines dt 2 lw 2 title 'bare XDP_DROP'
+"""
+        if gnuplot(out, "scale", script, data):
+            made.append("scale")
+    rows = []
+    for var in ("sluice", "xdp_tx", "nft_dnat"):
+        f, x = find(cases, "lb", "fwd", var, "flat"), find(cases, "lb", "fwd", var, "fixed")
+        if f and x:
+            rows.append((PLOT_NAMES[var], round(f["out_pps"] / 1e6, 3), f["ns_per_pkt"]))
+    if rows and gnuplot(out, "lb", BARS.format(title="Load balancing, 1 VIP / 8 backends",
+                                                 left="forwarded, flat out (Mpps)",
+                                                 right="DUT CPU ns per packet, flat out"),
+                        bar_data(rows)):
+        made.append("lb")
+    rows = []
+    for var in ("sluice", "nft"):
+        c = find(cases, "mixed", "mix", var, "fixed")
+        if c:
+            rows.append((PLOT_NAMES[var], c.get("legit_delivered_pct"),
+                         c["kthread_cpu_pct"]))
+    if rows and gnuplot(out, "mixed", BARS.format(
+            title=f"90% flood + 10% legit at {st['rate_mixed'] / 1e6:.1f} Mpps",
+            left="legit delivered (%)", right="DUT CPU busy (%)"), bar_data(rows)):
+        made.append("mixed")
+    rl = [c for c in cases if c["scenario"] == "reload"]
+    if rl and rl[0]["reload"]["series"]:
+        rd = rl[0]["reload"]
+        data = "".join(f"{t} {a / 1e3:.1f} {b / 1e3:.1f}\n" for t, a, b in rd["series"])
+        rects = "".join(
+            f"set object {i + 1} rect from {w0},graph 0 to {w1 + 0.02},graph 1 "
+            f"fc rgb '#f2c14e' fs solid 0.4 noborder behind\n"
+            for i, (w0, w1, _lbl) in enumerate(rd["windows_rel"]))
+        script = rects + """set grid
+set key bottom right
+set title 'Legit traffic during reloads (shaded: sluice apply running)'
+set xlabel 'seconds'
+set ylabel 'kpps'
+set yrange [0:*]
+plot dat using 1:2 with lines lw 2 title 'legit sent', \
+     dat using 1:3 with lines lw 2 title 'legit delivered'
+"""
+        if gnuplot(out, "reload", script, data):
+            made.append("reload")
+    return made
+
+
+def git(root, *args):
+    try:
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for a in ("raw", "out", "command", "smoke", "duration", "repeats", "gen-ceiling",
+              "sluice-mode", "elapsed", "root", "settings"):
+        ap.add_argument("--" + a, required=a not in ("sluice-mode", "gen-ceiling"))
+    a = ap.parse_args()
+    with open(a.raw) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = git(a.root, "rev-parse", "--short", "HEAD") or "?"
+    if git(a.root, "status", "--porcelain", "--untracked-files=no"):
+        commit += " (+ uncommitted changes)"
+    st = json.loads(a.settings)
+    meta = {"command": a.command, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(), "commit": commit,
+            "smoke": a.smoke == "1", "duration": float(a.duration), "repeats": int(a.repeats),
+            "sluice_mode": a.sluice_mode, "elapsed_s": int(a.elapsed), "settings": st}
+    if a.gen_ceiling and os.path.exists(a.gen_ceiling):
+        with open(a.gen_ceiling) as f:
+            meta["gen_ceiling"] = json.load(f)
+    cases = aggregate(runs)
+    scale_sizes = [int(x) for x in st.get("scale_sizes", "").split()]
+    tgts = targets(cases, scale_sizes)
+    meta["plots"] = plots(a.out, cases, st)
+    with open(os.path.join(a.out, "latest.json"), "w") as f:
+        json.dump({"meta": meta, "targets": tgts, "cases": cases, "runs": runs}, f, indent=1)
+    with open(os.path.join(a.out, "latest.md"), "w") as f:
+        f.write(markdown(meta, cases, tgts))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
