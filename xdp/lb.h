@@ -40,6 +40,8 @@ struct lb_pkt {
 	__u8 frag;
 	__u8 gen; /* active configuration generation */
 	__u8 pad;
+	__u16 l4_len; /* IP payload bytes from l4_off on (per the IP header) */
+	__u16 pad2;
 };
 
 /* Per-CPU scratch for the load balancer's larger structs: the BPF stack is
@@ -575,7 +577,14 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 	icmp = data + l4_off;
 	if ((void *)(icmp + 8) > data_end)
 		return 0;
+	/* ICMP in IPv4, ICMPv6 in IPv6: anything else is not an error message */
+	if (lp->l4_proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP))
+		return 0;
 	if (!lb_icmp_is_error(lp->l4_proto, icmp[0]))
+		return 0;
+	/* the quoted header and its ports must be inside the IP payload, not in
+	 * the frame's padding */
+	if (lp->l4_len < 8 + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)) + 4)
 		return 0;
 	icsum = (__u16 *)(icmp + 2);
 	if ((void *)(icsum + 1) > data_end)
@@ -649,6 +658,18 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 			return 1;
 		res->backend = bid;
 		__builtin_memcpy(baddr, be->addr, 16);
+		if (svc->mode == SLUICE_MODE_DSR_IPIP) {
+			/* the backend owns the VIP: the error goes to it tunnelled,
+			 * untouched, like the flow's packets */
+			struct lb_hdrs hh = {.l3 = data + l3_off, .l4 = icmp};
+
+			if (lb_encap(ctx, lp, &hh, (const __u8 *)baddr)) {
+				res->reason = SR_LB_ENCAP_FAIL;
+				return 1;
+			}
+			res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+			return 1;
+		}
 		/* outer destination: IPv4 header checksum, ICMPv6 pseudo header */
 		if (v6) {
 			csum_replace_words(icsum, NULL, out_dst_field, baddr, 4);

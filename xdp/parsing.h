@@ -286,6 +286,10 @@ static __always_inline int sluice_parse_l4(void *data_end, struct sluice_pkt *p)
 	}
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6: {
+		/* ICMP belongs to IPv4 and ICMPv6 to IPv6; the other family's
+		 * number is just some protocol */
+		if ((p->l4_proto == IPPROTO_ICMP) != (p->eth_proto == ETH_P_IP))
+			return SR_L4_OTHER;
 		/* type, code, checksum and the 4-byte rest-of-header every ICMP
 		 * and ICMPv6 message carries */
 		if (l4 + 8 > data_end || p->l4_len < 8)

@@ -390,6 +390,7 @@ int sluice_xdp(struct xdp_md *ctx)
 			.tcp_flags = p.tcp_flags,
 			.frag = p.frag,
 			.gen = (__u8)gen,
+			.l4_len = (__u16)p.l4_len,
 		};
 		int handled = 0;
 

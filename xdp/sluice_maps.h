@@ -788,4 +788,32 @@ static const char *const sluice_aux_names[SA_MAX] = {
 };
 #endif
 
+/* ---- workloads: the node's own traffic on the uplink, by cgroup ---------- */
+
+/* sluice_tc_cgroup (tc/policy.bpf.c, clsact egress on every uplink) counts
+ * each packet under bpf_skb_cgroup_id(): the cgroup v2 id (the inode number
+ * of the cgroup's directory) of the socket that sent it; 0 = no socket
+ * (forwarded packets, ARP/ND).  The daemon names the ids from the cgroup
+ * paths (ctl/workloads.c).  Packets that find the table full are counted in
+ * cgroup_overflow, so the sum stays exact. */
+#define SLUICE_MAX_CGROUPS 4096
+
+#ifdef __bpf__
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, SLUICE_MAX_CGROUPS);
+	__type(key, __u64); /* cgroup id */
+	__type(value, struct sluice_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_overflow SEC(".maps");
+#endif
+
 #endif /* SLUICE_MAPS_H */
