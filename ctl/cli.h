@@ -32,6 +32,7 @@ int cmd_decap(struct cli *c);
 int cmd_tc(struct cli *c);
 int cmd_pods(struct cli *c);
 int cmd_events(struct cli *c);
+int cmd_top(struct cli *c);
 int cmd_load(struct cli *c);
 int cmd_stats(struct cli *c);
 int cmd_unpin(struct cli *c);

@@ -54,11 +54,13 @@ int cmd_tc(struct cli *c)
 	if (!tc)
 		return cli_err("tc: %s", err);
 	rc = tc_attach_uplink(tc, ifindex, err, sizeof(err));
+	if (!rc)
+		rc = tc_attach_uplink_egress(tc, ifindex, err, sizeof(err));
 	policy__destroy(tc); /* the filter holds the program */
 	if (rc)
 		return cli_err("tc: %s", err);
 	printf("sluice uplink TC program on %s ingress: reads the XDP tag, enforces pod ingress "
-	       "policy, sets skb->mark\n",
+	       "policy, sets skb->mark; on egress: the node's own traffic by cgroup\n",
 	       c->argv[1]);
 	return 0;
 }

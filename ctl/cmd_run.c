@@ -34,6 +34,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "daemon.h"
+#include "observe.h"
 
 /* What the running daemon keeps: at most CAP_BPF, for map lookups and
  * updates on kernels that check kernel.unprivileged_bpf_disabled on every
@@ -104,9 +105,10 @@ static int event_setup(struct daemon *d)
 		return -1;
 	if (add_fd(d, d->sig_fd) || add_fd(d, d->timer_fd) || add_fd(d, d->ctl_fd) ||
 	    (d->prom_fd >= 0 && add_fd(d, d->prom_fd)) ||
-	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)))
+	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)) ||
+	    (d->wl.ino_fd >= 0 && add_fd(d, d->wl.ino_fd)))
 		return -1;
-	return 0;
+	return evstream_open(d);
 }
 
 static void detach_new(struct daemon *d)
@@ -138,6 +140,8 @@ static void teardown(struct daemon *d)
 			close(fds[i]);
 	blocks_close(d);
 	overrides_close(d);
+	evstream_close(d);
+	observe_close(d);
 	daemon_pods_teardown(d);
 	if (d->dp.state_fd > 0)
 		dp_close(&d->dp);
@@ -214,6 +218,7 @@ static int setup(struct daemon *d)
 	     d->dp.active, serial_before, d->dp.serial);
 	if (daemon_pods_setup(d))
 		return -1; /* the data path is configured: leave it serving */
+	observe_open(d); /* after the TC object: it pins the per-cgroup maps */
 	if (event_setup(d)) {
 		dlog("error: setting up the event loop: %s", strerror(errno));
 		return -1; /* the data path is configured: leave it serving */
@@ -242,7 +247,13 @@ int cmd_run(struct cli *c)
 			   .timer_fd = -1,
 			   .ctl_fd = -1,
 			   .prom_fd = -1,
-			   .stop_conn = -1};
+			   .stop_conn = -1,
+			   .fd_tc = -1,
+			   .fd_pod_stats = -1,
+			   .fd_ev_stats = -1,
+			   .fd_ev_sampling = -1,
+			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
+			   .ev = {.map_fd = -1, .rb_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];

@@ -147,6 +147,10 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		req_stats(d, out);
 		return 0;
 	}
+	if (!strcmp(argv[0], "top") && argc == 1) {
+		top_snapshot(d, out);
+		return 0;
+	}
 	if (!strcmp(argv[0], "reload") && argc == 1)
 		return daemon_reload(d, "sluice reload", out);
 	if (!strcmp(argv[0], "block"))
@@ -173,7 +177,8 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void serve(struct daemon *d, int fd)
+/* Returns true when the connection stays open (an `events` stream). */
+static bool serve(struct daemon *d, int fd)
 {
 	struct timeval rcv = {.tv_sec = 1}, snd = {.tv_sec = 5};
 	char req[CONTROL_REQ_MAX + 1], *argv[MAX_WORDS], *save = NULL;
@@ -190,7 +195,7 @@ static void serve(struct daemon *d, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
 		send_all(fd, "error\npermission denied\n", 24);
-		return;
+		return false;
 	}
 	while (len < CONTROL_REQ_MAX && !memchr(req, '\n', len)) {
 		ssize_t got = read(fd, req + len, CONTROL_REQ_MAX - len);
@@ -204,13 +209,22 @@ static void serve(struct daemon *d, int fd)
 	req[len] = 0;
 	if (!memchr(req, '\n', len)) {
 		send_all(fd, "error\nincomplete request\n", 25);
-		return;
+		return false;
 	}
 	*strchr(req, '\n') = 0;
 	for (char *w = strtok_r(req, " ", &save); w && argc < MAX_WORDS;
 	     w = strtok_r(NULL, " ", &save))
 		argv[argc++] = w;
-	rc = dispatch(d, argc, argv, &out);
+	/* `events` streams: the reply goes on for as long as the client reads */
+	if (argc && !strcmp(argv[0], "events")) {
+		rc = evstream_subscribe(d, fd, argc - 1, argv + 1, &out);
+		if (rc == 1) {
+			buf_free(&out);
+			return true;
+		}
+	} else {
+		rc = dispatch(d, argc, argv, &out);
+	}
 	if (out.oom) {
 		buf_free(&out);
 		rc = -ENOMEM;
@@ -220,6 +234,7 @@ static void serve(struct daemon *d, int fd)
 	if (out.s)
 		send_all(fd, out.s, out.len);
 	buf_free(&out);
+	return false;
 }
 
 void control_accept(struct daemon *d)
@@ -229,7 +244,8 @@ void control_accept(struct daemon *d)
 
 		if (fd < 0)
 			return; /* EAGAIN: all served */
-		serve(d, fd);
+		if (serve(d, fd))
+			continue; /* an event stream: evstream.c owns it now */
 		if (d->stopping && d->stop_conn < 0) {
 			/* `sluice stop` reads until EOF: our exit is its answer */
 			d->stop_conn = fd;

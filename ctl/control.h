@@ -70,6 +70,14 @@ const char *control_socket_path(const char *explicit_path);
  * daemon answers on path (ENOENT, ECONNREFUSED: none runs). */
 int control_request(const char *path, int argc, char **argv, bool *ok, struct buf *reply);
 
+/* A streaming request (`events`): fn gets each line of the reply after
+ * "ok" (without its newline) until the daemon closes, fn returns nonzero,
+ * or *stop is set (checked 4 times a second).  Returns 0; 1 when the
+ * daemon refused (its reason in *err); -errno when none answers. */
+typedef int (*control_line_fn)(const char *line, void *ctx);
+int control_stream(const char *path, int argc, char **argv, control_line_fn fn, void *ctx,
+		   volatile int *stop, struct buf *err);
+
 /* control_request for a CLI command: prints the reply (stdout / stderr) and
  * returns the exit code; when no daemon answers, says so. */
 int control_call(const char *path, int argc, char **argv);

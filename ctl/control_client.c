@@ -110,6 +110,93 @@ out:
 	return rc;
 }
 
+/* Connect and send one request line (the write side stays open: a
+ * streaming daemon takes end-of-file for the client leaving). */
+static int connect_send(const char *path, int argc, char **argv)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct buf req = {0};
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	for (int i = 0; i < argc; i++) {
+		if (strpbrk(argv[i], " \t\r\n") || !argv[i][0])
+			return -EINVAL;
+		buf_printf(&req, "%s%s", i ? " " : "", argv[i]);
+	}
+	buf_printf(&req, "\n");
+	if (req.oom || req.len > CONTROL_REQ_MAX) {
+		buf_free(&req);
+		return -E2BIG;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		buf_free(&req);
+		return -errno;
+	}
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : send_all(fd, req.s, req.len);
+	buf_free(&req);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int control_stream(const char *path, int argc, char **argv, control_line_fn fn, void *ctx,
+		   volatile int *stop, struct buf *err)
+{
+	struct buf pending = {0};
+	int fd = connect_send(path, argc, argv), state = 0; /* 0: status line, 1: ok, 2: error */
+	char chunk[4096];
+
+	if (fd < 0)
+		return fd;
+	while (!*stop) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t got;
+		char *line, *nl;
+
+		if (poll(&p, 1, 250) <= 0)
+			continue; /* timeout, or a signal: look at *stop */
+		got = read(fd, chunk, sizeof(chunk));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		if (state == 2) {
+			buf_printf(err, "%.*s", (int)got, chunk);
+			continue;
+		}
+		buf_printf(&pending, "%.*s", (int)got, chunk);
+		if (pending.oom)
+			break;
+		for (line = pending.s; (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = 0;
+			if (state == 0) {
+				state = strcmp(line, "ok") ? 2 : 1;
+				continue;
+			}
+			if (state == 2)
+				buf_printf(err, "%s\n", line);
+			else if (fn(line, ctx)) {
+				*stop = 1;
+				break;
+			}
+		}
+		/* keep the unfinished line */
+		pending.len = strlen(line);
+		memmove(pending.s, line, pending.len + 1);
+	}
+	close(fd);
+	buf_free(&pending);
+	if (state == 0 && !*stop)
+		return -EPIPE; /* gone without a word */
+	return state == 2 ? 1 : 0;
+}
+
 int control_call(const char *path, int argc, char **argv)
 {
 	struct buf reply = {0};

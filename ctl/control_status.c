@@ -43,7 +43,7 @@ static void utc(time_t t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-void status_text(const struct daemon *d, struct buf *out)
+void status_text(struct daemon *d, struct buf *out)
 {
 	const struct sluice_model *m = &d->model;
 	struct sluice_state st = {0};
@@ -107,4 +107,5 @@ void status_text(const struct daemon *d, struct buf *out)
 		buf_printf(out, "manual backend states:\n");
 		overrides_list(d, out);
 	}
+	workloads_status(d, out);
 }

@@ -24,8 +24,10 @@
 #include "apply.h"
 #include "control.h"
 #include "dataplane.h"
+#include "evstream.h"
 #include "model.h"
 #include "podwatch.h"
+#include "workloads.h"
 
 /* List id of runtime blocks (`sluice block add`): the last per-list
  * counter slot, so their drops are counted apart (config lists count up
@@ -102,6 +104,10 @@ struct daemon {
 	int refresh_fd;     /* timerfd: list file refresh (model.list_refresh_secs) */
 	uint64_t lists_sig; /* signature of the list files last applied */
 	struct podwatch pw; /* pod veths as they come and go; pw.nl_fd -1 if off */
+	/* observe.c: what the reports read (each -1 when its pin is absent) */
+	int fd_tc, fd_pod_stats, fd_ev_stats, fd_ev_sampling;
+	struct workloads wl; /* per-cgroup counters and names; wl.map_fd -1: none */
+	struct evstream ev;  /* the sampled event stream, read here */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 
@@ -120,6 +126,24 @@ void daemon_refresh_tick(struct daemon *d);
 /* daemon_pods.c: uplink TC program and the pod veth watcher. */
 int daemon_pods_setup(struct daemon *d);
 void daemon_pods_teardown(struct daemon *d);
+
+/* daemon_events.c: the event stream (evstream.h).  open: before the
+ * capabilities go; subscribe: an `events` request takes over its
+ * connection (1) or refuses with a message in out (-errno). */
+int evstream_open(struct daemon *d);
+void evstream_close(struct daemon *d);
+void evstream_consume(struct daemon *d);
+int evstream_subscribe(struct daemon *d, int fd, int argc, char **argv, struct buf *out);
+/* fd was a subscriber's and had an event: true if it was ours (and gone). */
+bool evstream_hangup(struct daemon *d, int fd);
+/* The busiest dropped sources and prefixes, as `top` reply lines. */
+void evstream_report(const struct daemon *d, struct buf *out);
+
+/* daemon_top.c: the `top` request's reply, a machine-readable snapshot of
+ * every counter `sluice top` shows (cmd_top.c has the format). */
+void top_snapshot(struct daemon *d, struct buf *out);
+/* `sluice status`'s workload lines (a read: gone cgroups' last report). */
+void workloads_status(struct daemon *d, struct buf *out);
 
 /* daemon_log.c: one line to stderr (journald adds time and unit), and
  * sd_notify without libsystemd. */
@@ -200,11 +224,11 @@ int daemon_loop(struct daemon *d);
 /* control.c (server side) */
 int control_listen(const char *path, char *err, size_t errlen);
 void control_accept(struct daemon *d);
-void status_text(const struct daemon *d, struct buf *out);
+void status_text(struct daemon *d, struct buf *out);
 
 /* prom.c */
 int prom_listen(const char *listen, char *err, size_t errlen);
 void prom_accept(struct daemon *d);
-void prom_render(const struct daemon *d, struct buf *out);
+void prom_render(struct daemon *d, struct buf *out);
 
 #endif

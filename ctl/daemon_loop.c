@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* daemon_loop.c - the event loop: signals, the TTL timer, the control
- * socket and the metrics endpoint, one event at a time. */
+ * socket and the metrics endpoint, the event stream and its clients, new
+ * cgroups (inotify), one event at a time. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,6 +79,12 @@ int daemon_loop(struct daemon *d)
 				podwatch_handle(&d->pw);
 			} else if (fd == d->refresh_fd) {
 				daemon_refresh_tick(d);
+			} else if (fd == d->ev.rb_fd) {
+				evstream_consume(d);
+			} else if (fd == d->wl.ino_fd) {
+				workloads_handle(&d->wl);
+			} else {
+				evstream_hangup(d, fd); /* an `events` client went away */
 			}
 		}
 	}

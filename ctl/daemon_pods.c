@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daemon_pods.c - the daemon's TC side: the uplink program on every
- * configured interface (XDP tag -> pod ingress policy, skb->mark) and the
+ * daemon_pods.c - the daemon's TC side: the uplink programs on every
+ * configured interface (ingress: XDP tag -> pod ingress policy, skb->mark;
+ * egress: the node's own traffic by cgroup, ctl/workloads.c) and the
  * netlink watcher that puts the pod programs on pods' host-side veths as
  * they appear.  Needs CAP_NET_ADMIN for as long as pods can come and go.
  */
@@ -36,7 +37,8 @@ int daemon_pods_setup(struct daemon *d)
 	for (size_t i = 0; i < d->model.n_ifaces; i++) {
 		int ifindex = (int)if_nametoindex(d->model.ifaces[i].name);
 
-		if (!ifindex || tc_attach_uplink(d->tc, ifindex, err, sizeof(err))) {
+		if (!ifindex || tc_attach_uplink(d->tc, ifindex, err, sizeof(err)) ||
+		    tc_attach_uplink_egress(d->tc, ifindex, err, sizeof(err))) {
 			dlog("error: uplink TC on %s: %s", d->model.ifaces[i].name,
 			     ifindex ? err : "no such interface");
 			return -1;

@@ -171,6 +171,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	d->model = nm;
 	if (d->pw.nl_fd >= 0)
 		podwatch_set_model(&d->pw, &d->model); /* pods and patterns may have changed */
+	workloads_set_model(&d->wl, &d->model);        /* pods' cgroups name workloads */
 	daemon_refresh_arm(d); /* the interval, and the files, may have changed */
 	record(d, true, "ok: %zu change%s", n_changes, n_changes == 1 ? "" : "s");
 	buf_printf(out,

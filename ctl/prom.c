@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "observe.h"
 
 int prom_listen(const char *listen_on, char *err, size_t errlen)
 {
@@ -89,52 +90,13 @@ static void addr_text(const struct sluice_prefix *a, uint16_t port, char *buf, s
 
 static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_lb_counter *v;
-	int rc = 0;
+	uint64_t f[3];
+	int rc = obs_percpu_sum(fd, &id, sizeof(*sum), f, 3);
 
-	memset(sum, 0, sizeof(*sum));
-	if (ncpu <= 0 || fd < 0)
-		return -EINVAL;
-	v = calloc((size_t)ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &id, v)) {
-		rc = -errno;
-	} else {
-		for (int c = 0; c < ncpu; c++) {
-			sum->packets += v[c].packets;
-			sum->bytes += v[c].bytes;
-			sum->new_flows += v[c].new_flows;
-		}
-	}
-	free(v);
+	sum->packets = f[0];
+	sum->bytes = f[1];
+	sum->new_flows = f[2];
 	return rc;
-}
-
-static uint32_t service_id(const struct daemon *d, const struct lb_service_cfg *s)
-{
-	struct sluice_svc_key k = {0};
-	struct sluice_svc v;
-
-	memcpy(k.addr, s->vip.addr, 16);
-	k.port = htons(s->port);
-	k.proto = s->proto;
-	k.family = s->vip.family;
-	if (bpf_map_lookup_elem(d->dp.svc_fd[d->dp.active], &k, &v))
-		return 0;
-	return v.id;
-}
-
-static uint32_t backend_id(const struct daemon *d, const struct lb_backend_cfg *b)
-{
-	const struct sluice_backend *be = d->dp.backends_mem + d->dp.active * SLUICE_MAX_BACKENDS;
-
-	for (uint32_t id = 1; id < SLUICE_MAX_BACKENDS; id++)
-		if (be[id].family == b->addr.family && !memcmp(be[id].addr, b->addr.addr, 16) &&
-		    be[id].port == htons(b->port))
-			return id;
-	return 0;
 }
 
 static void render_counters(const struct daemon *d, struct buf *o)
@@ -173,27 +135,6 @@ static void render_counters(const struct daemon *d, struct buf *o)
 			   (unsigned long long)s.aux[i]);
 }
 
-/* Which config source a list id names (docs/config.md "List ids"). */
-static void list_source(const struct daemon *d, uint32_t id, char *buf, size_t len)
-{
-	if (id == SLUICE_LIST_RUNTIME) {
-		snprintf(buf, len, "runtime (sluice block add)");
-		return;
-	}
-	if (id == 0) {
-		snprintf(buf, len, "sluice load");
-		return;
-	}
-	for (size_t i = 0; i < d->model.n_list_sources; i++)
-		if (d->model.list_sources[i].id == id) {
-			snprintf(buf, len, "%s %s",
-				 d->model.list_sources[i].allow ? "allow" : "block",
-				 d->model.list_sources[i].what);
-			return;
-		}
-	snprintf(buf, len, "?");
-}
-
 static void render_lists(const struct daemon *d, struct buf *o)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -213,7 +154,6 @@ static void render_lists(const struct daemon *d, struct buf *o)
 		for (uint32_t id = 0; id < SLUICE_MAX_LISTS; id++) {
 			uint64_t packets = 0, bytes = 0;
 			char src[PATH_MAX + 32], esc[2 * PATH_MAX];
-			size_t k = 0;
 
 			if (bpf_map_lookup_elem(d->fd_lists, &id, v))
 				continue;
@@ -223,14 +163,8 @@ static void render_lists(const struct daemon *d, struct buf *o)
 			}
 			if (!packets)
 				continue;
-			list_source(d, id, src, sizeof(src));
-			/* label values: backslash and double quote escaped */
-			for (const char *p = src; *p && k < sizeof(esc) - 2; p++) {
-				if (*p == '\\' || *p == '"')
-					esc[k++] = '\\';
-				esc[k++] = *p == '\n' ? ' ' : *p;
-			}
-			esc[k] = 0;
+			obs_list_source(d, id, src, sizeof(src));
+			obs_label(src, esc, sizeof(esc));
 			buf_printf(o, "sluice_list_%s_total{list_id=\"%u\",source=\"%s\"} %llu\n",
 				   w ? "bytes" : "packets", id, esc,
 				   (unsigned long long)(w ? bytes : packets));
@@ -264,7 +198,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 		for (size_t i = 0; i < m->n; i++) {
 			const struct lb_service_cfg *s = &m->svcs[i];
 			struct sluice_lb_counter c;
-			uint32_t id = service_id(d, s);
+			uint32_t id = obs_service_id(d, s);
 			char vip[64];
 
 			if (!id || lb_counter(d->fd_svc_stats, id, &c))
@@ -301,7 +235,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 						first = !(prefix_same(&m->svcs[k].backends[j].addr,
 								      &be->addr) &&
 							  m->svcs[k].backends[j].port == be->port);
-				id = first ? backend_id(d, be) : 0;
+				id = first ? obs_backend_id(d, be) : 0;
 				if (!id || lb_counter(d->fd_be_stats, id, &c))
 					continue;
 				addr_text(&be->addr, be->port, txt, sizeof(txt));
@@ -334,11 +268,131 @@ static void render_services(const struct daemon *d, struct buf *o)
 	lb_model_free(&eff);
 }
 
-void prom_render(const struct daemon *d, struct buf *o)
+static void render_tc(const struct daemon *d, struct buf *o)
+{
+	static const char *const what[] = {"packets", "bytes"};
+
+	if (d->fd_tc < 0)
+		return;
+	for (int w = 0; w < 2; w++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "sluice_tc_%s_total", what[w]);
+		help(o, name, "counter",
+		     w ? "Bytes of those packets."
+		       : "Packets the TC programs judged (uplink tag and pod decisions, pod "
+			 "veths), by reason.");
+		for (uint32_t r = 0; r < STR_REASON_MAX; r++) {
+			uint64_t f[2];
+
+			if (obs_percpu_sum(d->fd_tc, &r, sizeof(struct sluice_counter), f, 2) == 0)
+				buf_printf(o, "%s{reason=\"%s\"} %llu\n", name,
+					   sluice_tc_reason_names[r], (unsigned long long)f[w]);
+		}
+	}
+}
+
+static void render_pods(const struct daemon *d, struct buf *o)
+{
+	struct obs_pod *p;
+	size_t n;
+
+	if (obs_pods(d, &p, &n) || !n) {
+		free(p);
+		return;
+	}
+	help(o, "sluice_pod_packets_total", "counter",
+	     "Packets to (rx) and from (tx, allowed by its egress policy) each pod.");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o,
+			   "sluice_pod_packets_total{pod=\"%s\",direction=\"rx\"} %llu\n"
+			   "sluice_pod_packets_total{pod=\"%s\",direction=\"tx\"} %llu\n",
+			   p[i].name, (unsigned long long)p[i].rx_packets, p[i].name,
+			   (unsigned long long)p[i].tx_packets);
+	help(o, "sluice_pod_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o,
+			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"rx\"} %llu\n"
+			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"tx\"} %llu\n",
+			   p[i].name, (unsigned long long)p[i].rx_bytes, p[i].name,
+			   (unsigned long long)p[i].tx_bytes);
+	help(o, "sluice_pod_denied_packets_total", "counter",
+	     "Packets dropped by the pod's ingress or egress policy.");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o,
+			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"ingress\"} %llu\n"
+			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"egress\"} %llu\n",
+			   p[i].name, (unsigned long long)p[i].ingress_denied, p[i].name,
+			   (unsigned long long)p[i].egress_denied);
+	free(p);
+}
+
+/* A read: the entries of cgroups that are gone are in this scrape, then
+ * not again (docs/observability.md). */
+static void render_workloads(struct daemon *d, struct buf *o)
+{
+	uint64_t ovf_p, ovf_b;
+	struct wl_row *r;
+	size_t n;
+
+	if (d->wl.map_fd < 0 || workloads_read(&d->wl, &r, &n, &ovf_p, &ovf_b))
+		return;
+	for (int w = 0; w < 2; w++) {
+		help(o, w ? "sluice_workload_bytes_total" : "sluice_workload_packets_total",
+		     "counter",
+		     w ? "Bytes of those packets (Ethernet header on)."
+		       : "The node's own packets out of its uplinks, by the workload (cgroup) "
+			 "of the sending socket.");
+		for (size_t i = 0; i < n; i++) {
+			char esc[2 * WL_NAME_MAX + 8];
+
+			obs_label(r[i].name, esc, sizeof(esc));
+			buf_printf(o, "sluice_workload_%s_total{workload=\"%s\"} %llu\n",
+				   w ? "bytes" : "packets", esc,
+				   (unsigned long long)(w ? r[i].bytes : r[i].packets));
+		}
+	}
+	help(o, "sluice_workload_overflow_packets_total", "counter",
+	     "Packets not attributed to a workload because the per-cgroup table was full.");
+	buf_printf(o, "sluice_workload_overflow_packets_total %llu\n", (unsigned long long)ovf_p);
+	help(o, "sluice_workload_overflow_bytes_total", "counter", "Bytes of those packets.");
+	buf_printf(o, "sluice_workload_overflow_bytes_total %llu\n", (unsigned long long)ovf_b);
+	free(r);
+}
+
+static void render_event_stream(const struct daemon *d, struct buf *o)
+{
+	static const char *const res[SES_MAX] = {"sent", "sampled_out", "lost"};
+
+	if (d->fd_ev_stats < 0)
+		return;
+	help(o, "sluice_event_records_total", "counter",
+	     "Sampled event records: sent to the ring buffer, skipped by 1-in-N or the "
+	     "per-second cap, lost because the buffer was full.");
+	for (uint32_t i = 0; i < SES_MAX; i++) {
+		uint64_t v;
+
+		if (obs_percpu_sum(d->fd_ev_stats, &i, sizeof(v), &v, 1) == 0)
+			buf_printf(o, "sluice_event_records_total{result=\"%s\"} %llu\n", res[i],
+				   (unsigned long long)v);
+	}
+	help(o, "sluice_event_records_read_total", "counter",
+	     "Event records the daemon read from the ring buffer.");
+	buf_printf(o, "sluice_event_records_read_total %llu\n",
+		   (unsigned long long)d->ev.received);
+	help(o, "sluice_event_subscribers", "gauge", "sluice events clients streaming now.");
+	buf_printf(o, "sluice_event_subscribers %zu\n", d->ev.n_subs);
+}
+
+void prom_render(struct daemon *d, struct buf *o)
 {
 	render_counters(d, o);
 	render_lists(d, o);
 	render_services(d, o);
+	render_tc(d, o);
+	render_pods(d, o);
+	render_workloads(d, o);
+	render_event_stream(d, o);
 	help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "
 	     "result; a failed one changed nothing.");
@@ -393,7 +447,7 @@ static void reply(int fd, const char *status, const char *ctype, const char *bod
 	}
 }
 
-static void serve(const struct daemon *d, int fd)
+static void serve(struct daemon *d, int fd)
 {
 	struct timeval rcv = {.tv_sec = 1}, snd = {.tv_sec = 5};
 	char req[4096];

@@ -57,6 +57,14 @@ int tc_attach_uplink(struct policy *obj, int ifindex, char *err, size_t errlen)
 			  errlen);
 }
 
+/* The egress half of the uplink's clsact qdisc (tc_attach_uplink made it):
+ * per-workload accounting of the node's own traffic. */
+int tc_attach_uplink_egress(struct policy *obj, int ifindex, char *err, size_t errlen)
+{
+	return attach_one(ifindex, BPF_TC_EGRESS, bpf_program__fd(obj->progs.sluice_tc_cgroup), err,
+			  errlen);
+}
+
 int tc_attach_pod(struct policy *obj, int ifindex, char *err, size_t errlen)
 {
 	int rc = attach_one(ifindex, BPF_TC_INGRESS, bpf_program__fd(obj->progs.sluice_tc_pod_in),

@@ -13,6 +13,9 @@ struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen);
 
 /* clsact ingress on the uplink: the tag reader and pod ingress policy. */
 int tc_attach_uplink(struct policy *obj, int ifindex, char *err, size_t errlen);
+/* clsact egress on the uplink: bytes and packets by the sending socket's
+ * cgroup (call after tc_attach_uplink, which creates the qdisc). */
+int tc_attach_uplink_egress(struct policy *obj, int ifindex, char *err, size_t errlen);
 /* Both directions of a pod's host-side veth. */
 int tc_attach_pod(struct policy *obj, int ifindex, char *err, size_t errlen);
 /* Remove sluice's filters from ifindex (both directions). */

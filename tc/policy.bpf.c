@@ -11,6 +11,8 @@
  *                     transmit side): tx accounting and egress policy.
  *  sluice_tc_pod_out  clsact egress on the same veth (the pod's receive
  *                     side): rx accounting.
+ *  sluice_tc_cgroup   clsact egress on the uplink: the node's own traffic
+ *                     by the cgroup of the socket that sent it (workloads).
  */
 #include "parsing.h"
 #include "events.h"
@@ -296,6 +298,34 @@ int sluice_tc_pod_out(struct __sk_buff *skb)
 	if (ps) {
 		ps->rx_packets++;
 		ps->rx_bytes += skb->len;
+	}
+	return TC_ACT_OK;
+}
+
+/* Per-workload accounting: a hostNetwork workload shares the node's
+ * addresses, so only the sending socket's cgroup tells who sent a packet.
+ * Never drops anything.  An entry is created on a cgroup's first packet;
+ * when the table is full the packet is counted in cgroup_overflow instead,
+ * so that the sum over both stays exact. */
+SEC("tc")
+int sluice_tc_cgroup(struct __sk_buff *skb)
+{
+	__u64 id = bpf_skb_cgroup_id(skb);
+	struct sluice_counter *c = bpf_map_lookup_elem(&cgroup_stats, &id);
+
+	if (!c) {
+		struct sluice_counter zero = {};
+		__u32 k = 0;
+
+		/* BPF_NOEXIST: another CPU may have made it meanwhile */
+		bpf_map_update_elem(&cgroup_stats, &id, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&cgroup_stats, &id);
+		if (!c)
+			c = bpf_map_lookup_elem(&cgroup_overflow, &k);
+	}
+	if (c) {
+		c->packets++;
+		c->bytes += skb->len;
 	}
 	return TC_ACT_OK;
 }
