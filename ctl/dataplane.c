@@ -169,12 +169,15 @@ int dp_begin(struct dataplane *dp)
 	dp->active = st.gen ? 1 : 0;
 	dp->shadow = 1 - dp->active;
 	dp->serial = st.serial;
+	dp->has_services[0] = st.has_services[0];
+	dp->has_services[1] = st.has_services[1];
 	return 0;
 }
 
 int dp_commit(struct dataplane *dp)
 {
 	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
+				  .has_services = {dp->has_services[0], dp->has_services[1]},
 				  .switched_ns = mono_ns()};
 	uint32_t zero = 0;
 
@@ -266,6 +269,7 @@ int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_
 		.gen = dp->shadow,
 	};
 
+	dp->has_services[dp->shadow] = m->n > 0;
 	return lb_apply(m, &t, st);
 }
 
@@ -300,6 +304,8 @@ static int copy_hash(int src, int dst, size_t ksz, size_t vsz)
 
 int dp_copy_services(struct dataplane *dp)
 {
+	dp->has_services[dp->shadow] = dp->has_services[dp->active];
+
 	int rc = copy_hash(dp->svc_fd[dp->active], dp->svc_fd[dp->shadow],
 			   sizeof(struct sluice_svc_key), sizeof(struct sluice_svc));
 

@@ -33,6 +33,7 @@ struct dataplane {
 	int syn_limits_fd;
 	uint32_t active, shadow; /* generations, set by dp_begin */
 	uint32_t serial;
+	uint32_t has_services[2]; /* per generation, written with the switch */
 	/* Wait this long after a switch before rewriting the old generation
 	 * (default 20 ms; tests with no traffic in flight set 0). */
 	uint64_t grace_ns;

@@ -187,13 +187,20 @@ __noinline int sluice_syn_guard(const struct addr16 *src, __u32 v6, __u32 gen)
 	return 0;
 }
 
-/* The active generation, read once per packet. */
-static __always_inline __u32 active_gen(void)
+/* The active generation, read once per packet; *lb_on: does it have any
+ * service (without one, traffic pays no load-balancer lookups at all). */
+static __always_inline __u32 active_gen(__u32 *lb_on)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, gen;
 	struct sluice_state *st = bpf_map_lookup_elem(&sluice_state, &zero);
 
-	return st && st->gen ? 1 : 0;
+	if (!st) {
+		*lb_on = 0;
+		return 0;
+	}
+	gen = st->gen ? 1 : 0;
+	*lb_on = st->has_services[gen];
+	return gen;
 }
 
 /* Only packets handed to the stack pay the identity lookup (TC needs it;
@@ -308,7 +315,8 @@ int sluice_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	struct sluice_pkt p = {};
 	struct sluice_verdict *v;
-	__u32 gen = active_gen();
+	__u32 lb_on;
+	__u32 gen = active_gen(&lb_on);
 	__u32 flags = 0; /* metadata flags | identity << 16 */
 	int v6 = 0, rc;
 
@@ -377,7 +385,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	    sluice_syn_guard((const struct addr16 *)p.saddr, (__u32)v6, gen))
 		return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
 
-	if (rc == SLUICE_PARSE_OK) {
+	if (rc == SLUICE_PARSE_OK && lb_on) {
 		struct lb_result res = {};
 		struct lb_pkt lp = {
 			.l3_off = (__u16)(p.l3 - data),

@@ -38,6 +38,8 @@ struct sluice_state {
 	__u32 gen;          /* active generation: 0 or 1 */
 	__u32 serial;       /* bumped on every switch (for status and tests) */
 	__u64 switched_ns;  /* CLOCK_MONOTONIC of the last switch */
+	__u32 has_services[SLUICE_GENS]; /* 0: skip the load balancer entirely */
+	__u32 pad;
 };
 
 /* ---- source verdict (blocklist / allowlist, compiled) ------------------ */
