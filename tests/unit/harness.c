@@ -22,6 +22,7 @@
 #include "model.h"
 #include "services.h"
 #include "prefix.h"
+#include "policy.skel.h"
 #include "sluice.skel.h"
 #include "verdicts.h"
 
@@ -242,6 +243,32 @@ int xdp_set_services(const struct lb_model *m)
 	if (rc)
 		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
 	return rc;
+}
+
+static struct policy *tc_skel;
+
+struct policy *xdp_tc_obj(void)
+{
+	struct bpf_map *m;
+
+	if (tc_skel || !skel)
+		return tc_skel;
+	tc_skel = policy__open();
+	if (!tc_skel)
+		return NULL;
+	bpf_object__for_each_map(m, tc_skel->obj)
+	{
+		int fd = xdp_map_fd(bpf_map__name(m));
+
+		bpf_map__set_pin_path(m, NULL);
+		if (fd >= 0)
+			bpf_map__reuse_fd(m, fd);
+	}
+	if (policy__load(tc_skel)) {
+		policy__destroy(tc_skel);
+		tc_skel = NULL;
+	}
+	return tc_skel;
 }
 
 int xdp_set_pods(const struct sluice_model *m)

@@ -102,6 +102,10 @@ int lbt_ifindex(void);
 struct lb_model;
 /* Replace the services (lb_apply into the fixture's maps). */
 int xdp_set_services(const struct lb_model *m);
+struct policy;
+/* The TC programs (tc/policy.bpf.c), loaded once on the fixture's maps. */
+struct policy *xdp_tc_obj(void);
+
 struct sluice_model;
 /* Replace identities and pods (their addresses and policies). */
 int xdp_set_pods(const struct sluice_model *m);

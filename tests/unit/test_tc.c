@@ -17,32 +17,6 @@
 #include "policy.skel.h"
 #include "prefix.h"
 
-static struct policy *tc;
-
-/* Load the TC object once, on the XDP fixture's maps. */
-static struct policy *tc_obj(void)
-{
-	struct bpf_map *m;
-
-	if (tc)
-		return tc;
-	tc = policy__open();
-	if (!tc)
-		return NULL;
-	bpf_object__for_each_map(m, tc->obj)
-	{
-		int fd = xdp_map_fd(bpf_map__name(m));
-
-		bpf_map__set_pin_path(m, NULL);
-		if (fd >= 0)
-			bpf_map__reuse_fd(m, fd);
-	}
-	if (policy__load(tc)) {
-		policy__destroy(tc);
-		tc = NULL;
-	}
-	return tc;
-}
 
 struct tc_result {
 	int ret;
@@ -73,7 +47,7 @@ static int tc_run(int prog_fd, const uint8_t *frame, size_t len, const void *met
 
 static int uplink_fd(void)
 {
-	return bpf_program__fd(tc_obj()->progs.sluice_tc_uplink_cbtag);
+	return bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_uplink_cbtag);
 }
 
 /* ---- a model with identities and one pod ------------------------------ */
@@ -132,7 +106,7 @@ static int through_both(const struct pkt_spec *s, struct run_result *xr, struct 
 	uint8_t frame[FRAME_MAX];
 	size_t len = build_frame(s, frame, NULL);
 
-	CHECK(tc_obj() != NULL);
+	CHECK(xdp_tc_obj() != NULL);
 	CHECK(xdp_run(frame, len, xr) == 0);
 	CHECK_EQ(xr->action, XDP_PASS);
 	CHECK(xr->tagged);
@@ -179,7 +153,7 @@ static int forged_case(const void *meta, uint32_t len)
 	struct tc_result tr;
 
 	CHECK(set_model(&partner_only, 1, 0) == 0);
-	CHECK(tc_obj() != NULL);
+	CHECK(xdp_tc_obj() != NULL);
 	CHECK(tc_run(uplink_fd(), frame, flen, meta, len, 0, &tr) == 0);
 	/* an untrusted tag gives identity unknown: the partner rule does not
 	 * match and the pod's default (deny) applies */
@@ -354,7 +328,7 @@ XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 	struct tc_result tr;
 	char err[SLUICE_ERRLEN];
 
-	CHECK(tc_obj() != NULL);
+	CHECK(xdp_tc_obj() != NULL);
 	eg_rules[0] = (struct policy_rule_cfg){.proto = IPPROTO_UDP, .port_lo = 53, .port_hi = 53};
 	CHECK(set_model(NULL, 0, 1) == 0);
 	pod.egress_default_allow = 0;
@@ -376,18 +350,18 @@ XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 	bpf_map_delete_elem(xdp_map_fd("pod_stats"), &pod_id);
 
 	for (int i = 0; i < 3; i++) {
-		CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_out), f1, l1, NULL, 0, ifindex,
+		CHECK(tc_run(bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_pod_out), f1, l1, NULL, 0, ifindex,
 			     &tr) == 0);
 		CHECK_EQ(tr.ret, TC_ACT_OK);
 	}
 	from.dport = 53;
 	l2 = build_frame(&from, f2, NULL);
-	CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
+	CHECK(tc_run(bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
 	      0);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
 	from.dport = 123; /* not allowed out */
 	l2 = build_frame(&from, f2, NULL);
-	CHECK(tc_run(bpf_program__fd(tc->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
+	CHECK(tc_run(bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_pod_in), f2, l2, NULL, 0, ifindex, &tr) ==
 	      0);
 	CHECK_EQ(tr.ret, TC_ACT_SHOT);
 

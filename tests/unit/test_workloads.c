@@ -91,31 +91,6 @@ TEST(workload_name_of_a_configured_pod_cgroup_wins)
 
 /* ---- the BPF program ------------------------------------------------------------ */
 
-static struct policy *tc;
-
-static struct policy *tc_obj(void)
-{
-	struct bpf_map *m;
-
-	if (tc)
-		return tc;
-	tc = policy__open();
-	if (!tc)
-		return NULL;
-	bpf_object__for_each_map(m, tc->obj)
-	{
-		int fd = xdp_map_fd(bpf_map__name(m));
-
-		bpf_map__set_pin_path(m, NULL);
-		if (fd >= 0)
-			bpf_map__reuse_fd(m, fd);
-	}
-	if (policy__load(tc)) {
-		policy__destroy(tc);
-		tc = NULL;
-	}
-	return tc;
-}
 
 static int run_cgroup_prog(size_t len, unsigned repeat)
 {
@@ -127,9 +102,9 @@ static int run_cgroup_prog(size_t len, unsigned repeat)
 
 	s.payload = (int)len - 42;
 	opts.data_size_in = (__u32)build_frame(&s, frame, NULL);
-	if (opts.data_size_in != len || !tc_obj())
+	if (opts.data_size_in != len || !xdp_tc_obj())
 		return -1;
-	if (bpf_prog_test_run_opts(bpf_program__fd(tc_obj()->progs.sluice_tc_cgroup), &opts))
+	if (bpf_prog_test_run_opts(bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_cgroup), &opts))
 		return -1;
 	return opts.retval == TC_ACT_OK ? 0 : -1;
 }
