@@ -17,7 +17,8 @@ LDLIBS  := -lxdp -lbpf -lelf -lz -lconfig
 # Debian packages the build, tests, lab and demo need.
 DEPS_PKGS := clang llvm libbpf-dev libxdp-dev bpftool libelf-dev zlib1g-dev \
 	libconfig-dev linux-libc-dev iproute2 ethtool iputils-ping netcat-openbsd \
-	python3 tcpdump curl wrk nftables libclang-rt-14-dev tmux
+	python3 tcpdump curl wrk nftables libclang-rt-14-dev tmux \
+	hping3 bird2 iptables
 
 BPF_OBJS  := $(BUILD)/sluice.bpf.o
 SKELS     := $(BUILD)/sluice.skel.h $(BUILD)/decap.skel.h $(BUILD)/policy.skel.h

@@ -39,7 +39,8 @@ struct sluice_state {
 	__u32 serial;       /* bumped on every switch (for status and tests) */
 	__u64 switched_ns;  /* CLOCK_MONOTONIC of the last switch */
 	__u32 has_services[SLUICE_GENS]; /* 0: skip the load balancer entirely */
-	__u32 pad;
+	__u32 flood_mode;   /* 1 while the daemon declares a SYN flood (hysteresis in
+			     * the daemon); written alone, outside generations */
 };
 
 /* ---- source verdict (blocklist / allowlist, compiled) ------------------ */
@@ -156,6 +157,7 @@ enum sluice_meta_flags {
 	SMF_IPV6 = 1u << 1,
 	SMF_FRAGMENT = 1u << 2,
 	SMF_SYN_SUSPECT = 1u << 3, /* reserved for the SYN-flood defences */
+	SMF_FLOOD_MODE = 1u << 4,  /* sluice_state.flood_mode was on for this packet */
 	SMF_HAVE_L3 = 1u << 7,     /* internal to the XDP program: never in a tag */
 };
 
