@@ -107,5 +107,6 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "manual backend states:\n");
 		overrides_list(d, out);
 	}
+	health_status(d, out);
 	workloads_status(d, out);
 }

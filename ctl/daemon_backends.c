@@ -165,6 +165,29 @@ static struct backend_override *find(const struct daemon *d, const char *svc,
 	return NULL;
 }
 
+static bool manual_anywhere(const struct daemon *d, const struct lb_backend_cfg *b)
+{
+	for (size_t i = 0; i < d->n_overrides; i++)
+		if (same_backend(&d->overrides[i].addr, d->overrides[i].port, b))
+			return true;
+	return false;
+}
+
+uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
+				const struct lb_backend_cfg *b)
+{
+	const struct backend_override *o = find(d, s->name, b);
+
+	if (o)
+		return o->state;
+	/* Health takes a backend down everywhere (one state per backend in
+	 * the data path), except where an operator decided by hand. */
+	if (b->state != SLUICE_BE_DOWN && !manual_anywhere(d, b) &&
+	    health_backend_down(&d->health, &b->addr, b->port))
+		return SLUICE_BE_DOWN;
+	return b->state;
+}
+
 int overrides_effective(const struct daemon *d, const struct lb_model *in, struct lb_model *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -188,12 +211,8 @@ int overrides_effective(const struct daemon *d, const struct lb_model *in, struc
 			return -ENOMEM;
 		}
 		memcpy(c->backends, s->backends, s->n_backends * sizeof(*c->backends));
-		for (size_t b = 0; b < s->n_backends; b++) {
-			const struct backend_override *o = find(d, s->name, &s->backends[b]);
-
-			if (o)
-				c->backends[b].state = o->state;
-		}
+		for (size_t b = 0; b < s->n_backends; b++)
+			c->backends[b].state = backend_effective_state(d, s, &s->backends[b]);
 	}
 	return 0;
 }
@@ -260,9 +279,7 @@ struct target {
 
 static uint8_t effective_state(const struct daemon *d, const struct target *t)
 {
-	const struct backend_override *o = find(d, t->svc->name, t->be);
-
-	return o ? o->state : t->be->state;
+	return backend_effective_state(d, t->svc, t->be);
 }
 
 /* Add every (service, backend) of the model holding backend be. */

@@ -83,6 +83,8 @@ int daemon_loop(struct daemon *d)
 				evstream_consume(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
+			} else if (fd == d->health.epfd) {
+				daemon_health_event(d);
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}

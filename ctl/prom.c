@@ -389,6 +389,7 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_counters(d, o);
 	render_lists(d, o);
 	render_services(d, o);
+	health_prom(d, o);
 	render_tc(d, o);
 	render_pods(d, o);
 	render_workloads(d, o);
