@@ -91,6 +91,7 @@ void cfg_health(struct cfg_ctx *c, const config_setting_t *svc, struct lb_servic
 	struct lb_health_cfg *h = &s->health;
 	char where[CFG_PATH_MAX];
 	const char *path;
+	bool typed, interval_ok;
 	long long v;
 	int idx;
 
@@ -110,13 +111,14 @@ void cfg_health(struct cfg_ctx *c, const config_setting_t *svc, struct lb_servic
 	h->timeout_ms = 1000;
 	h->expect = 200;
 	snprintf(h->path, sizeof(h->path), "/");
-	if (cfg_enum(c, g, "type", true, type_names, &idx) <= 0)
-		return; /* h->type stays HC_NONE: nothing is checked */
-	h->type = type_values[idx];
+	/* A bad type still lets the other keys be checked; the service is
+	 * then not checked at all (the config is refused anyway). */
+	typed = cfg_enum(c, g, "type", true, type_names, &idx) > 0;
+	h->type = typed ? type_values[idx] : HC_NONE;
 	if (cfg_int(c, g, "port", false, 1, 65535, &v) > 0)
 		h->port = (uint16_t)v;
 	if (cfg_string(c, g, "path", false, HC_PATH_MAX - 1, &path) > 0) {
-		if (h->type != HC_HTTP)
+		if (typed && h->type != HC_HTTP)
 			cfg_err(c, config_setting_get_member(g, "path"),
 				"%s.path is for type \"http\" only", where);
 		else if (!path_ok(path))
@@ -128,15 +130,16 @@ void cfg_health(struct cfg_ctx *c, const config_setting_t *svc, struct lb_servic
 			snprintf(h->path, sizeof(h->path), "%s", path);
 	}
 	if (cfg_int(c, g, "expect", false, 100, 599, &v) > 0) {
-		if (h->type != HC_HTTP)
+		if (typed && h->type != HC_HTTP)
 			cfg_err(c, config_setting_get_member(g, "expect"),
 				"%s.expect is for type \"http\" only", where);
 		h->expect = (uint16_t)v;
 	}
-	cfg_duration_ms(c, g, "interval", HC_INTERVAL_MIN_MS, HC_INTERVAL_MAX_MS, &h->interval_ms);
+	interval_ok = cfg_duration_ms(c, g, "interval", HC_INTERVAL_MIN_MS, HC_INTERVAL_MAX_MS,
+				      &h->interval_ms) >= 0;
 	if (cfg_duration_ms(c, g, "timeout", HC_TIMEOUT_MIN_MS, HC_INTERVAL_MAX_MS,
 			    &h->timeout_ms) > 0 &&
-	    h->timeout_ms > h->interval_ms)
+	    interval_ok && h->timeout_ms > h->interval_ms)
 		/* one check at a time per backend: the next starts when this
 		 * one has had its chance */
 		cfg_err(c, config_setting_get_member(g, "timeout"),
