@@ -241,11 +241,13 @@ fi
 err=$(hs web "$BE2" last_error)
 check "last-error" "$([[ $err == *"connect"* ]] && echo 0 || echo 1)" "last_error '$err', want a connect failure"
 check "state-down" "$([[ $(hs web "$BE2" state) == down ]] && echo 0 || echo 1)" "effective state $(hs web "$BE2" state)"
-check "logged-down" "$(grep -q "health: web $BE2 is down" "$DAEMON_LOG" && echo 0 || echo 1)" "no 'health: web $BE2 is down' in the log"
+check "logged-down-at-fall" "$(grep -q "health: web $BE2 is down ($FALL failed http checks in a row, last: connect" "$DAEMON_LOG" && echo 0 || echo 1)" \
+	"no 'health: web $BE2 is down ($FALL failed http checks in a row' in the log: $(grep "health: web $BE2" "$DAEMON_LOG" | one_line "$(cat)")"
 check "metric-health-0" "$([[ $(metric "sluice_backend_health{service=\"web\",backend=\"$BE2\"}") == 0 ]] && echo 0 || echo 1)" \
 	"sluice_backend_health for be2 is '$(metric "sluice_backend_health{service=\"web\",backend=\"$BE2\"}")'"
 check "metric-transition" "$([[ $(metric "sluice_backend_health_transitions_total{service=\"web\",backend=\"$BE2\",to=\"down\"}") == 1 ]] && echo 0 || echo 1)" \
 	"transitions to down: '$(metric "sluice_backend_health_transitions_total{service=\"web\",backend=\"$BE2\",to=\"down\"}")'"
+lab_sluice status | sed -n '/^health checks:/,/^[a-z]/p' | sed 's/^/# /'
 n=$(hs web - healthy_backends)
 check "2-healthy" "$([[ $n == 2 ]] && echo 0 || echo 1)" "healthy_backends = $n, want 2"
 dist=$(fresh "$FRESH_N")
