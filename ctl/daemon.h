@@ -109,7 +109,8 @@ struct daemon {
 	int fd_tc, fd_pod_stats, fd_ev_stats, fd_ev_sampling;
 	struct workloads wl; /* per-cgroup counters and names; wl.map_fd -1: none */
 	struct evstream ev;  /* the sampled event stream, read here */
-	struct health health; /* backend health checks (health.h); health.epfd -1: none */
+	/* backend health checks (health.h); health.epfd -1: none */
+	struct health health;
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 
@@ -205,6 +206,9 @@ void overrides_rebase(struct daemon *d, const struct sluice_model *new_model, st
  * health check says so, else the file's. */
 uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
 				const struct lb_backend_cfg *b);
+
+/* A manual state is set for this backend of that service. */
+bool backend_is_manual(const struct daemon *d, const char *service, const struct lb_backend_cfg *b);
 
 /* daemon_health.c: the checker in the loop, and its views. */
 int daemon_health_start(struct daemon *d);

@@ -173,6 +173,11 @@ static bool manual_anywhere(const struct daemon *d, const struct lb_backend_cfg 
 	return false;
 }
 
+bool backend_is_manual(const struct daemon *d, const char *service, const struct lb_backend_cfg *b)
+{
+	return find(d, service, b) != NULL;
+}
+
 uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
 				const struct lb_backend_cfg *b)
 {
@@ -443,6 +448,19 @@ int backend_cmd(struct daemon *d, int argc, char **argv, struct buf *out)
 	if (expand)
 		buf_printf(out, "note: the data path keeps one state per backend, so down (and "
 				"leaving down) applies in every service that has it\n");
+	for (size_t k = 0; k < n && state == SLUICE_BE_ACTIVE; k++) {
+		char txt[96];
+
+		if (effective_state(d, &tg[k]) != SLUICE_BE_DOWN ||
+		    tg[k].be->state == SLUICE_BE_DOWN)
+			continue;
+		backend_text(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
+		buf_printf(out,
+			   "note: health checks say %s is down: it gets no new flows until they "
+			   "pass (sluice status)\n",
+			   txt);
+		break;
+	}
 	rc = daemon_switch(d, m, SW_SERVICES, NULL, err, sizeof(err));
 	if (rc) {
 		out->len = 0;

@@ -262,7 +262,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 					   "state=\"%s\","
 					   "manual=\"%s\"} %d\n",
 					   eff.svcs[i].name, txt, states[st],
-					   be->state != m->svcs[i].backends[b].state ? "yes" : "no",
+					   backend_is_manual(d, eff.svcs[i].name, be) ? "yes" : "no",
 					   be->state == st);
 		}
 	lb_model_free(&eff);
