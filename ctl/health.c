@@ -253,7 +253,11 @@ static bool on_event(struct health *h, struct health_check *c, uint32_t events)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) || err)
 			return failf(h, c, "connect: %s", strerror(err ? err : errno));
 		if (!(events & EPOLLOUT))
-			return false;
+			/* hung up with no error to tell: level-triggered, so it
+			 * must end here or the loop would spin until the timeout */
+			return events & (EPOLLHUP | EPOLLERR)
+				   ? failf(h, c, "connect: connection closed")
+				   : false;
 		if (c->cfg.type == HC_TCP)
 			return finish(h, c, NULL);
 		return send_request(h, c);
