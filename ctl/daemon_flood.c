@@ -8,8 +8,8 @@
  * threshold does not flap.  The state is sluice_state.flood_mode, one map
  * write outside the generations (dp_commit carries it over), which XDP
  * copies into the metadata tag (SMF_FLOOD_MODE) and the SYN-cookie code
- * reads.  syn_seen counts SYNs past the blocklist: the rate the defences
- * behind it (buckets, cookies, the stack) still face.
+ * reads.  syn_seen counts every SYN XDP sees, blocked ones too: a flood
+ * that auto-block holds off is still a flood.
  *
  * The same timer drives the auto-block batches (daemon_autoblock.c).
  */
@@ -208,7 +208,7 @@ void flood_prom(const struct daemon *d, struct buf *o)
 		      "start.\n# TYPE sluice_flood_mode_transitions_total counter\n");
 	buf_printf(o, "sluice_flood_mode_transitions_total %llu\n",
 		   (unsigned long long)s->transitions);
-	buf_printf(o, "# HELP sluice_syn_rate SYNs per second past the blocklist (last %d ms "
+	buf_printf(o, "# HELP sluice_syn_rate SYNs per second XDP saw, blocked ones too (last %d ms "
 		      "sample).\n# TYPE sluice_syn_rate gauge\n",
 		   SYN_TICK_MS);
 	buf_printf(o, "sluice_syn_rate %llu\n", (unsigned long long)s->pps);

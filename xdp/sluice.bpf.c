@@ -44,6 +44,16 @@ static __always_inline void count_aux(__u32 what)
 		(*v)++;
 }
 
+/* A blocked TCP segment is judged before L4 is parsed: peek at its flags,
+ * for the SYN counter only. */
+static __always_inline void count_blocked_syn(const struct sluice_pkt *p, void *data_end)
+{
+	const __u8 *flags = (const __u8 *)p->l4 + 13;
+
+	if ((const void *)(flags + 1) <= data_end && (*flags & 0x12) == 0x02)
+		count_aux(SA_SYN_SEEN);
+}
+
 /* Blocked sources and malformed packets are dropped: a malformed packet
  * cannot be legitimate traffic to this node.  Everything else that reaches
  * a final reason here is handed to the stack.  (Load-balanced packets carry
@@ -363,6 +373,10 @@ int sluice_xdp(struct xdp_md *ctx)
 	v = lookup_source(&p, v6, gen);
 	if (v && v->action == SLUICE_ACT_BLOCK) {
 		count_list(v->list_id, bytes);
+		/* flood mode's rate is every SYN that arrives, blocked or not:
+		 * auto-blocking a flood must not make it look over */
+		if (p.l4_proto == IPPROTO_TCP && p.frag != SLUICE_FRAG_LATER)
+			count_blocked_syn(&p, data_end);
 		return finish(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen);
 	}
 	if (v && v->action == SLUICE_ACT_ALLOW) {
@@ -401,8 +415,8 @@ int sluice_xdp(struct xdp_md *ctx)
 		return finish(ctx, rc, bytes, flags, &p, v6, gen);
 
 	/* a new connection's SYN pays against its source's bucket (allowlisted
-	 * sources are exempt); every SYN past the blocklist is counted for the
-	 * daemon's flood-mode rate */
+	 * sources are exempt); every SYN is counted for the daemon's flood-mode
+	 * rate (blocked ones above) */
 	if (p.l4_proto == IPPROTO_TCP && (p.tcp_flags & 0x12) == 0x02) {
 		count_aux(SA_SYN_SEEN);
 		if (!(flags & SMF_ALLOWLISTED) &&

@@ -144,7 +144,7 @@ struct sluice_counter {
  * addition to its verdict (never a second verdict). */
 enum sluice_aux {
 	SA_META_FAILED = 0, /* bpf_xdp_adjust_meta refused: passed untagged */
-	SA_SYN_SEEN,        /* a TCP SYN (no ACK) past the blocklist: flood mode's rate */
+	SA_SYN_SEEN,        /* a TCP SYN (no ACK), blocked or not: flood mode's rate */
 	SA_AUTOBLOCK_REQ,   /* an auto-block request sent to the daemon */
 	SA_AUTOBLOCK_LOST,  /* ... that found its ring buffer full (retried on the next drop) */
 	SA_MAX,

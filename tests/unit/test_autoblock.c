@@ -273,7 +273,7 @@ XDP_TEST(flood_mode_sets_the_tag_flag)
 	return 0;
 }
 
-XDP_TEST(syn_seen_counts_syns_past_the_blocklist)
+XDP_TEST(syn_seen_counts_every_syn_blocked_or_not)
 {
 	static const char *const block[] = {"198.51.100.60/32", NULL};
 	uint64_t before[1], after[1];
@@ -288,11 +288,25 @@ XDP_TEST(syn_seen_counts_syns_past_the_blocklist)
 	for (int c = 0; c < ncpu; c++)
 		before[0] += per_cpu[c];
 	CHECK(send_syns("198.51.100.61", 7) == 0);
-	CHECK(send_syns("198.51.100.60", 5) == 0); /* blocked: not seen */
+	CHECK(send_syns("198.51.100.60", 5) == 0); /* blocked: seen too */
 	after[0] = 0;
 	CHECK(bpf_map_lookup_elem(xdp_map_fd("aux_counters"), &k, per_cpu) == 0);
 	for (int c = 0; c < ncpu; c++)
 		after[0] += per_cpu[c];
-	CHECK_EQ(after[0] - before[0], 7);
+	CHECK_EQ(after[0] - before[0], 12);
+	/* a blocked non-SYN is not a SYN */
+	{
+		struct pkt_spec s = spec_tcp4("198.51.100.60", "203.0.113.1");
+		struct run_result r;
+
+		s.tcp_flags = 0x10;
+		CHECK(xdp_run_spec(&s, &r) >= 0);
+		CHECK_EQ(r.reason, SR_BLOCKLIST);
+	}
+	after[0] = 0;
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("aux_counters"), &k, per_cpu) == 0);
+	for (int c = 0; c < ncpu; c++)
+		after[0] += per_cpu[c];
+	CHECK_EQ(after[0] - before[0], 12);
 	return 0;
 }
