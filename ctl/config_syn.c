@@ -81,14 +81,18 @@ static bool any_syn_limit(const struct sluice_model *m)
 
 void cfg_auto_block(struct cfg_ctx *c, const config_setting_t *root)
 {
-	static const char *const keys[] = {"threshold", "window", "ttl",  "prefix4",
+	static const char *const keys[] = {"threshold", "window", "ttl", "prefix4",
 					   "prefix6",	"max",	  NULL};
 	const config_setting_t *g = config_setting_get_member(root, "auto_block");
 	struct auto_block_cfg *a = &c->m->auto_block;
 	long long v;
 
-	*a = (struct auto_block_cfg){.threshold = 200, .window_ms = 1000, .ttl_ms = 600000,
-				     .prefix4 = 32, .prefix6 = 64, .max = 65536};
+	*a = (struct auto_block_cfg){.threshold = 200,
+				     .window_ms = 1000,
+				     .ttl_ms = 600000,
+				     .prefix4 = 32,
+				     .prefix6 = 64,
+				     .max = 65536};
 	if (!g || !cfg_is_group(c, g))
 		return;
 	a->on = true;

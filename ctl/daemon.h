@@ -54,8 +54,8 @@ struct runtime_block {
 #define SYN_TICK_MS 100
 
 struct syn_defence {
-	int tick_fd;		   /* timerfd, every SYN_TICK_MS */
-	int cfg_fd, rb_fd;	   /* syn_auto, autoblock_rb (-1: older pins) */
+	int tick_fd;	   /* timerfd, every SYN_TICK_MS */
+	int cfg_fd, rb_fd; /* syn_auto, autoblock_rb (-1: older pins) */
 	struct ring_buffer *rb;
 	struct sluice_autoblock_req *pending;
 	size_t n_pending;
@@ -63,8 +63,8 @@ struct syn_defence {
 	uint64_t requests, added, expired, capped, allowlisted, already, overflow;
 	/* flood mode */
 	bool flood_on;
-	uint64_t flood_since_ns;   /* CLOCK_BOOTTIME the state began */
-	uint64_t cond_since_ns;    /* the switch's condition holds since (0: not) */
+	uint64_t flood_since_ns; /* CLOCK_BOOTTIME the state began */
+	uint64_t cond_since_ns;	 /* the switch's condition holds since (0: not) */
 	uint64_t transitions;
 	uint64_t syn_last, sample_ns, pps, peak_pps;
 };

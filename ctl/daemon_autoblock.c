@@ -205,8 +205,7 @@ static void apply_batch(struct daemon *d)
 		for (size_t i = first; i < d->n_blocks; i++)
 			blocks_unpersist(d, &d->blocks[i].prefix);
 		d->n_blocks = first;
-		dlog("error: applying %zu auto block%s: %s", n_added, n_added == 1 ? "" : "s",
-		     err);
+		dlog("error: applying %zu auto block%s: %s", n_added, n_added == 1 ? "" : "s", err);
 		return;
 	}
 	s->added += n_added;

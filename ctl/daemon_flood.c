@@ -208,8 +208,9 @@ void flood_prom(const struct daemon *d, struct buf *o)
 		      "start.\n# TYPE sluice_flood_mode_transitions_total counter\n");
 	buf_printf(o, "sluice_flood_mode_transitions_total %llu\n",
 		   (unsigned long long)s->transitions);
-	buf_printf(o, "# HELP sluice_syn_rate SYNs per second XDP saw, blocked ones too (last %d ms "
-		      "sample).\n# TYPE sluice_syn_rate gauge\n",
+	buf_printf(o,
+		   "# HELP sluice_syn_rate SYNs per second XDP saw, blocked ones too (last %d ms "
+		   "sample).\n# TYPE sluice_syn_rate gauge\n",
 		   SYN_TICK_MS);
 	buf_printf(o, "sluice_syn_rate %llu\n", (unsigned long long)s->pps);
 }

@@ -111,7 +111,8 @@ static void print_json(const struct counter_snapshot *s)
 		       (unsigned long long)daemon_st.auto_added,
 		       (unsigned long long)daemon_st.auto_expired,
 		       (unsigned long long)daemon_st.auto_capped,
-		       daemon_st.flood_mode ? "on" : "off", (unsigned long long)daemon_st.flood_secs,
+		       daemon_st.flood_mode ? "on" : "off",
+		       (unsigned long long)daemon_st.flood_secs,
 		       (unsigned long long)daemon_st.flood_transitions,
 		       (unsigned long long)daemon_st.syn_pps);
 	printf("}\n");
@@ -160,7 +161,8 @@ static void print_table(const struct counter_snapshot *s, const struct counter_s
 		       (unsigned long long)daemon_st.auto_expired,
 		       (unsigned long long)daemon_st.auto_capped);
 		printf("flood mode: %s for %llu s, %llu transitions; %llu SYN/s\n",
-		       daemon_st.flood_mode ? "ON" : "off", (unsigned long long)daemon_st.flood_secs,
+		       daemon_st.flood_mode ? "ON" : "off",
+		       (unsigned long long)daemon_st.flood_secs,
 		       (unsigned long long)daemon_st.flood_transitions,
 		       (unsigned long long)daemon_st.syn_pps);
 	}

@@ -120,8 +120,8 @@ static struct sluice_model model;
 
 static int set_guard(uint32_t rate, uint32_t burst, uint32_t threshold)
 {
-	struct sluice_auto_cfg cfg = {.threshold = threshold, .window_ns = 10 * SEC,
-				      .rearm_ns = 600 * SEC};
+	struct sluice_auto_cfg cfg = {
+	    .threshold = threshold, .window_ns = 10 * SEC, .rearm_ns = 600 * SEC};
 	__u32 zero = 0;
 
 	memset(&model, 0, sizeof(model));
