@@ -249,6 +249,7 @@ int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *
 		/* the data path is unchanged: undo the bookkeeping */
 		if (existed) {
 			*b = old;
+			unpersist(d, &p); /* under whichever kind's key it went */
 			persist(d, b);
 		} else {
 			unpersist(d, &p);
