@@ -257,7 +257,7 @@ int cmd_run(struct cli *c)
 			   .fd_ev_sampling = -1,
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
 			   .ev = {.map_fd = -1, .rb_fd = -1},
-			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1}};
+			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];

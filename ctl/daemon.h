@@ -56,6 +56,7 @@ struct runtime_block {
 struct syn_defence {
 	int tick_fd;	   /* timerfd, every SYN_TICK_MS */
 	int cfg_fd, rb_fd; /* syn_auto, autoblock_rb (-1: older pins) */
+	int seen_fd;	   /* syn_seen (-1: older pins: flood mode off) */
 	struct ring_buffer *rb;
 	struct sluice_autoblock_req *pending;
 	size_t n_pending;

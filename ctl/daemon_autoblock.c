@@ -282,5 +282,7 @@ void autoblock_prom(const struct daemon *d, struct buf *o)
 		   (unsigned long long)s->already);
 	buf_printf(o, "sluice_auto_block_total{result=\"overflow\"} %llu\n",
 		   (unsigned long long)s->overflow);
+	buf_printf(o, "# HELP sluice_auto_block_requests_total Auto-block requests read from "
+		      "XDP.\n# TYPE sluice_auto_block_requests_total counter\n");
 	buf_printf(o, "sluice_auto_block_requests_total %llu\n", (unsigned long long)s->requests);
 }

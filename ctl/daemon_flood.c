@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * daemon_flood.c - flood mode: every SYN_TICK_MS the daemon reads the SYNs
- * XDP saw (aux counter syn_seen, per CPU, summed) and turns flood mode on
+ * XDP saw (the per-CPU map syn_seen, summed) and turns flood mode on
  * once the rate has stayed at or above syn_flood.on_pps for on_for, off
  * once it has stayed below off_pps for off_for.  The two thresholds and
  * the two hold times are the hysteresis: a rate hovering around one
@@ -28,15 +28,15 @@
 static int syn_seen(const struct daemon *d, uint64_t *sum)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t k = SA_SYN_SEEN;
+	uint32_t k = 0;
 	uint64_t *v;
 
-	if (ncpu <= 0 || d->fd_aux < 0)
+	if (ncpu <= 0 || d->syn.seen_fd < 0)
 		return -1;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return -1;
-	if (bpf_map_lookup_elem(d->fd_aux, &k, v)) {
+	if (bpf_map_lookup_elem(d->syn.seen_fd, &k, v)) {
 		free(v);
 		return -1;
 	}
@@ -146,7 +146,13 @@ int syn_defence_open(struct daemon *d)
 	struct epoll_event ev = {.events = EPOLLIN};
 	struct sluice_state st;
 	uint32_t zero = 0;
+	char path[PATH_MAX + 16];
 
+	snprintf(path, sizeof(path), "%s/syn_seen", d->pin_dir);
+	d->syn.seen_fd = bpf_obj_get(path);
+	if (d->syn.seen_fd < 0)
+		dlog("warning: no syn_seen in %s (pinned by an older sluice): flood mode is off",
+		     d->pin_dir);
 	d->syn.flood_since_ns = boot_ns();
 	/* a restarted daemon adopts the data path's flood mode */
 	if (bpf_map_lookup_elem(d->dp.state_fd, &zero, &st) == 0 && st.flood_mode) {
@@ -167,6 +173,9 @@ int syn_defence_open(struct daemon *d)
 void syn_defence_close(struct daemon *d)
 {
 	autoblock_close(d);
+	if (d->syn.seen_fd >= 0)
+		close(d->syn.seen_fd);
+	d->syn.seen_fd = -1;
 	if (d->syn.tick_fd >= 0)
 		close(d->syn.tick_fd);
 	d->syn.tick_fd = -1;
@@ -213,4 +222,7 @@ void flood_prom(const struct daemon *d, struct buf *o)
 		   "sample).\n# TYPE sluice_syn_rate gauge\n",
 		   SYN_TICK_MS);
 	buf_printf(o, "sluice_syn_rate %llu\n", (unsigned long long)s->pps);
+	buf_printf(o, "# HELP sluice_syns_total Bare SYNs XDP saw, blocked ones too.\n"
+		      "# TYPE sluice_syns_total counter\n");
+	buf_printf(o, "sluice_syns_total %llu\n", (unsigned long long)s->syn_last);
 }

@@ -44,6 +44,15 @@ static __always_inline void count_aux(__u32 what)
 		(*v)++;
 }
 
+static __always_inline void count_syn(void)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&syn_seen, &zero);
+
+	if (v)
+		(*v)++;
+}
+
 /* A blocked TCP segment is judged before L4 is parsed: peek at its flags,
  * for the SYN counter only. */
 static __always_inline void count_blocked_syn(const struct sluice_pkt *p, void *data_end)
@@ -51,7 +60,7 @@ static __always_inline void count_blocked_syn(const struct sluice_pkt *p, void *
 	const __u8 *flags = (const __u8 *)p->l4 + 13;
 
 	if ((const void *)(flags + 1) <= data_end && (*flags & 0x12) == 0x02)
-		count_aux(SA_SYN_SEEN);
+		count_syn();
 }
 
 /* Blocked sources and malformed packets are dropped: a malformed packet
@@ -418,7 +427,7 @@ int sluice_xdp(struct xdp_md *ctx)
 	 * sources are exempt); every SYN is counted for the daemon's flood-mode
 	 * rate (blocked ones above) */
 	if (p.l4_proto == IPPROTO_TCP && (p.tcp_flags & 0x12) == 0x02) {
-		count_aux(SA_SYN_SEEN);
+		count_syn();
 		if (!(flags & SMF_ALLOWLISTED) &&
 		    sluice_syn_guard((const struct addr16 *)p.saddr, (__u32)v6, gen))
 			return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);

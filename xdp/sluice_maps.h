@@ -144,7 +144,6 @@ struct sluice_counter {
  * addition to its verdict (never a second verdict). */
 enum sluice_aux {
 	SA_META_FAILED = 0, /* bpf_xdp_adjust_meta refused: passed untagged */
-	SA_SYN_SEEN,        /* a TCP SYN (no ACK), blocked or not: flood mode's rate */
 	SA_AUTOBLOCK_REQ,   /* an auto-block request sent to the daemon */
 	SA_AUTOBLOCK_LOST,  /* ... that found its ring buffer full (retried on the next drop) */
 	SA_MAX,
@@ -768,6 +767,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } syn_buckets SEC(".maps");
 
+/* Bare SYNs XDP saw, blocked ones included (flood mode's rate, read by
+ * the daemon every 100 ms).  A map of its own, not an aux counter: it moves
+ * with every connection, and the aux counters are for the unusual. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_seen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -836,7 +846,6 @@ static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
 
 static const char *const sluice_aux_names[SA_MAX] = {
 	[SA_META_FAILED] = "meta_failed",
-	[SA_SYN_SEEN] = "syn_seen",
 	[SA_AUTOBLOCK_REQ] = "autoblock_requests",
 	[SA_AUTOBLOCK_LOST] = "autoblock_requests_lost",
 };

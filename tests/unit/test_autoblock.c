@@ -277,20 +277,20 @@ XDP_TEST(syn_seen_counts_every_syn_blocked_or_not)
 {
 	static const char *const block[] = {"198.51.100.60/32", NULL};
 	uint64_t before[1], after[1];
-	__u32 k = SA_SYN_SEEN;
+	__u32 k = 0;
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 per_cpu[ncpu];
 
 	CHECK(set_guard(0, 0, 0) == 0);
 	CHECK(xdp_set_lists(block, NULL) == 0);
 	before[0] = 0;
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("aux_counters"), &k, per_cpu) == 0);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("syn_seen"), &k, per_cpu) == 0);
 	for (int c = 0; c < ncpu; c++)
 		before[0] += per_cpu[c];
 	CHECK(send_syns("198.51.100.61", 7) == 0);
 	CHECK(send_syns("198.51.100.60", 5) == 0); /* blocked: seen too */
 	after[0] = 0;
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("aux_counters"), &k, per_cpu) == 0);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("syn_seen"), &k, per_cpu) == 0);
 	for (int c = 0; c < ncpu; c++)
 		after[0] += per_cpu[c];
 	CHECK_EQ(after[0] - before[0], 12);
@@ -304,7 +304,7 @@ XDP_TEST(syn_seen_counts_every_syn_blocked_or_not)
 		CHECK_EQ(r.reason, SR_BLOCKLIST);
 	}
 	after[0] = 0;
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("aux_counters"), &k, per_cpu) == 0);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("syn_seen"), &k, per_cpu) == 0);
 	for (int c = 0; c < ncpu; c++)
 		after[0] += per_cpu[c];
 	CHECK_EQ(after[0] - before[0], 12);
