@@ -108,7 +108,9 @@ static int event_setup(struct daemon *d)
 	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)) ||
 	    (d->wl.ino_fd >= 0 && add_fd(d, d->wl.ino_fd)))
 		return -1;
-	return evstream_open(d);
+	if (evstream_open(d))
+		return -1;
+	return syn_defence_open(d);
 }
 
 static void detach_new(struct daemon *d)
@@ -142,6 +144,7 @@ static void teardown(struct daemon *d)
 	blocks_close(d);
 	overrides_close(d);
 	evstream_close(d);
+	syn_defence_close(d);
 	observe_close(d);
 	daemon_pods_teardown(d);
 	if (d->dp.state_fd > 0)
@@ -259,7 +262,8 @@ int cmd_run(struct cli *c)
 			   .fd_ev_sampling = -1,
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
 			   .ev = {.map_fd = -1, .rb_fd = -1},
-			   .health = {.epfd = -1, .timer_fd = -1}};
+			   .health = {.epfd = -1, .timer_fd = -1},
+			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];

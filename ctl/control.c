@@ -90,6 +90,14 @@ static void req_stats(struct daemon *d, struct buf *out)
 	    .runtime_changes = d->runtime_changes,
 	    .generation = d->dp.active,
 	    .serial = d->dp.serial,
+	    .auto_active = autoblock_active(d),
+	    .auto_added = d->syn.added,
+	    .auto_expired = d->syn.expired,
+	    .auto_capped = d->syn.capped,
+	    .flood_mode = d->syn.flood_on,
+	    .flood_secs = (boot_ns() - d->syn.flood_since_ns) / 1000000000ull,
+	    .flood_transitions = d->syn.transitions,
+	    .syn_pps = d->syn.pps,
 	};
 
 	snprintf(ds.pin_dir, sizeof(ds.pin_dir), "%s", d->pin_dir);

@@ -77,6 +77,8 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "generation:    active %u, serial %u (last switch %.1f s ago)\n",
 			   st.gen, st.serial, ago);
 	}
+	flood_status(d, out);
+	autoblock_status(d, out);
 	buf_printf(out, "interfaces:\n");
 	iface_status(d, out);
 	buf_printf(out,

@@ -81,6 +81,8 @@ int daemon_loop(struct daemon *d)
 				daemon_refresh_tick(d);
 			} else if (fd == d->ev.rb_fd) {
 				evstream_consume(d);
+			} else if (fd == d->syn.tick_fd) {
+				syn_tick(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
 			} else if (fd == d->health.epfd) {
