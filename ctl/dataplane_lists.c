@@ -252,6 +252,14 @@ static uint32_t dp_fast6(const struct dataplane *dp, const uint8_t *addr)
 	memcpy(k.addr, addr, 3);
 	if (bpf_map_lookup_elem(fd, &k, &v))
 		return SLUICE_CLASS_DEEPER;
+	for (int j = 0; j < v.n_inline && j < SLUICE_FAST6_INLINE; j++) {
+		uint8_t m[16];
+
+		memcpy(m, addr, 16);
+		prefix_mask(m, v.inline_len[j]);
+		if (!memcmp(m, v.inline_addr[j], 16))
+			return v.inline_cls[j];
+	}
 	for (int i = (int)v.n_lens - 1; i >= 0 && i < SLUICE_FAST6_LENS; i--) {
 		struct sluice_fast6_val pv;
 		int len = v.lens[i];

@@ -17,10 +17,11 @@
  *
  * IPv6: prefixes <= /24 paint a byte per value of the top 24 bits.  A bucket
  * holding longer prefixes is marked HASH and the hash gets its entry (len
- * 24: painted class + the longer lengths present in the bucket, at most
- * SLUICE_FAST6_LENS) and one entry per longer prefix.  The data path probes only the lengths the
+ * 24: painted class + up to SLUICE_FAST6_INLINE longer prefixes inline, or
+ * else the longer lengths present in the bucket, at most SLUICE_FAST6_LENS,
+ * and one entry per longer prefix).  The data path probes only the lengths the
  * bucket holds, longest first: a flood from a blocked /48 alone in its
- * bucket costs one byte and two hash lookups; an unlisted address in an
+ * bucket costs one byte and one hash lookup; an unlisted address in an
  * untouched bucket one byte.  Past the hash size, DEEPER + trie as for v4.
  */
 #include "fastpath.h"
@@ -139,10 +140,11 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 {
 	uint32_t *need = calloc(FAST_ENTRIES, sizeof(uint32_t));
 	uint8_t *nlen = calloc(FAST_ENTRIES, 1), *last = calloc(FAST_ENTRIES, 1);
+	uint8_t *inl = calloc(FAST_ENTRIES, 1); /* the bucket's prefixes are inline */
 	size_t reserved = 0, cap = 0;
 	int rc = 0;
 
-	if (!need || !nlen || !last) {
+	if (!need || !nlen || !last || !inl) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -172,7 +174,9 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 		if (e != SLUICE_CLASS_HASH) {
 			struct fast6_entry bucket = {.k = {.len = 24}, .v = {.cls = e}};
 
-			if (reserved + 1 + need[b] > t->h6_limit || nlen[b] > SLUICE_FAST6_LENS) {
+			inl[b] = need[b] <= SLUICE_FAST6_INLINE;
+			if (reserved + 1 + (inl[b] ? 0 : need[b]) > t->h6_limit ||
+			    (!inl[b] && nlen[b] > SLUICE_FAST6_LENS)) {
 				t->deeper6++;
 				t->fast6[b] = SLUICE_CLASS_DEEPER;
 				rc = to_trie(t, p, e);
@@ -180,7 +184,7 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 					rc = prefix_list_push(&t->trie, p) ? -ENOMEM : 0;
 				continue;
 			}
-			reserved += 1 + need[b];
+			reserved += 1 + (inl[b] ? 0 : need[b]);
 			memcpy(bucket.k.addr, p->addr, 3);
 			rc = h6_push(t, &cap, &bucket);
 			need[b] = (uint32_t)t->n_h6; /* from here on: the slot */
@@ -190,6 +194,17 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 				break;
 		}
 		bk = &t->h6[need[b] - 1];
+		if (inl[b]) { /* longest first: shift the shorter ones down */
+			memmove(&bk->v.inline_addr[1], &bk->v.inline_addr[0],
+				sizeof(bk->v.inline_addr[0]) * bk->v.n_inline);
+			memmove(&bk->v.inline_len[1], &bk->v.inline_len[0], bk->v.n_inline);
+			memmove(&bk->v.inline_cls[1], &bk->v.inline_cls[0], bk->v.n_inline);
+			memcpy(bk->v.inline_addr[0], p->addr, 16);
+			bk->v.inline_len[0] = p->len;
+			bk->v.inline_cls[0] = (uint8_t)cls;
+			bk->v.n_inline++;
+			continue;
+		}
 		if (!bk->v.n_lens || bk->v.lens[bk->v.n_lens - 1] != p->len)
 			bk->v.lens[bk->v.n_lens++] = p->len;
 		memcpy(x.k.addr, p->addr, 16);
@@ -202,6 +217,7 @@ out:
 	free(need);
 	free(nlen);
 	free(last);
+	free(inl);
 	return rc;
 }
 
@@ -332,6 +348,14 @@ static unsigned h6_lookup(const struct verdict_tables *t, const uint8_t *addr)
 
 	if (!b)
 		return SLUICE_CLASS_DEEPER;
+	for (int j = 0; j < b->v.n_inline; j++) {
+		uint8_t m[16];
+
+		memcpy(m, addr, 16);
+		prefix_mask(m, b->v.inline_len[j]);
+		if (!memcmp(m, b->v.inline_addr[j], 16))
+			return b->v.inline_cls[j];
+	}
 	for (int i = (int)b->v.n_lens - 1; i >= 0; i--) {
 		const struct fast6_entry *e = h6_find(t, b->v.lens[i], addr);
 

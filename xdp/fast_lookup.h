@@ -20,8 +20,9 @@ struct fast6_addr {
 	__u32 w[4];
 };
 
-/* The class of an IPv6 source whose bucket is in the hash: probe the
- * lengths the bucket holds, longest first (global: verified once, and its
+/* The class of an IPv6 source whose bucket is in the hash: its few
+ * prefixes are in the bucket's entry, or probe the lengths it holds,
+ * longest first (global: verified once, and its
  * key does not add to the caller's stack). */
 __noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
 {
@@ -36,6 +37,23 @@ __noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
 	b = bpf_map_lookup_elem(h, &k);
 	if (!b)
 		return SLUICE_CLASS_DEEPER;
+	/* few prefixes: in the bucket's entry, longest first */
+	for (int j = 0; j < SLUICE_FAST6_INLINE; j++) {
+		struct sluice_fast6_mask *m;
+		__u32 len;
+
+		if (j >= b->n_inline)
+			break;
+		len = b->inline_len[j];
+		m = bpf_map_lookup_elem(&fast6_masks, &len);
+		if (!m)
+			return SLUICE_CLASS_DEEPER;
+		if ((src->w[0] & m->w[0]) == b->inline_addr[j][0] &&
+		    (src->w[1] & m->w[1]) == b->inline_addr[j][1] &&
+		    (src->w[2] & m->w[2]) == b->inline_addr[j][2] &&
+		    (src->w[3] & m->w[3]) == b->inline_addr[j][3])
+			return b->inline_cls[j];
+	}
 	n = b->n_lens;
 	for (int i = SLUICE_FAST6_LENS - 1; i >= 0; i--) {
 		struct sluice_fast6_mask *m;

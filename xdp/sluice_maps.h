@@ -82,8 +82,9 @@ struct sluice_verdict {
  * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
  * class, SLUICE_CLASS_HASH (longer prefixes inside: the per-generation hash
  * fast6_g<gen> has the bucket's entry {len 24} with its painted class and
- * the longer prefix lengths inside, then one entry per prefix, probed
- * longest length first), or SLUICE_CLASS_DEEPER (hash full, or more than
+ * its longer prefixes inline (up to SLUICE_FAST6_INLINE) or the lengths of
+ * its prefixes, which have one entry each, probed longest length first), or
+ * SLUICE_CLASS_DEEPER (hash full, or more than
  * SLUICE_FAST6_LENS lengths in the bucket: the trie). */
 #define SLUICE_FAST_BITS 24
 #define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)  /* v6: byte entries */
@@ -113,10 +114,19 @@ struct sluice_fast6_mask {
  * a bucket with more goes to the trie. */
 #define SLUICE_FAST6_LENS 16
 
+/* A bucket with at most this many longer prefixes holds them in its own
+ * entry (the common case: no second hash lookup). */
+#define SLUICE_FAST6_INLINE 2
+
 struct sluice_fast6_val {
-	__u32 cls;    /* the class (bucket entry: painted by prefixes <= 24; may be 0) */
-	__u32 n_lens; /* bucket entry: lengths in lens[], ascending */
+	__u32 cls;      /* the class (bucket entry: painted by prefixes <= 24; may be 0) */
+	__u8 n_inline;  /* bucket entry: prefixes in inline_*, longest first */
+	__u8 n_lens;    /* bucket entry: lengths in lens[], ascending (hashed prefixes) */
+	__u8 inline_len[SLUICE_FAST6_INLINE];
+	__u8 inline_cls[SLUICE_FAST6_INLINE];
+	__u8 pad[2];
 	__u8 lens[SLUICE_FAST6_LENS];
+	__u32 inline_addr[SLUICE_FAST6_INLINE][4]; /* masked, network byte order */
 };
 #define SLUICE_CLASSES 256 /* verdict classes per generation; 0 = none */
 
