@@ -17,8 +17,8 @@
  * kernel's per-element overhead, ~56 bytes), an estimate. */
 static double hash6_mib(size_t entries)
 {
-	return (double)entries * (sizeof(struct sluice_fast6_key) + sizeof(struct sluice_fast6_val) + 56) /
-	       MIB;
+	return (double)entries *
+	       (sizeof(struct sluice_fast6_key) + sizeof(struct sluice_fast6_val) + 56) / MIB;
 }
 
 void fast_status_text(struct daemon *d, struct buf *out)
@@ -42,7 +42,8 @@ void fast_status_text(struct daemon *d, struct buf *out)
 		   "entries %zu\n",
 		   s->chunks_used, m.chunks_total, s->deeper4, s->buckets6, s->h6_entries,
 		   hash6_mib(s->h6_entries), s->deeper6, s->trie_entries);
-	buf_printf(out, "               last build %.0f ms (compile + paint), %.0f ms (map writes)\n",
+	buf_printf(out,
+		   "               last build %.0f ms (compile + paint), %.0f ms (map writes)\n",
 		   s->build_ms, s->write_ms);
 }
 

@@ -87,8 +87,9 @@ static int drain_hash6(int fd, int del, struct fast6_entry **out, size_t *n)
 	}
 	for (;;) {
 		uint32_t count = BATCH;
-		int r = del ? bpf_map_lookup_and_delete_batch(fd, in, &token, keys, vals, &count, &opts)
-			    : bpf_map_lookup_batch(fd, in, &token, keys, vals, &count, &opts);
+		int r =
+		    del ? bpf_map_lookup_and_delete_batch(fd, in, &token, keys, vals, &count, &opts)
+			: bpf_map_lookup_batch(fd, in, &token, keys, vals, &count, &opts);
 		int last = r && errno == ENOENT;
 
 		if (r && !last) {
@@ -180,15 +181,15 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES, t.fast4, FAST4_BYTES);
 		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
 		*fs = (struct fast_stats){
-			.known = 1,
-			.chunks_used = t.n_chunks,
-			.deeper4 = t.deeper4,
-			.buckets6 = t.buckets6,
-			.h6_entries = t.n_h6,
-			.deeper6 = t.deeper6,
-			.trie_entries = t.trie.n,
-			.build_ms = t1 - t0,
-			.write_ms = now_ms() - t1,
+		    .known = 1,
+		    .chunks_used = t.n_chunks,
+		    .deeper4 = t.deeper4,
+		    .buckets6 = t.buckets6,
+		    .h6_entries = t.n_h6,
+		    .deeper6 = t.deeper6,
+		    .trie_entries = t.trie.n,
+		    .build_ms = t1 - t0,
+		    .write_ms = now_ms() - t1,
 		};
 	} else {
 		snprintf(err, errlen, "writing the verdict maps: %s", strerror(-rc));
@@ -230,7 +231,8 @@ int dp_copy_lists(struct dataplane *dp)
 		return rc;
 	/* chunks in use: all of them when the active generation was written
 	 * before this process opened the maps */
-	chunks = dp->fast[dp->active].known ? dp->fast[dp->active].chunks_used : SLUICE_FAST4_CHUNKS;
+	chunks =
+	    dp->fast[dp->active].known ? dp->fast[dp->active].chunks_used : SLUICE_FAST4_CHUNKS;
 	memcpy((uint8_t *)dp->chunks_mem + dp->shadow * CHUNKS_BYTES,
 	       (uint8_t *)dp->chunks_mem + dp->active * CHUNKS_BYTES, chunks * CHUNK);
 	memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES,
@@ -240,7 +242,6 @@ int dp_copy_lists(struct dataplane *dp)
 	dp->fast[dp->shadow] = dp->fast[dp->active];
 	return 0;
 }
-
 
 /* The IPv6 hash walk of xdp/fast_lookup.h, through the syscall. */
 static uint32_t dp_fast6(const struct dataplane *dp, const uint8_t *addr)
@@ -284,11 +285,13 @@ int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *add
 
 	memset(v, 0, sizeof(*v));
 	if (family == 4) {
-		cls = ((const uint32_t *)dp->fast_mem[0])[(size_t)dp->active * SLUICE_FAST4_WORDS * 2 + top];
+		cls = ((const uint32_t *)
+			   dp->fast_mem[0])[(size_t)dp->active * SLUICE_FAST4_WORDS * 2 + top];
 		if (cls >= SLUICE_CHUNK_BASE && cls - SLUICE_CHUNK_BASE < SLUICE_FAST4_CHUNKS)
-			cls = ((const uint8_t *)dp->chunks_mem)[dp->active * CHUNKS_BYTES +
-								(size_t)(cls - SLUICE_CHUNK_BASE) * CHUNK +
-								addr[3]];
+			cls =
+			    ((const uint8_t *)dp
+				 ->chunks_mem)[dp->active * CHUNKS_BYTES +
+					       (size_t)(cls - SLUICE_CHUNK_BASE) * CHUNK + addr[3]];
 	} else {
 		cls = ((const uint8_t *)dp->fast_mem[1])[dp->active * FAST_BYTES + top];
 		if (cls == SLUICE_CLASS_HASH)

@@ -221,8 +221,9 @@ out:
 	return rc;
 }
 
-int verdict_tables_build_limited(const struct prefix_list *compiled, const struct verdict_limits *lim,
-				 struct verdict_tables *t, char *err, size_t errlen)
+int verdict_tables_build_limited(const struct prefix_list *compiled,
+				 const struct verdict_limits *lim, struct verdict_tables *t,
+				 char *err, size_t errlen)
 {
 	const struct sluice_prefix **order = NULL;
 	size_t first_long6 = 0, end6 = 0;
@@ -265,7 +266,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled, const struc
 			for (uint32_t j = 0; j < n; j++)
 				t->fast4[b + j] = (uint32_t)cls;
 		} else {
-			memset(t->fast6 + top24(p->addr), cls, (size_t)1 << (SLUICE_FAST_BITS - p->len));
+			memset(t->fast6 + top24(p->addr), cls,
+			       (size_t)1 << (SLUICE_FAST_BITS - p->len));
 		}
 	}
 	/* 2. IPv6 longer than /24 (all v6 <= 24 are painted by now) */
@@ -279,7 +281,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled, const struc
 	}
 out:
 	if (rc == -E2BIG)
-		snprintf(err, errlen, "more than %d distinct (action, list) pairs", SLUICE_CLASS_MAX);
+		snprintf(err, errlen, "more than %d distinct (action, list) pairs",
+			 SLUICE_CLASS_MAX);
 	else if (rc)
 		snprintf(err, errlen, "out of memory building the fast tables");
 	free(order);

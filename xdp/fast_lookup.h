@@ -126,7 +126,8 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 	}
 	struct sluice_lpm_v4_key k4 = {.prefixlen = 32, .addr = p->saddr[0]};
 
-	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4) : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
+	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4)
+		   : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
 }
 
 #endif

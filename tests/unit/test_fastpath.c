@@ -55,7 +55,8 @@ static void random_prefix(int family, struct sluice_prefix *p)
 	memset(p, 0, sizeof(*p));
 	p->family = (uint8_t)family;
 	if (family == 4) {
-		static const uint8_t len4[] = {0, 8, 12, 16, 20, 22, 23, 24, 24, 24, 25, 26, 28, 30, 31, 32, 32};
+		static const uint8_t len4[] = {0,  8,  12, 16, 20, 22, 23, 24, 24,
+					       24, 25, 26, 28, 30, 31, 32, 32};
 
 		p->len = len4[rnd() % sizeof(len4)];
 		p->addr[0] = (uint8_t)(rnd() % 4 ? 198 : rnd());
@@ -63,7 +64,8 @@ static void random_prefix(int family, struct sluice_prefix *p)
 		p->addr[2] = (uint8_t)(rnd() % 8);
 		p->addr[3] = (uint8_t)rnd();
 	} else {
-		static const uint8_t len6[] = {0, 16, 20, 24, 24, 28, 32, 40, 48, 48, 56, 64, 64, 96, 127, 128};
+		static const uint8_t len6[] = {0,  16, 20, 24, 24, 28, 32,  40,
+					       48, 48, 56, 64, 64, 96, 127, 128};
 
 		p->len = len6[rnd() % sizeof(len6)];
 		p->addr[0] = 0x20;
@@ -181,12 +183,14 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 
 			probe_address(&all, family, a);
 			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, src, sizeof(src));
-			s = family == 4 ? spec_udp4(src, "192.0.2.1") : spec_udp6(src, "2001:db8::1");
+			s = family == 4 ? spec_udp4(src, "192.0.2.1")
+					: spec_udp6(src, "2001:db8::1");
 			len = build_frame(&s, frame, NULL);
 			want = reference(&block, &allow, family, a);
 			act = xdp_run_raw(frame, len, NULL, NULL);
 			if ((want == SLUICE_ACT_BLOCK) != (act == XDP_DROP)) {
-				fprintf(stderr, "    %s: XDP action %d, reference %d\n", src, act, want);
+				fprintf(stderr, "    %s: XDP action %d, reference %d\n", src, act,
+					want);
 				diffs++;
 			}
 		}
@@ -298,8 +302,8 @@ TEST(fast_table_matches_reference_on_2m_addresses)
  * (the map writes come on top: `sluice status` reports both). */
 TEST(fast_table_builds_1m_v4_256k_v6_quickly)
 {
-	static const uint8_t len4[] = {16, 18, 20, 22, 23, 24, 24, 24, 24, 24, 24, 24,
-				       24, 25, 27, 28, 29, 30, 32, 32, 32};
+	static const uint8_t len4[] = {16, 18, 20, 22, 23, 24, 24, 24, 24, 24, 24,
+				       24, 24, 25, 27, 28, 29, 30, 32, 32, 32};
 	static const uint8_t len6[] = {32, 40, 44, 48, 48, 48, 48, 56, 56, 64, 64, 96, 128};
 	struct prefix_list l = {0};
 	struct verdict_tables t;
@@ -338,8 +342,9 @@ TEST(fast_table_builds_1m_v4_256k_v6_quickly)
 	CHECK(verdict_tables_build(&l, &t, err, sizeof(err)) == 0);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
-	fprintf(stderr, "    %zu prefixes: %.0f ms, %zu chunks, %zu v6 buckets, %zu hash entries, "
-			"%zu trie entries\n",
+	fprintf(stderr,
+		"    %zu prefixes: %.0f ms, %zu chunks, %zu v6 buckets, %zu hash entries, "
+		"%zu trie entries\n",
 		l.n, ms, t.n_chunks, t.buckets6, t.n_h6, t.trie.n);
 	CHECK(ms < 1500);
 	CHECK_EQ(t.deeper4, 0);
