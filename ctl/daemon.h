@@ -302,6 +302,9 @@ int daemon_loop(struct daemon *d);
 int control_listen(const char *path, char *err, size_t errlen);
 void control_accept(struct daemon *d);
 void status_text(struct daemon *d, struct buf *out);
+/* The fast tables' lines of it; `sluice status --json` (control_fast.c). */
+void fast_status_text(struct daemon *d, struct buf *out);
+void status_json(struct daemon *d, struct buf *out);
 
 /* prom.c */
 int prom_listen(const char *listen, char *err, size_t errlen);

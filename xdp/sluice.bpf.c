@@ -11,6 +11,7 @@
 #include "lb.h"
 #include "events.h"
 #include "syn_bucket.h"
+#include "fast_lookup.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -102,37 +103,6 @@ static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u32 t
 	m->reason = reason;
 	m->pad = 0;
 	return XDP_PASS;
-}
-
-/* The compiled source verdict: one inlined array lookup for the /24 (or the
- * top 24 bits of an IPv6 source) answers most packets; only a /24 with a
- * longer prefix inside it costs a trie walk.  NULL: in no list. */
-static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p, int v6, __u32 gen)
-{
-	__u32 top = bpf_ntohl(p->saddr[0]) >> (32 - SLUICE_FAST_BITS);
-	__u32 idx = gen * SLUICE_FAST_WORDS + (top >> 3);
-	__u64 *word = v6 ? bpf_map_lookup_elem(&fast_v6, &idx) : bpf_map_lookup_elem(&fast_v4, &idx);
-	__u32 cls;
-
-	if (!word)
-		return NULL;
-	cls = (__u32)(*word >> ((top & 7) * 8)) & 0xff;
-	if (!cls)
-		return NULL;
-	if (cls != SLUICE_CLASS_DEEPER) {
-		idx = gen * SLUICE_CLASSES + cls;
-		return bpf_map_lookup_elem(&verdict_classes, &idx);
-	}
-	if (v6) {
-		struct sluice_lpm_v6_key k6 = {.prefixlen = 128};
-
-		__builtin_memcpy(k6.addr, p->saddr, 16);
-		return gen ? bpf_map_lookup_elem(&verdict_v6_g1, &k6)
-			   : bpf_map_lookup_elem(&verdict_v6_g0, &k6);
-	}
-	struct sluice_lpm_v4_key k4 = {.prefixlen = 32, .addr = p->saddr[0]};
-
-	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4) : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
 }
 
 /* The source's identity class (0 = unknown), for the tag TC reads.  A

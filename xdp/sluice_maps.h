@@ -71,16 +71,63 @@ struct sluice_verdict {
 	__u32 list_id; /* which configured list the prefix came from (0 = cli) */
 };
 
-/* The compiled fast table (DIR-24 style): one byte per /24 of the first 24
- * address bits (IPv4: the /24; IPv6: the top 24 bits), 2^24 bytes per
- * generation, packed 8 to a u64 array element and mmap-written by the
- * daemon.  The byte is 0 when no list prefix touches that /24 (the packet
- * needs no further lookup), a verdict class 1..254 when prefixes of length
- * <= 24 decide the whole /24, or SLUICE_CLASS_DEEPER when a longer prefix
- * lies inside it and the (small) LPM trie decides. */
+/* The compiled fast tables.  IPv4 is DIR-24-8: one u32 entry per /24
+ * (2^24 entries per generation, packed 2 to a u64 array element and
+ * mmap-written by the daemon): 0 when no list prefix touches that /24, a
+ * verdict class 1..SLUICE_CLASS_MAX when prefixes of length <= 24 decide the
+ * whole /24, SLUICE_CLASS_DEEPER when the chunk pool was exhausted and the
+ * (small) LPM trie decides, or SLUICE_CHUNK_BASE + c: chunk c of the pool
+ * holds one class byte per address of the /24.  Every v4 source resolves in
+ * at most two memory accesses.
+ * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
+ * class, SLUICE_CLASS_HASH (longer prefixes inside: the per-generation hash
+ * fast6_g<gen> has the bucket's entry {len 24} with its painted class and
+ * its longer prefixes inline (up to SLUICE_FAST6_INLINE) or the lengths of
+ * its prefixes, which have one entry each, probed longest length first), or
+ * SLUICE_CLASS_DEEPER (hash full, or more than
+ * SLUICE_FAST6_LENS lengths in the bucket: the trie). */
 #define SLUICE_FAST_BITS 24
-#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)
+#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)  /* v6: byte entries */
+#define SLUICE_FAST4_WORDS ((1u << SLUICE_FAST_BITS) / 2) /* v4: u32 entries */
+#define SLUICE_CLASS_MAX 253
+#define SLUICE_CLASS_HASH 254
 #define SLUICE_CLASS_DEEPER 255
+#define SLUICE_CHUNK_BASE 256
+/* IPv4 second-level chunks per generation: 256 class bytes each (32 u64).
+ * The bench's 1M list has ~297k /24s holding a longer prefix; past the pool,
+ * /24s fall back to the trie (counted, never a wrong verdict). */
+#define SLUICE_FAST4_CHUNKS 393216u
+#define SLUICE_CHUNK_WORDS 32
+/* IPv6 hash entries per generation (buckets + prefixes longer than /24). */
+#define SLUICE_FAST6_ENTRIES (1u << 20)
+
+struct sluice_fast6_key {
+	__u32 len;     /* 24: the bucket's entry; 25..128: a prefix */
+	__u8 addr[16]; /* masked to len */
+};
+
+struct sluice_fast6_mask {
+	__u32 w[4]; /* network byte order */
+};
+
+/* Distinct prefix lengths (> 24) one IPv6 bucket may hold in the hash;
+ * a bucket with more goes to the trie. */
+#define SLUICE_FAST6_LENS 16
+
+/* A bucket with at most this many longer prefixes holds them in its own
+ * entry (the common case: no second hash lookup). */
+#define SLUICE_FAST6_INLINE 2
+
+struct sluice_fast6_val {
+	__u32 cls;      /* the class (bucket entry: painted by prefixes <= 24; may be 0) */
+	__u8 n_inline;  /* bucket entry: prefixes in inline_*, longest first */
+	__u8 n_lens;    /* bucket entry: lengths in lens[], ascending (hashed prefixes) */
+	__u8 inline_len[SLUICE_FAST6_INLINE];
+	__u8 inline_cls[SLUICE_FAST6_INLINE];
+	__u8 pad[2];
+	__u8 lens[SLUICE_FAST6_LENS];
+	__u32 inline_addr[SLUICE_FAST6_INLINE][4]; /* masked, network byte order */
+};
 #define SLUICE_CLASSES 256 /* verdict classes per generation; 0 = none */
 
 /* ---- counters ------------------------------------------------------------ */
@@ -454,15 +501,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_state SEC(".maps");
 
-/* Fast tables, generation g at elements [g * SLUICE_FAST_WORDS, ...). */
+/* Fast tables, generation g at elements [g * SLUICE_FAST4_WORDS, ...) (v4),
+ * [g * SLUICE_FAST_WORDS, ...) (v6), chunks at [g * SLUICE_FAST4_CHUNKS *
+ * SLUICE_CHUNK_WORDS, ...). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_GENS * SLUICE_FAST_WORDS);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast4_chunks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -472,6 +530,34 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_FAST6_ENTRIES);
+	__type(key, struct sluice_fast6_key);
+	__type(value, struct sluice_fast6_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_FAST6_ENTRIES);
+	__type(key, struct sluice_fast6_key);
+	__type(value, struct sluice_fast6_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_g1 SEC(".maps");
+
+/* Address masks by prefix length (0..128), written once by the daemon:
+ * the IPv6 walk masks without branches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 129);
+	__type(key, __u32);
+	__type(value, struct sluice_fast6_mask);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_masks SEC(".maps");
 
 /* Verdict classes, generation g at [g * SLUICE_CLASSES, ...). */
 struct {
