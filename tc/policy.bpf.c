@@ -46,8 +46,22 @@ static __always_inline __u32 tc_active_gen(void)
 	return st && st->gen ? 1 : 0;
 }
 
+/* The shared extension-header walk as a global function: verified once on
+ * its own, so each TC program that parses sees one state after it instead
+ * of one per way through the chain. */
+__noinline int sluice_tc_ext_walk(struct __sk_buff *skb, struct sluice_ext_walk *w)
+{
+	if (!skb)
+		return SR_MAL_IPV6_EXT;
+	return sluice_ext_walk_run((void *)(long)skb->data, (void *)(long)skb->data_end, w);
+}
+
 /* Addresses, protocol and ports; -1 when the packet is not IP (or is
- * malformed: the XDP program already dropped those on the uplink). */
+ * malformed: the XDP program already dropped those on the uplink).  IPv6
+ * extension headers are walked (parsing.h) so that the protocol and ports
+ * are those of the upper-layer header; a chain that is malformed or longer
+ * than SLUICE_MAX_IPV6_EXT leaves protocol 0 ("unknown") without ports,
+ * counted as v6_ext_bad: only rules without protocol and ports match it. */
 static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *t)
 {
 	void *data = (void *)(long)skb->data;
@@ -63,8 +77,29 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *t)
 		if (sluice_parse_ipv6(data_end, &p) != SLUICE_PARSE_OK)
 			return -1;
 		t->v6 = 1;
-		/* extension headers are rare on pod traffic: the policy sees
-		 * their next header as the protocol, without ports */
+		if (sluice_ipv6_is_ext(p.l4_proto)) {
+			struct sluice_ext_walk w = {
+				.l4_off = (__u32)(p.l4 - data),
+				.l4_len = p.l4_len,
+				.l4_proto = p.l4_proto,
+			};
+
+			if (sluice_tc_ext_walk(skb, &w) != SLUICE_PARSE_OK) {
+				tc_count(STR_V6_EXT_BAD, skb->len);
+				__builtin_memcpy(t->saddr, p.saddr, 16);
+				__builtin_memcpy(t->daddr, p.daddr, 16);
+				t->proto = 0;
+				return 0;
+			}
+			/* data may not be re-read after a global call: the
+			 * walk's offset is rebased on fresh packet pointers */
+			data = (void *)(long)skb->data;
+			data_end = (void *)(long)skb->data_end;
+			p.l4 = data + (w.l4_off & SLUICE_EXT_OFF_MASK);
+			p.l4_len = w.l4_len;
+			p.l4_proto = w.l4_proto;
+			p.frag = w.frag;
+		}
 	} else {
 		return -1;
 	}

@@ -319,6 +319,10 @@ enum sluice_tc_reason {
 	STR_EGRESS_DENIED,     /* pod veth: from the pod, denied by egress policy */
 	STR_POD_UNKNOWN,       /* pod veth without a pod id (watcher lag): passed */
 	STR_NOT_IP,            /* no IP header: passed */
+	/* pods branch: */
+	STR_V6_EXT_BAD,        /* IPv6 extension chain malformed/too long: proto 0, no ports */
+	STR_WORKLOAD_ALLOWED,  /* uplink: to a hostNetwork workload's socket, allowed */
+	STR_WORKLOAD_DENIED,   /* uplink: to a hostNetwork workload's socket, denied */
 	STR_REASON_MAX,
 };
 
@@ -785,6 +789,9 @@ static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
 	[STR_EGRESS_DENIED] = "pod_egress_denied",
 	[STR_POD_UNKNOWN] = "pod_unknown",
 	[STR_NOT_IP] = "not_ip",
+	[STR_V6_EXT_BAD] = "v6_ext_bad",
+	[STR_WORKLOAD_ALLOWED] = "workload_ingress_allowed",
+	[STR_WORKLOAD_DENIED] = "workload_ingress_denied",
 };
 
 static const char *const sluice_aux_names[SA_MAX] = {
