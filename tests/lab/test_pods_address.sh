@@ -28,6 +28,7 @@ report_traps test_pods_address
 SOCK="$LAB_TMP/ctl.sock"
 CONF="$LAB_TMP/pods-address.conf"
 LOG="$LAB_TMP/daemon.log"
+METRICS=127.0.0.1:9541 # inside the node's own network namespace
 node() { nsenter --net="/run/netns/$LAB_NS_NODE" "$@"; }
 
 if ! lab_up || ! lab_pods_up; then
@@ -44,7 +45,7 @@ pods = (
     match = "address"; labels = { app = "api"; tier = "back"; }; },
   { name = "${LAB_POD_NAME[2]}"; addresses = [ "${LAB_POD_V4[2]}" ]; labels = { app = "batch"; }; }
 );
-stats = { listen = ""; };
+stats = { listen = "$METRICS"; };
 control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
@@ -153,6 +154,15 @@ assert b["match"] == "address" and b["veths"] == [sys.argv[3]], b
 	ok "pods-json-has-labels"
 else
 	fail "pods-json-has-labels" "$(tail -n 1 "$LAB_TMP/json.err") in: ${json:0:200}"
+fi
+
+# labels as Prometheus labels, joinable with the counters on pod
+m=$(lab_exec_node curl -s -m 5 "http://$METRICS/metrics")
+if grep -q "^sluice_pod_info{pod=\"${LAB_POD_NAME[1]}\",match=\"address\",label_app=\"api\",label_tier=\"back\"} 1$" <<<"$m" &&
+	grep -q "^sluice_pod_packets_total{pod=\"${LAB_POD_NAME[1]}\",direction=\"rx\"}" <<<"$m"; then
+	ok "metrics-pod-info-labels"
+else
+	fail "metrics-pod-info-labels" "$(grep sluice_pod_info <<<"$m" | head -n 3 | tr '\n' '|')"
 fi
 
 node "$LAB_SLUICE" --socket "$SOCK" stop >/dev/null 2>&1 &&
