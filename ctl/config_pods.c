@@ -256,7 +256,37 @@ static void load_pod(struct cfg_ctx *c, const config_setting_t *g, size_t i)
 					c->m->pods[k].line);
 		snprintf(pod->name, sizeof(pod->name), "%s", v);
 	}
-	l = cfg_string_list(c, g, "addresses", true);
+	/* cgroup first: a hostNetwork workload (cgroup, no veth) has no
+	 * addresses of its own */
+	if (cfg_string(c, g, "cgroup", false, sizeof(pod->cgroup) - 1, &v) > 0) {
+		if (v[0] && v[0] != '/' && v[0] != '*')
+			cfg_err(c, config_setting_get_member(g, "cgroup"),
+				"%s.cgroup '%s' must be an absolute cgroup path (\"/...\"), a pattern "
+				"(\"*/docker-*.scope\") or \"\"",
+				where, v);
+		else
+			snprintf(pod->cgroup, sizeof(pod->cgroup), "%s", v);
+	}
+	{
+		const config_setting_t *vs = config_setting_get_member(g, "veth");
+
+		pod->host_network = pod->cgroup[0] &&
+				    (!vs || (config_setting_type(vs) == CONFIG_TYPE_STRING &&
+					     !config_setting_get_string(vs)[0]));
+	}
+	if (pod->host_network) {
+		if (config_setting_get_member(g, "addresses"))
+			cfg_err(c, config_setting_get_member(g, "addresses"),
+				"%s: a hostNetwork workload (cgroup, no veth) shares the node's "
+				"addresses and is told apart by its sockets: drop addresses",
+				where);
+		if (config_setting_get_member(g, "match"))
+			cfg_err(c, config_setting_get_member(g, "match"),
+				"%s: a hostNetwork workload (cgroup, no veth) is found by its "
+				"sockets' cgroup: drop match",
+				where);
+	}
+	l = pod->host_network ? NULL : cfg_string_list(c, g, "addresses", true);
 	if (l && config_setting_length(l) == 0)
 		cfg_err(c, l, "%s.addresses is empty: a pod needs at least one address", where);
 	for (int k = 0; l && k < config_setting_length(l); k++) {
@@ -288,15 +318,7 @@ static void load_pod(struct cfg_ctx *c, const config_setting_t *g, size_t i)
 		pod->match_address = idx == 1 || (idx != 0 && !pod->veth[0]);
 	}
 	pod->n_labels = load_labels(c, g, "labels", pod->labels);
-	if (cfg_string(c, g, "cgroup", false, sizeof(pod->cgroup) - 1, &v) > 0) {
-		if (v[0] && v[0] != '/')
-			cfg_err(c, config_setting_get_member(g, "cgroup"),
-				"%s.cgroup '%s' must be an absolute cgroup path (\"/...\") or \"\"",
-				where, v);
-		else
-			snprintf(pod->cgroup, sizeof(pod->cgroup), "%s", v);
-	}
-	if (pod->cgroup[0]) /* a hostNetwork pod's addresses are the node's */
+	if (pod->host_network) /* no veth to find */
 		pod->match_address = false;
 	load_policy(c, g, "ingress", &pod->ingress_default_allow, &pod->ingress, &pod->n_ingress);
 	load_policy(c, g, "egress", &pod->egress_default_allow, &pod->egress, &pod->n_egress);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hostwl.h"
 
 static void on_signal(struct daemon *d)
 {
@@ -83,6 +84,7 @@ int daemon_loop(struct daemon *d)
 				evstream_consume(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
+				daemon_hostwl_sync(d); /* containers come and go */
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}

@@ -57,8 +57,9 @@ struct pod_cfg {
 	char name[64];
 	struct prefix_list addrs;   /* the pod's own addresses (host prefixes) */
 	char veth[IF_NAMESIZE];     /* host-side veth name or pattern; "" = find by address */
-	char cgroup[256];           /* cgroup path for hostNetwork pods; "" = none */
+	char cgroup[256];           /* cgroup path or pattern for hostNetwork pods; "" = none */
 	bool match_address;         /* veth found from the route to the pod's address */
+	bool host_network;          /* cgroup and no veth: told apart by socket, not address */
 	struct pod_label labels[POD_LABELS_MAX];
 	size_t n_labels;
 	bool ingress_default_allow;

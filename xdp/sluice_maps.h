@@ -827,4 +827,27 @@ struct {
 } cgroup_overflow SEC(".maps");
 #endif
 
+/* ---- hostNetwork workloads: pods identified by cgroup (pods branch) ------ */
+
+/* A pod with a `cgroup` setting is a hostNetwork workload: it shares the
+ * node's addresses, so only sockets tell its traffic apart.  The daemon
+ * keeps hostwl_cgroups: every cgroup id whose path the workload's pattern
+ * matches -> its pod id.  On the uplink's TC ingress, a TCP/UDP packet to
+ * the node's own address is looked up to its receiving socket
+ * (bpf_sk_lookup_*), and that socket's cgroup and then its ancestors,
+ * deepest first, to a workload: its ingress policy and rx counters apply.
+ * On the uplink's egress, the sending socket's cgroup gives tx counters. */
+#define SLUICE_MAX_HOSTWL_CGROUPS 4096
+#define SLUICE_CGROUP_DEPTH 16 /* ancestor levels searched */
+
+#ifdef __bpf__
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_HOSTWL_CGROUPS);
+	__type(key, __u64);   /* cgroup id */
+	__type(value, __u32); /* pod id */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hostwl_cgroups SEC(".maps");
+#endif
+
 #endif /* SLUICE_MAPS_H */
