@@ -42,11 +42,13 @@ bool hostwl_cgroup_matches(const char *pattern, const char *rel)
 	}
 }
 
-/* The configured pod whose cgroup setting claims rel; NULL if none. */
+/* The hostNetwork workload whose cgroup setting claims rel; NULL if none.
+ * (A pod with a veth and a cgroup lives in its own network namespace: the
+ * uplink never finds its sockets; its cgroup only names its counters.) */
 static const struct pod_cfg *pod_of(const struct sluice_model *m, const char *rel)
 {
 	for (size_t i = 0; m && i < m->n_pods; i++)
-		if (m->pods[i].cgroup[0] && hostwl_cgroup_matches(m->pods[i].cgroup, rel))
+		if (m->pods[i].host_network && hostwl_cgroup_matches(m->pods[i].cgroup, rel))
 			return &m->pods[i];
 	return NULL;
 }

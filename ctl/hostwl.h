@@ -24,8 +24,8 @@ struct workloads;
  * must match a whole path: rel or one of its ancestors. */
 bool hostwl_cgroup_matches(const char *pattern, const char *rel);
 
-/* Make map hostwl_fd hold exactly: every cgroup in w whose path a pod's
- * cgroup setting matches -> that pod's id (pod_names_fd).  Returns how many
+/* Make map hostwl_fd hold exactly: every cgroup in w whose path a hostNetwork
+ * workload's cgroup setting matches -> its pod id (pod_names_fd).  Returns how many
  * entries it holds, or -errno. */
 int hostwl_sync(int hostwl_fd, int pod_names_fd, const struct workloads *w,
 		const struct sluice_model *m);

@@ -118,7 +118,7 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 			fflush(pw->log);
 }
 
-/* The pod (index in the model) that is routed out of ifindex, if any. */
+/* The pod found by address whose route goes out of ifindex, if any. */
 static const struct pod_cfg *routed_pod(struct podwatch *pw, int ifindex, char name[IF_NAMESIZE])
 {
 	for (size_t i = 0; pw->m && i < pw->m->n_pods; i++) {
