@@ -112,7 +112,7 @@ int cmd_pods(struct cli *c)
 	snprintf(p2, sizeof(p2), "%s/pod_names", c->pin_dir);
 	fd_if = bpf_obj_get(p1);
 	fd_names = bpf_obj_get(p2);
-	tc = fd_if >= 0 && fd_names >= 0 ? tc_policy_load(c->pin_dir, err, sizeof(err)) : NULL;
+	tc = fd_if >= 0 && fd_names >= 0 ? tc_policy_load_pods(c->pin_dir, err, sizeof(err)) : NULL;
 	if (!tc) {
 		model_free(&m);
 		return cli_err("pods: no sluice state in %s: attach sluice first", c->pin_dir);
