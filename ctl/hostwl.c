@@ -27,7 +27,8 @@ bool hostwl_cgroup_matches(const char *pattern, const char *rel)
 	memcpy(p, pattern, plen);
 	p[plen] = 0;
 	if (!glob)
-		return !strncmp(rel, p, plen) && (rel[plen] == 0 || rel[plen] == '/' || !strcmp(p, "/"));
+		return !strncmp(rel, p, plen) &&
+		       (rel[plen] == 0 || rel[plen] == '/' || !strcmp(p, "/"));
 	/* rel, then each ancestor of it, as a whole path */
 	memcpy(r, rel, rlen + 1);
 	for (;;) {

@@ -97,20 +97,22 @@ int req_pods(struct daemon *d, int argc, char **argv, struct buf *out)
 		addrs_of(p, json, addrs, sizeof(addrs));
 		labels_of(p, json, labels, sizeof(labels));
 		if (json) {
-			buf_printf(out,
-				   "%s{\"name\":\"%s\",\"id\":%u,\"match\":\"%s\",\"veth_pattern\":"
-				   "\"%s\",\"veths\":[%s],\"addresses\":[%s],\"labels\":{%s},"
-				   "\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,"
-				   "\"tx_bytes\":%llu,\"ingress_denied\":%llu,\"egress_denied\":%llu}",
-				   i ? "," : "", p->name, id, match_of(p), p->veth, veths, addrs,
-				   labels, c ? (unsigned long long)c->rx_packets : 0,
-				   c ? (unsigned long long)c->rx_bytes : 0,
-				   c ? (unsigned long long)c->tx_packets : 0,
-				   c ? (unsigned long long)c->tx_bytes : 0,
-				   c ? (unsigned long long)c->ingress_denied : 0,
-				   c ? (unsigned long long)c->egress_denied : 0);
+			buf_printf(
+			    out,
+			    "%s{\"name\":\"%s\",\"id\":%u,\"match\":\"%s\",\"veth_pattern\":"
+			    "\"%s\",\"veths\":[%s],\"addresses\":[%s],\"labels\":{%s},"
+			    "\"rx_packets\":%llu,\"rx_bytes\":%llu,\"tx_packets\":%llu,"
+			    "\"tx_bytes\":%llu,\"ingress_denied\":%llu,\"egress_denied\":%llu}",
+			    i ? "," : "", p->name, id, match_of(p), p->veth, veths, addrs, labels,
+			    c ? (unsigned long long)c->rx_packets : 0,
+			    c ? (unsigned long long)c->rx_bytes : 0,
+			    c ? (unsigned long long)c->tx_packets : 0,
+			    c ? (unsigned long long)c->tx_bytes : 0,
+			    c ? (unsigned long long)c->ingress_denied : 0,
+			    c ? (unsigned long long)c->egress_denied : 0);
 		} else {
-			buf_printf(out, "%-16s id %-4u match %-7s veth %-12s addresses %s  labels %s\n",
+			buf_printf(out,
+				   "%-16s id %-4u match %-7s veth %-12s addresses %s  labels %s\n",
 				   p->name, id, match_of(p), veths[0] ? veths : "-", addrs,
 				   labels[0] ? labels : "-");
 		}

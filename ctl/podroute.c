@@ -53,9 +53,9 @@ static int route_oif(const struct sluice_prefix *addr)
 		struct rtmsg rt;
 		char attrs[64];
 	} req = {
-		.nh = {.nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
-		.rt = {.rtm_family = addr->family == 4 ? AF_INET : AF_INET6,
-		       .rtm_dst_len = addr->family == 4 ? 32 : 128},
+	    .nh = {.nlmsg_type = RTM_GETROUTE, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
+	    .rt = {.rtm_family = addr->family == 4 ? AF_INET : AF_INET6,
+		   .rtm_dst_len = addr->family == 4 ? 32 : 128},
 	};
 	size_t alen = addr->family == 4 ? 4 : 16;
 	struct rtattr *rta = (struct rtattr *)req.attrs;
@@ -92,9 +92,11 @@ static int link_is_veth(int ifindex, char name[IF_NAMESIZE])
 		struct nlmsghdr nh;
 		struct ifinfomsg ifi;
 	} req = {
-		.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-		       .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
-		.ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex},
+	    .nh = {.nlmsg_len = sizeof(req),
+		   .nlmsg_type = RTM_GETLINK,
+		   .nlmsg_flags = NLM_F_REQUEST,
+		   .nlmsg_seq = 1},
+	    .ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex},
 	};
 	char buf[8192];
 	const struct nlmsghdr *nh = (const void *)buf;

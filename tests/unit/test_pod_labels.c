@@ -107,7 +107,8 @@ TEST(pod_labels_bad_values_and_selectors_are_refused_with_their_line)
 	    "pods = (\n"
 	    "  { name = \"a\"; addresses = [ \"203.0.113.10\" ];\n"
 	    "    labels = { app = \"w e b\"; tier = 3; }; },\n"
-	    "  { name = \"b\"; addresses = [ \"203.0.113.11\" ]; veth = \"vb\"; match = \"address\";\n"
+	    "  { name = \"b\"; addresses = [ \"203.0.113.11\" ]; veth = \"vb\"; match = "
+	    "\"address\";\n"
 	    "    ingress = { default = \"deny\"; allow = (\n"
 	    "      { from_labels = { app = \"a\"; }; cidr = \"192.0.2.0/24\"; },\n"
 	    "      { from_labels = { }; } ); }; }\n"
@@ -152,12 +153,12 @@ XDP_TEST(pod_labels_selector_allows_exactly_the_selected_pods)
 	CHECK(load_text(labels_conf, &m, &d) == 0);
 	CHECK(xdp_tc_obj() != NULL);
 	CHECK(xdp_set_pods(&m) == 0);
-	CHECK_EQ(tc_verdict("203.0.113.10", "203.0.113.20", 5432), TC_ACT_OK);     /* web-1 */
-	CHECK_EQ(tc_verdict("203.0.113.11", "203.0.113.20", 5432), TC_ACT_OK);     /* web-2 */
-	CHECK_EQ(tc_verdict("203.0.113.12", "203.0.113.20", 5432), TC_ACT_SHOT);   /* batch */
-	CHECK_EQ(tc_verdict("203.0.113.10", "203.0.113.20", 22), TC_ACT_SHOT);     /* port */
-	CHECK_EQ(tc_verdict("198.51.100.7", "203.0.113.20", 5432), TC_ACT_SHOT);   /* nobody */
-	CHECK_EQ(tc_verdict("192.0.2.7", "203.0.113.20", 22), TC_ACT_OK);          /* cidr rule */
+	CHECK_EQ(tc_verdict("203.0.113.10", "203.0.113.20", 5432), TC_ACT_OK);	 /* web-1 */
+	CHECK_EQ(tc_verdict("203.0.113.11", "203.0.113.20", 5432), TC_ACT_OK);	 /* web-2 */
+	CHECK_EQ(tc_verdict("203.0.113.12", "203.0.113.20", 5432), TC_ACT_SHOT); /* batch */
+	CHECK_EQ(tc_verdict("203.0.113.10", "203.0.113.20", 22), TC_ACT_SHOT);	 /* port */
+	CHECK_EQ(tc_verdict("198.51.100.7", "203.0.113.20", 5432), TC_ACT_SHOT); /* nobody */
+	CHECK_EQ(tc_verdict("192.0.2.7", "203.0.113.20", 22), TC_ACT_OK);	 /* cidr rule */
 	model_free(&m);
 	diag_free(&d);
 	return 0;
