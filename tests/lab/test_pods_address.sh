@@ -156,6 +156,15 @@ else
 	fail "pods-json-has-labels" "$(tail -n 1 "$LAB_TMP/json.err") in: ${json:0:200}"
 fi
 
+# selectors are resolved again on reload: pod-c joins tier=back
+sed -i 's/labels = { app = "batch"; };/labels = { app = "batch"; tier = "back"; };/' "$CONF"
+if out=$(node "$LAB_SLUICE" --socket "$SOCK" reload 2>&1) &&
+	lab_exec_pod 0 ping -n -q -c 1 -W 1 "${LAB_POD_V4[2]}" >/dev/null 2>&1; then
+	ok "from-labels-recompiled-on-reload"
+else
+	fail "from-labels-recompiled-on-reload" "after relabelling pod-c: ${out:0:120}; pod-a still cannot reach it"
+fi
+
 # labels as Prometheus labels, joinable with the counters on pod
 m=$(lab_exec_node curl -s -m 5 "http://$METRICS/metrics")
 if grep -q "^sluice_pod_info{pod=\"${LAB_POD_NAME[1]}\",match=\"address\",label_app=\"api\",label_tier=\"back\"} 1$" <<<"$m" &&
