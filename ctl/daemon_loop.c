@@ -84,10 +84,12 @@ int daemon_loop(struct daemon *d)
 				evstream_consume(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
-				daemon_hostwl_sync(d); /* containers come and go */
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}
+			/* containers come and go: hostNetwork workloads' cgroups */
+			if (fd == d->wl.ino_fd && !d->stopping)
+				daemon_hostwl_sync(d);
 		}
 	}
 	daemon_notify("STOPPING=1");
