@@ -373,6 +373,23 @@ static int bound_socket(int type, uint16_t *port)
 	return s;
 }
 
+/* The same on ::1. */
+static int bound_socket6(int type, uint16_t *port)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t sl = sizeof(sa);
+	int s = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	*port = ntohs(sa.sin6_port);
+	return s;
+}
+
 static uint64_t tc_reason_packets(uint32_t reason)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -401,10 +418,12 @@ static uint64_t wl_stat(uint32_t pod_id, int field)
 
 /* The uplink program on a packet from 192.0.2.99 to 127.0.0.1:port
  * (untagged: identity unknown); returns the TC verdict, mark in *mark. */
-static int uplink_to_node(uint8_t proto, uint16_t port, uint32_t *mark)
+static int uplink_to_node_fam(int v6, uint8_t proto, uint16_t port, uint32_t *mark)
 {
-	struct pkt_spec s = proto == IPPROTO_TCP ? spec_tcp4("192.0.2.99", "127.0.0.1")
-						 : spec_udp4("192.0.2.99", "127.0.0.1");
+	struct pkt_spec s = v6 ? (proto == IPPROTO_TCP ? spec_tcp6("2001:db8::99", "::1")
+						      : spec_udp6("2001:db8::99", "::1"))
+			       : (proto == IPPROTO_TCP ? spec_tcp4("192.0.2.99", "127.0.0.1")
+						      : spec_udp4("192.0.2.99", "127.0.0.1"));
 	uint8_t frame[FRAME_MAX], out[FRAME_MAX + 256];
 	struct __sk_buff ctx = {0};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_out = out,
@@ -423,6 +442,11 @@ static int uplink_to_node(uint8_t proto, uint16_t port, uint32_t *mark)
 	return (int)opts.retval;
 }
 
+static int uplink_to_node(uint8_t proto, uint16_t port, uint32_t *mark)
+{
+	return uplink_to_node_fam(0, proto, port, mark);
+}
+
 /* A workload "agent" owns cgroup A (in hostwl_cgroups, as the daemon
  * would write it); sockets made in A's child A/c1 are the agent's (the
  * ancestor walk), a socket in our own cgroup is nobody's.  The agent's
@@ -435,8 +459,8 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	struct pod_cfg agent;
 	struct sluice_model m;
 	struct stat st;
-	uint16_t tport = 0, uport = 0, other_port = 0;
-	int ts = -1, us = -1, os = -1, moved;
+	uint16_t tport = 0, uport = 0, other_port = 0, t6port = 0, u6port = 0;
+	int ts = -1, us = -1, os = -1, t6 = -1, u6 = -1, moved;
 	uint32_t mark = 0, id = 0;
 	uint64_t a_id, rx0, den0, host0, wl_ok0, wl_den0;
 
@@ -458,11 +482,13 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	if (moved) {
 		ts = bound_socket(SOCK_STREAM, &tport);
 		us = bound_socket(SOCK_DGRAM, &uport);
+		t6 = bound_socket6(SOCK_STREAM, &t6port);
+		u6 = bound_socket6(SOCK_DGRAM, &u6port);
 	}
 	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", root, strcmp(mine, "/") ? mine : "");
 	CHECK(write_file(procs, pid) == 0);
 	os = bound_socket(SOCK_STREAM, &other_port);
-	CHECK(moved && ts >= 0 && us >= 0 && os >= 0);
+	CHECK(moved && ts >= 0 && us >= 0 && os >= 0 && t6 >= 0 && u6 >= 0);
 
 	memset(&m, 0, sizeof(m));
 	memset(&agent, 0, sizeof(agent));
@@ -501,6 +527,11 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	CHECK_EQ(uplink_to_node(IPPROTO_TCP, other_port, &mark), TC_ACT_OK);
 	CHECK_EQ(tc_reason_packets(STR_HOST), host0 + 2);
 	CHECK_EQ(wl_stat(id, 0), rx0 + 1);
+	/* IPv6: the same socket lookup and policy */
+	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_TCP, t6port, &mark), TC_ACT_OK);
+	CHECK_EQ(wl_stat(id, 0), rx0 + 2);
+	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_UDP, u6port, &mark), TC_ACT_SHOT);
+	CHECK_EQ(wl_stat(id, 4), den0 + 2);
 
 	/* the agent sends (the egress program, run from A/c1: the test run's
 	 * socket is ours): tx counters by the sending socket's cgroup */
@@ -526,6 +557,8 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	close(ts);
 	close(us);
 	close(os);
+	close(t6);
+	close(u6);
 	rmdir(c1);
 	rmdir(a);
 	return 0;
