@@ -34,6 +34,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "daemon.h"
+#include "hostwl.h"
 #include "observe.h"
 
 /* What the running daemon keeps: at most CAP_BPF, for map lookups and
@@ -223,6 +224,7 @@ static int setup(struct daemon *d)
 	if (daemon_pods_setup(d))
 		return -1; /* the data path is configured: leave it serving */
 	observe_open(d); /* after the TC object: it pins the per-cgroup maps */
+	daemon_hostwl_sync(d); /* needs the workloads cache observe_open made */
 	if (event_setup(d)) {
 		dlog("error: setting up the event loop: %s", strerror(errno));
 		return -1; /* the data path is configured: leave it serving */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pod_info.h"
 
 #define MAX_WORDS 16
 
@@ -171,6 +172,8 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		return backend_cmd(d, argc - 1, argv + 1, out);
 	if (!strcmp(argv[0], "stop"))
 		return req_stop(d, argc - 1, argv + 1, out);
+	if (!strcmp(argv[0], "pods")) /* ctl/pod_info.c */
+		return req_pods(d, argc - 1, argv + 1, out);
 	buf_printf(out, "unknown request '%s'\n", argv[0]);
 	return -EINVAL;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hostwl.h"
 
 static void on_signal(struct daemon *d)
 {
@@ -90,6 +91,9 @@ int daemon_loop(struct daemon *d)
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}
+			/* containers come and go: hostNetwork workloads' cgroups */
+			if (fd == d->wl.ino_fd && !d->stopping)
+				daemon_hostwl_sync(d);
 		}
 	}
 	daemon_notify("STOPPING=1");

@@ -32,11 +32,24 @@ struct identity_cfg {
 	int line;
 };
 
+/* A pod label (`labels = { app = "web"; }`), also a selector term. */
+#define POD_LABELS_MAX 16
+#define POD_LABEL_LEN 64
+struct pod_label {
+	char key[POD_LABEL_LEN];
+	char value[POD_LABEL_LEN];
+};
+
 struct policy_rule_cfg {
 	uint16_t identity;          /* 0 = any identity */
 	struct sluice_prefix cidr;  /* family 0 = any source */
 	uint8_t proto;              /* 0 = any */
 	uint16_t port_lo, port_hi;  /* 0..65535 = any */
+	/* from_labels: the peer is one of the pods carrying all these labels.
+	 * Resolved when the config is loaded into one cidr rule per address
+	 * of a matching pod. */
+	struct pod_label from_labels[POD_LABELS_MAX];
+	size_t n_from_labels;
 	int line;
 };
 
@@ -44,7 +57,11 @@ struct pod_cfg {
 	char name[64];
 	struct prefix_list addrs;   /* the pod's own addresses (host prefixes) */
 	char veth[IF_NAMESIZE];     /* host-side veth name or pattern; "" = find by address */
-	char cgroup[256];           /* cgroup path for hostNetwork pods; "" = none */
+	char cgroup[256];           /* cgroup path or pattern for hostNetwork pods; "" = none */
+	bool match_address;         /* veth found from the route to the pod's address */
+	bool host_network;          /* cgroup and no veth: told apart by socket, not address */
+	struct pod_label labels[POD_LABELS_MAX];
+	size_t n_labels;
 	bool ingress_default_allow;
 	bool egress_default_allow;
 	struct policy_rule_cfg *ingress, *egress;

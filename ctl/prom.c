@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "observe.h"
+#include "pod_info.h"
 
 int prom_listen(const char *listen_on, char *err, size_t errlen)
 {
@@ -325,6 +326,7 @@ static void render_pods(const struct daemon *d, struct buf *o)
 			   p[i].name, (unsigned long long)p[i].ingress_denied, p[i].name,
 			   (unsigned long long)p[i].egress_denied);
 	free(p);
+	pods_render_info(d, o); /* labels: ctl/pod_info.c */
 }
 
 /* A read: the entries of cgroups that are gone are in this scrape, then

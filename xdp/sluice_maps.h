@@ -368,6 +368,10 @@ enum sluice_tc_reason {
 	STR_EGRESS_DENIED,     /* pod veth: from the pod, denied by egress policy */
 	STR_POD_UNKNOWN,       /* pod veth without a pod id (watcher lag): passed */
 	STR_NOT_IP,            /* no IP header: passed */
+	/* pods branch: */
+	STR_V6_EXT_BAD,        /* IPv6 extension chain malformed/too long: proto 0, no ports */
+	STR_WORKLOAD_ALLOWED,  /* uplink: to a hostNetwork workload's socket, allowed */
+	STR_WORKLOAD_DENIED,   /* uplink: to a hostNetwork workload's socket, denied */
 	STR_REASON_MAX,
 };
 
@@ -928,6 +932,9 @@ static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
 	[STR_EGRESS_DENIED] = "pod_egress_denied",
 	[STR_POD_UNKNOWN] = "pod_unknown",
 	[STR_NOT_IP] = "not_ip",
+	[STR_V6_EXT_BAD] = "v6_ext_bad",
+	[STR_WORKLOAD_ALLOWED] = "workload_ingress_allowed",
+	[STR_WORKLOAD_DENIED] = "workload_ingress_denied",
 };
 
 static const char *const sluice_aux_names[SA_MAX] = {
@@ -963,6 +970,29 @@ struct {
 	__type(value, struct sluice_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgroup_overflow SEC(".maps");
+#endif
+
+/* ---- hostNetwork workloads: pods identified by cgroup (pods branch) ------ */
+
+/* A pod with a `cgroup` setting is a hostNetwork workload: it shares the
+ * node's addresses, so only sockets tell its traffic apart.  The daemon
+ * keeps hostwl_cgroups: every cgroup id whose path the workload's pattern
+ * matches -> its pod id.  On the uplink's TC ingress, a TCP/UDP packet to
+ * the node's own address is looked up to its receiving socket
+ * (bpf_sk_lookup_*), and that socket's cgroup and then its ancestors,
+ * deepest first, to a workload: its ingress policy and rx counters apply.
+ * On the uplink's egress, the sending socket's cgroup gives tx counters. */
+#define SLUICE_MAX_HOSTWL_CGROUPS 4096
+#define SLUICE_CGROUP_DEPTH 16 /* ancestor levels searched */
+
+#ifdef __bpf__
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_HOSTWL_CGROUPS);
+	__type(key, __u64);   /* cgroup id */
+	__type(value, __u32); /* pod id */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hostwl_cgroups SEC(".maps");
 #endif
 
 #endif /* SLUICE_MAPS_H */
