@@ -70,17 +70,32 @@ static int nh_send(struct run_result *r, struct frame_layout *lay)
 	return xdp_run(in, len, r);
 }
 
+/* The configuration serial packets run under now. */
+static int nh_serial(uint32_t *serial)
+{
+	struct sluice_state st;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("sluice_state"), &zero, &st))
+		return -1;
+	*serial = st.serial;
+	return 0;
+}
+
 /* The cache entries of backend bid on every CPU; returns how many CPUs hold
- * a filled one (the first is copied to *first). */
+ * one filled under the current serial (the first is copied to *first).
+ * Entries of earlier tests (same backend id, older serial) do not count:
+ * the data path ignores them too. */
 static int nh_read(uint32_t bid, struct sluice_nexthop *all, int ncpu,
 		   struct sluice_nexthop *first)
 {
 	int fd = xdp_map_fd("lb_nexthop"), n = 0;
+	uint32_t serial;
 
-	if (fd < 0 || bpf_map_lookup_elem(fd, &bid, all))
+	if (fd < 0 || bpf_map_lookup_elem(fd, &bid, all) || nh_serial(&serial))
 		return -1;
 	for (int i = 0; i < ncpu; i++)
-		if (all[i].filled_ns) {
+		if (all[i].filled_ns && all[i].serial == serial) {
 			if (!n++)
 				*first = all[i];
 		}
@@ -97,8 +112,7 @@ static int nh_poison(uint32_t bid)
 
 	if (all && nh_read(bid, all, ncpu, &first) > 0) {
 		for (int i = 0; i < ncpu; i++)
-			if (all[i].filled_ns)
-				memcpy(all[i].dmac, NH_POISON, 6);
+			memcpy(all[i].dmac, NH_POISON, 6);
 		rc = bpf_map_update_elem(fd, &bid, all, 0);
 	}
 	free(all);
