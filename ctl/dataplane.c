@@ -127,6 +127,8 @@ void dp_close(struct dataplane *dp)
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
 		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd};
 
+	for (int g = 0; g < 2; g++)
+		prefix_list_free(&dp->trie_have[g]);
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
 			munmap(dp->fast_mem[f], SLUICE_GENS * FAST_BYTES);
@@ -176,12 +178,18 @@ int dp_begin(struct dataplane *dp)
 
 int dp_commit(struct dataplane *dp)
 {
-	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
-				  .has_services = {dp->has_services[0], dp->has_services[1]},
-				  .switched_ns = mono_ns()};
+	struct sluice_state st;
 	uint32_t zero = 0;
 
-	/* one 8-byte value write: the data path reads gen once per packet */
+	/* fields outside the generation switch (flood_mode) keep their value */
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return -errno;
+	st.gen = dp->shadow;
+	st.serial = dp->serial + 1;
+	st.has_services[0] = dp->has_services[0];
+	st.has_services[1] = dp->has_services[1];
+	st.switched_ns = mono_ns();
+	/* one value write: the data path reads gen once per packet */
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return -errno;
 	dp->active = st.gen;
@@ -205,6 +213,49 @@ static int write_classes(struct dataplane *dp, uint32_t gen, const struct sluice
 	return 0;
 }
 
+/* What generation g's tries hold: the remembered copy, or read back. */
+static int tries_known(struct dataplane *dp, uint32_t g)
+{
+	int rc;
+
+	if (dp->trie_known[g])
+		return 0;
+	prefix_list_free(&dp->trie_have[g]);
+	rc = verdicts_dump(dp->trie_fd[0][g], dp->trie_fd[1][g], &dp->trie_have[g]);
+	if (rc) {
+		prefix_list_free(&dp->trie_have[g]);
+		return rc;
+	}
+	dp->trie_known[g] = 1;
+	return 0;
+}
+
+/* Make the shadow generation's tries hold exactly want, writing only the
+ * difference from what they hold, and remember want as their content. */
+static int tries_sync(struct dataplane *dp, const struct prefix_list *want,
+		      struct verdict_apply_stats *st)
+{
+	uint32_t g = dp->shadow;
+	struct prefix_list *have = &dp->trie_have[g];
+	int rc = tries_known(dp, g);
+
+	if (rc)
+		return rc;
+	rc = verdicts_apply_diff(dp->trie_fd[0][g], dp->trie_fd[1][g], want, have, st);
+	/* after a failure the tries hold some mix: read them back next time */
+	prefix_list_free(have);
+	dp->trie_known[g] = 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < want->n; i++)
+		if (prefix_list_push(have, &want->v[i])) {
+			prefix_list_free(have);
+			return 0; /* written; only the memory of it is lost */
+		}
+	dp->trie_known[g] = 1;
+	return 0;
+}
+
 int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		   struct verdict_apply_stats *st, char *err, size_t errlen)
 {
@@ -216,8 +267,7 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 	/* classes first: the shadow table must never name an unwritten one */
 	rc = write_classes(dp, dp->shadow, t.classes);
 	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &t.trie,
-				    st);
+		rc = tries_sync(dp, &t.trie, st);
 	if (!rc) {
 		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST_BYTES, t.fast4, FAST_BYTES);
 		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
@@ -235,6 +285,9 @@ int dp_copy_lists(struct dataplane *dp)
 	struct verdict_apply_stats st;
 	int rc;
 
+	/* copy what the active tries hold (tries_sync replaces the shadow's
+	 * remembered list, so the active one is copied out first) */
+
 	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
 		uint32_t k = dp->active * SLUICE_CLASSES + i;
 
@@ -243,10 +296,11 @@ int dp_copy_lists(struct dataplane *dp)
 	}
 	rc = write_classes(dp, dp->shadow, cls);
 	if (!rc)
-		rc = verdicts_dump(dp->trie_fd[0][dp->active], dp->trie_fd[1][dp->active], &trie);
+		rc = tries_known(dp, dp->active);
+	for (size_t i = 0; !rc && i < dp->trie_have[dp->active].n; i++)
+		rc = prefix_list_push(&trie, &dp->trie_have[dp->active].v[i]) ? -ENOMEM : 0;
 	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &trie,
-				    &st);
+		rc = tries_sync(dp, &trie, &st);
 	prefix_list_free(&trie);
 	if (rc)
 		return rc;
