@@ -138,6 +138,14 @@ int daemon_switch(struct daemon *d, const struct sluice_model *m, unsigned what,
 	else
 		log_slow(t);
 #undef MARK
+	/* The daemon's first switch leaves the other generation's tries as it
+	 * found them (unknown: empty after an attach, or a previous run's).
+	 * Fill them with what is now active, so that the next change (the
+	 * first reload) writes only what changed instead of every entry
+	 * (~0.1-0.3 s at 100k prefixes).  No packet reads that generation,
+	 * and the next switch rewrites all of it anyway: failure is harmless. */
+	if (!rc && !d->dp.trie_known[d->dp.shadow] && dp_begin(&d->dp) == 0)
+		(void)dp_copy_lists(&d->dp);
 out:
 	prefix_list_free(&compiled);
 	lb_model_free(&lb);
