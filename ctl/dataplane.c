@@ -139,6 +139,8 @@ void dp_close(struct dataplane *dp)
 		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
 		      &dp->fast6_masks_fd};
 
+	for (int g = 0; g < 2; g++)
+		prefix_list_free(&dp->trie_have[g]);
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
 			munmap(dp->fast_mem[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
@@ -190,16 +192,18 @@ int dp_begin(struct dataplane *dp)
 
 int dp_commit(struct dataplane *dp)
 {
-	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
-				  .has_services = {dp->has_services[0], dp->has_services[1]},
-				  .switched_ns = mono_ns()};
-	struct sluice_state cur;
+	struct sluice_state st;
 	uint32_t zero = 0;
 
-	/* flood_mode is not the generation's: carry the daemon's last write */
-	if (bpf_map_lookup_elem(dp->state_fd, &zero, &cur) == 0)
-		st.flood_mode = cur.flood_mode;
-	/* one 8-byte value write: the data path reads gen once per packet */
+	/* fields outside the generation switch (flood_mode) keep their value */
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return -errno;
+	st.gen = dp->shadow;
+	st.serial = dp->serial + 1;
+	st.has_services[0] = dp->has_services[0];
+	st.has_services[1] = dp->has_services[1];
+	st.switched_ns = mono_ns();
+	/* one value write: the data path reads gen once per packet */
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return -errno;
 	dp->active = st.gen;

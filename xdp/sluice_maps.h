@@ -282,6 +282,33 @@ struct sluice_rev {
 	__u16 svc_id;
 };
 
+/* Next hop of a backend, cached per CPU so that an established flow's
+ * packets do not each pay bpf_fib_lookup (the largest single cost of the NAT
+ * path).  Indexed by backend id (stable across generations).  An entry is
+ * used only while all of these still hold, else the FIB is asked again and
+ * the entry refilled:
+ *  - serial: the configuration serial it was filled under (any generation
+ *    switch, which every backend or service change is, invalidates it);
+ *  - addr / in_ifindex: the backend address and ingress interface it was
+ *    resolved for (a backend id reused for another address never inherits);
+ *  - filled_ns: at most LB_NH_MAX_AGE_NS old, so a neighbour or route change
+ *    (new MAC, route via another interface, entry gone) is seen within that
+ *    bound without the data path watching the kernel's tables.
+ * Only FIB successes are cached: "no neighbour yet" and failures are asked
+ * again every time.  With ECMP routes a backend's packets follow one path per
+ * CPU (the FIB's multipath hash of the first packet) until the entry ages. */
+#define LB_NH_MAX_AGE_NS 250000000ull /* 250 ms */
+
+struct sluice_nexthop {
+	__u32 addr[4];
+	__u64 filled_ns; /* bpf_ktime_get_coarse_ns() when filled; 0 = empty */
+	__u32 serial;
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 struct sluice_flow_key {
 	__u32 src[4];
 	__u32 dst[4];
@@ -683,6 +710,15 @@ struct {
 	__type(value, struct sluice_rev);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_rev_g1 SEC(".maps");
+
+/* Per-CPU next-hop cache of the load balancer (struct sluice_nexthop):
+ * data-path private, not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_nexthop);
+} lb_nexthop SEC(".maps");
 
 /* Per-CPU LRU lists (no common LRU): a flood on one CPU cannot evict the
  * flows another CPU serves, and there is no cross-CPU lock. */
