@@ -122,6 +122,14 @@ enum sluice_reason {
 	SR_LB_ENCAP_FAIL,     /* DSR: could not add the outer header (VLAN
 			       * tagged frame, no headroom, too long) */
 	SR_SYN_RATE,          /* a TCP SYN over its source's token bucket */
+	SR_COOKIE_SENT,       /* SYN to a protected local service: answered with
+			       * a cookie SYN-ACK (tx) */
+	SR_COOKIE_VALID,      /* ACK with a valid cookie, no socket yet: to the
+			       * stack (SYNPROXY completes the handshake) */
+	SR_COOKIE_INVALID,    /* ACK/segment to a protected service with no socket
+			       * and no valid cookie: dropped */
+	SR_COOKIE_UNSUPPORTED,/* SYN to a protected service that cannot be answered
+			       * (IPv4 options, IPv6 extension headers): dropped */
 	SR_REASON_MAX,
 };
 
@@ -408,6 +416,31 @@ struct sluice_syn_key {
 struct sluice_syn_bucket {
 	__u64 milli_tokens; /* tokens x 1000 */
 	__u64 last_ns;
+};
+
+/* ---- SYN-flood defence: SYN cookies for local services ------------------- */
+
+/* Protected local services (address, TCP port), keyed per generation (gen
+ * is part of the key: one hash holds both).  syncookie_gen[gen] is the
+ * largest mode of any entry of that generation, so traffic pays no lookup
+ * when no service is protected (docs/syn-cookies.md). */
+#define SLUICE_COOKIE_MAX 1024
+
+enum sluice_cookie_mode {
+	SLUICE_COOKIE_OFF = 0,
+	SLUICE_COOKIE_FLOOD = 1,  /* only while sluice_state.flood_mode is on */
+	SLUICE_COOKIE_ALWAYS = 2,
+};
+
+struct sluice_cookie_key {
+	__u8 addr[16]; /* v4 in the first 4 bytes, rest 0 */
+	__be16 port;
+	__u8 family;   /* 4 or 6 */
+	__u8 gen;
+};
+
+struct sluice_cookie_svc {
+	__u32 mode; /* enum sluice_cookie_mode */
 };
 
 #ifdef __bpf__
@@ -734,6 +767,22 @@ struct {
 	__type(value, struct sluice_syn_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } syn_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_GENS * SLUICE_COOKIE_MAX);
+	__type(key, struct sluice_cookie_key);
+	__type(value, struct sluice_cookie_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_local SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS);
+	__type(key, __u32);
+	__type(value, __u32); /* enum sluice_cookie_mode: the largest in that gen */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_gen SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -768,6 +817,10 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_LB_FIB_FAIL] = "lb_fib_fail",
 	[SR_LB_ENCAP_FAIL] = "lb_encap_fail",
 	[SR_SYN_RATE] = "syn_rate_limited",
+	[SR_COOKIE_SENT] = "syncookie_sent",
+	[SR_COOKIE_VALID] = "syncookie_ack_valid",
+	[SR_COOKIE_INVALID] = "syncookie_ack_invalid",
+	[SR_COOKIE_UNSUPPORTED] = "syncookie_syn_unsupported",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
