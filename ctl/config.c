@@ -18,7 +18,7 @@
 
 static const char *const top_keys[] = {
     "interfaces", "blocklist", "allowlist", "identities", "services",
-    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", NULL,
+    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "syn_cookies", NULL,
 };
 
 static void model_defaults(struct sluice_model *m)
@@ -160,6 +160,7 @@ static void load_root(struct cfg_ctx *c, const config_setting_t *root)
 	cfg_identities(c, root); /* before pods: their rules name identities */
 	cfg_syn_guard(c, root);
 	cfg_services(c, root);
+	cfg_syn_cookies(c, root);
 	cfg_pods(c, root);
 	cfg_stats(c, root);
 	cfg_control(c, root);
@@ -222,5 +223,6 @@ void model_free(struct sluice_model *m)
 		free(m->pods[i].egress);
 	}
 	free(m->pods);
+	free(m->syncookie_local);
 	memset(m, 0, sizeof(*m));
 }

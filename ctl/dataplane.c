@@ -13,6 +13,7 @@
 
 #include "model.h"
 #include "pods.h"
+#include "syncookies.h"
 #include "sluice_maps.h"
 
 #define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
@@ -75,6 +76,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->pod_addrs_fd[0], "pod_addrs_g0"}, {&dp->pod_addrs_fd[1], "pod_addrs_g1"},
 		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
 		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
+		{&dp->cookie_local_fd, "syncookie_local"}, {&dp->cookie_gen_fd, "syncookie_gen"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -125,7 +127,8 @@ void dp_close(struct dataplane *dp)
 		      &dp->ring_fd,         &dp->backends_fd,     &dp->ident_fd[0][0],
 		      &dp->ident_fd[0][1],  &dp->ident_fd[1][0],  &dp->ident_fd[1][1],
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
-		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd};
+		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
+		      &dp->cookie_local_fd, &dp->cookie_gen_fd};
 
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
@@ -332,8 +335,15 @@ int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err,
 		.syn_limits = dp->syn_limits_fd,
 		.gen = dp->shadow,
 	};
+	int rc = pods_apply(m, &t, err, errlen);
 
-	return pods_apply(m, &t, err, errlen);
+	/* SYN cookies' protected local services ride with the pods' switch */
+	if (!rc) {
+		rc = syncookies_write(dp->cookie_local_fd, dp->cookie_gen_fd, dp->shadow, m);
+		if (rc)
+			snprintf(err, errlen, "writing syn_cookies: %s", strerror(-rc));
+	}
+	return rc;
 }
 
 /* Make LPM trie dst hold what src holds (identity tries are small). */
@@ -384,5 +394,7 @@ int dp_copy_pods(struct dataplane *dp)
 		    bpf_map_update_elem(dp->pod_policy_fd, &s, &pol, BPF_ANY))
 			rc = -errno;
 	}
+	if (!rc)
+		rc = syncookies_copy(dp->cookie_local_fd, dp->cookie_gen_fd, dp->active, dp->shadow);
 	return rc;
 }
