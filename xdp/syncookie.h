@@ -43,6 +43,7 @@ struct cookie_pkt {
 		     * not a fragment */
 };
 
+#define COOKIE_TCP_FIN 0x01
 #define COOKIE_TCP_SYN 0x02
 #define COOKIE_TCP_RST 0x04
 #define COOKIE_TCP_ACK 0x10
@@ -216,7 +217,10 @@ static __always_inline int cookie_answer_syn(struct xdp_md *ctx, const struct co
 	__u8 *thp;
 	__s64 r;
 
-	if (!cp->plain || l3_off > COOKIE_MAX_L3_OFF)
+	/* SYN+FIN / SYN+RST: the kernel would discard them, and the cookie
+	 * helper does not look at the flags */
+	if (!cp->plain || l3_off > COOKIE_MAX_L3_OFF ||
+	    (cp->tcp_flags & (COOKIE_TCP_FIN | COOKIE_TCP_RST)))
 		return SR_COOKIE_UNSUPPORTED;
 	if (l4_off != l3_off + (v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr)))
 		return SR_COOKIE_UNSUPPORTED;
