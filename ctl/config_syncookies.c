@@ -10,6 +10,7 @@
  * Local services are answered with SYN cookies from XDP (xdp/syncookie.h);
  * the node's SYNPROXY rules complete the handshake (docs/syn-cookies.md).
  */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,4 +118,33 @@ void cfg_syn_cookies(struct cfg_ctx *c, const config_setting_t *root)
 		return;
 	for (int i = 0; i < config_setting_length(l); i++)
 		load_local(c, config_setting_get_elem(l, (unsigned)i));
+}
+
+/* services[i].syn_cookies = true: sluice answers the VIP's SYNs with
+ * cookies and opens the backend connection itself once the client's ACK
+ * proves its address (xdp/synproxy.h).  That needs the backend's SYN-ACK
+ * to come back through sluice, which only NAT mode does. */
+void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g,
+			     struct lb_service_cfg *s)
+{
+	char where[CFG_PATH_MAX];
+	bool on = false;
+
+	if (cfg_bool(c, g, "syn_cookies", false, &on) <= 0 || !on)
+		return;
+	cfg_path(g, where, sizeof(where));
+	if (s->mode != SLUICE_MODE_NAT) {
+		cfg_err(c, config_setting_get_member(g, "syn_cookies"),
+			"%s: syn_cookies needs mode \"nat\": in dsr-ipip the backend answers the "
+			"client directly, so sluice never sees the backend's SYN-ACK it must splice "
+			"onto the cookie handshake",
+			where);
+		return;
+	}
+	if (s->proto && s->proto != IPPROTO_TCP) {
+		cfg_err(c, config_setting_get_member(g, "syn_cookies"),
+			"%s: syn_cookies is for TCP services only", where);
+		return;
+	}
+	s->syn_cookies = true;
 }

@@ -439,6 +439,9 @@ int sluice_xdp(struct xdp_md *ctx)
 			handled = sluice_lb(ctx, &lp, &res);
 		else if (!p.frag)
 			handled = sluice_lb_icmp(ctx, &lp, &res);
+		/* syn_cookies services: their handshake first (xdp/synproxy.h) */
+		if (handled == LB_SP_CLIENT || handled == LB_SP_BACKEND)
+			handled = sluice_sp_run(ctx, &lp, &res, handled);
 		if (handled)
 			return lb_finish(ctx, &res, bytes, flags, &p, v6, gen);
 	}

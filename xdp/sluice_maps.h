@@ -130,6 +130,11 @@ enum sluice_reason {
 			       * and no valid cookie: dropped */
 	SR_COOKIE_UNSUPPORTED,/* SYN to a protected service that cannot be answered
 			       * (IPv4 options, IPv6 extension headers): dropped */
+	SR_SP_BACKEND_SYN,    /* cookie ACK to a VIP: turned into a SYN to the
+			       * chosen backend */
+	SR_SP_BACKEND_ACK,    /* the backend's SYN-ACK: answered with the ACK */
+	SR_SP_PENDING,        /* client or backend segment while the backend
+			       * handshake is pending: dropped (retransmitted) */
 	SR_REASON_MAX,
 };
 
@@ -215,7 +220,11 @@ enum sluice_svc_mode {
 struct sluice_svc {
 	__u32 id;   /* index of the service's Maglev table and counters */
 	__u32 mode; /* enum sluice_svc_mode */
+	__u32 flags; /* SLUICE_SVC_SYNCOOKIE (xdp/synproxy.h) */
 };
+
+/* NAT service whose handshakes sluice completes with SYN cookies. */
+#define SLUICE_SVC_SYNCOOKIE 1u
 
 enum sluice_backend_state {
 	SLUICE_BE_ACTIVE = 0,   /* in the Maglev table */
@@ -239,6 +248,7 @@ struct sluice_rev {
 	__u8 vip[16];
 	__be16 vport;
 	__u16 svc_id;
+	__u32 flags; /* the service's flags (SLUICE_SVC_SYNCOOKIE) */
 };
 
 struct sluice_flow_key {
@@ -254,6 +264,16 @@ struct sluice_flow_key {
 struct sluice_conn {
 	__u32 backend;
 	__u32 svc;
+	__u32 sp_state; /* enum sluice_sp_state: SYN-cookie services only */
+	__u32 sp_seq;   /* PENDING: our cookie (ISN to the client);
+			 * ESTABLISHED: backend ISN - cookie (seq delta) */
+};
+
+/* A connection of a syn_cookies service (xdp/synproxy.h). */
+enum sluice_sp_state {
+	SLUICE_SP_NONE = 0,        /* ordinary connection */
+	SLUICE_SP_PENDING = 1,     /* cookie ACK seen, SYN sent to the backend */
+	SLUICE_SP_ESTABLISHED = 2, /* backend answered: seq/ack translated */
 };
 
 struct sluice_lb_counter {
@@ -821,6 +841,9 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_COOKIE_VALID] = "syncookie_ack_valid",
 	[SR_COOKIE_INVALID] = "syncookie_ack_invalid",
 	[SR_COOKIE_UNSUPPORTED] = "syncookie_syn_unsupported",
+	[SR_SP_BACKEND_SYN] = "synproxy_backend_syn",
+	[SR_SP_BACKEND_ACK] = "synproxy_backend_ack",
+	[SR_SP_PENDING] = "synproxy_pending_drop",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {

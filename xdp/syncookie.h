@@ -260,30 +260,38 @@ static __always_inline int cookie_answer_syn(struct xdp_md *ctx, const struct co
 
 /* Any other segment to a protected service: the kernel's own connections
  * pass; otherwise only an ACK with a valid cookie does. */
-static __always_inline int cookie_check_ack(struct xdp_md *ctx, const struct cookie_pkt *cp,
+/* Does the segment's ack answer one of our cookies (for its addresses,
+ * ports and seq)?  Uses cp's offsets and family only. */
+static __always_inline int cookie_ack_valid(struct xdp_md *ctx, const struct cookie_pkt *cp,
 					    struct cookie_scratch *sc)
 {
 	__u32 l3_off = cp->l3_off, l4_off = cp->l4_off;
 	long rc;
 
+	if (l3_off > 1024 || l4_off > 1024)
+		return 0;
+	if (bpf_xdp_load_bytes(ctx, l4_off, sc->th, sizeof(struct tcphdr)))
+		return 0;
+	if (cp->v6) {
+		if (bpf_xdp_load_bytes(ctx, l3_off, &sc->ip6, sizeof(sc->ip6)))
+			return 0;
+		rc = bpf_tcp_raw_check_syncookie_ipv6(&sc->ip6, (struct tcphdr *)sc->th);
+	} else {
+		if (bpf_xdp_load_bytes(ctx, l3_off, &sc->ip4, sizeof(sc->ip4)))
+			return 0;
+		rc = bpf_tcp_raw_check_syncookie_ipv4(&sc->ip4, (struct tcphdr *)sc->th);
+	}
+	return rc == 0;
+}
+
+static __always_inline int cookie_check_ack(struct xdp_md *ctx, const struct cookie_pkt *cp,
+					    struct cookie_scratch *sc)
+{
 	if (cookie_kernel_has_conn(ctx, cp, &sc->tuple))
 		return SLUICE_PARSE_OK;
 	if ((cp->tcp_flags & (COOKIE_TCP_ACK | COOKIE_TCP_RST | COOKIE_TCP_SYN)) != COOKIE_TCP_ACK)
 		return SR_COOKIE_INVALID;
-	if (l3_off > 1024 || l4_off > 1024)
-		return SR_COOKIE_INVALID;
-	if (bpf_xdp_load_bytes(ctx, l4_off, sc->th, sizeof(struct tcphdr)))
-		return SR_COOKIE_INVALID;
-	if (cp->v6) {
-		if (bpf_xdp_load_bytes(ctx, l3_off, &sc->ip6, sizeof(sc->ip6)))
-			return SR_COOKIE_INVALID;
-		rc = bpf_tcp_raw_check_syncookie_ipv6(&sc->ip6, (struct tcphdr *)sc->th);
-	} else {
-		if (bpf_xdp_load_bytes(ctx, l3_off, &sc->ip4, sizeof(sc->ip4)))
-			return SR_COOKIE_INVALID;
-		rc = bpf_tcp_raw_check_syncookie_ipv4(&sc->ip4, (struct tcphdr *)sc->th);
-	}
-	return rc == 0 ? SR_COOKIE_VALID : SR_COOKIE_INVALID;
+	return cookie_ack_valid(ctx, cp, sc) ? SR_COOKIE_VALID : SR_COOKIE_INVALID;
 }
 
 /* Entry point for every TCP segment once the source is judged: returns
