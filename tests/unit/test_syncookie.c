@@ -418,3 +418,214 @@ out:
 		close(lfd);
 	return rc;
 }
+
+/* ---- NAT VIPs with syn_cookies = true (xdp/synproxy.h) -------------------- */
+
+#include "services.h"
+
+#define VIP4 "192.0.2.10"
+#define VIP6 "2001:db8:10::10"
+#define BE4 "203.0.113.11" /* the fixture's neighbours: backend MAC */
+#define BE6 "2001:db8:20::11"
+
+static struct lb_service_cfg vip_svc;
+static struct lb_backend_cfg vip_be;
+
+static int set_cookie_vip(int family)
+{
+	struct lb_model m = {.svcs = &vip_svc, .n = 1};
+	char err[SLUICE_ERRLEN];
+
+	memset(&vip_svc, 0, sizeof(vip_svc));
+	memset(&vip_be, 0, sizeof(vip_be));
+	if (prefix_parse(family == 4 ? VIP4 : VIP6, &vip_svc.vip, err, sizeof(err)) ||
+	    prefix_parse(family == 4 ? BE4 : BE6, &vip_be.addr, err, sizeof(err)))
+		return -1;
+	snprintf(vip_svc.name, sizeof(vip_svc.name), "web");
+	vip_svc.port = 80;
+	vip_svc.proto = IPPROTO_TCP;
+	vip_svc.mode = SLUICE_MODE_NAT;
+	vip_svc.syn_cookies = true;
+	vip_svc.backends = &vip_be;
+	vip_svc.n_backends = 1;
+	vip_be.port = 8080;
+	vip_be.weight = 1;
+	vip_be.state = SLUICE_BE_ACTIVE;
+	return xdp_set_services(&m);
+}
+
+/* A TCP segment as it left the XDP program, checked on the way. */
+struct tcpview {
+	uint8_t src[16], dst[16], dmac[6];
+	uint16_t sport, dport, mss;
+	uint32_t seq, ack;
+	uint8_t flags;
+};
+
+static int view_seg(int family, const uint8_t *f, size_t len, struct tcpview *v)
+{
+	size_t l3 = 14, l4 = l3 + (family == 4 ? 20 : 40), thl;
+	const uint8_t *th = f + l4;
+
+	memset(v, 0, sizeof(*v));
+	CHECK(len >= l4 + 20);
+	memcpy(v->dmac, f, 6);
+	if (family == 4) {
+		CHECK_EQ(inet_csum(f + l3, 20, 0), 0);
+		CHECK_EQ(rd16(f + l3 + 2), len - l3);
+		memcpy(v->src, f + l3 + 12, 4);
+		memcpy(v->dst, f + l3 + 16, 4);
+		CHECK_EQ(inet_csum(th, len - l4, pseudo(f + l3 + 12, 8, len - l4)), 0);
+	} else {
+		CHECK_EQ(rd16(f + l3 + 4), len - l4);
+		memcpy(v->src, f + l3 + 8, 16);
+		memcpy(v->dst, f + l3 + 24, 16);
+		CHECK_EQ(inet_csum(th, len - l4, pseudo(f + l3 + 8, 32, len - l4)), 0);
+	}
+	thl = (size_t)(th[12] >> 4) * 4;
+	CHECK(thl >= 20 && l4 + thl <= len);
+	v->sport = rd16(th);
+	v->dport = rd16(th + 2);
+	v->seq = rd32(th + 4);
+	v->ack = rd32(th + 8);
+	v->flags = th[13];
+	if (thl >= 24 && th[20] == 2 && th[21] == 4)
+		v->mss = rd16(th + 22);
+	return 0;
+}
+
+static int addr_is(int family, const uint8_t *a, const char *text)
+{
+	uint8_t b[16] = {0};
+
+	inet_pton(family == 4 ? AF_INET : AF_INET6, text, b);
+	return !memcmp(a, b, family == 4 ? 4 : 16);
+}
+
+static long conn_entries(void)
+{
+	int fd = xdp_map_fd("lb_conns");
+	struct sluice_flow_key k, next;
+	void *prev = NULL;
+	long n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+static int vip_handshake(int family)
+{
+	const char *cli = family == 4 ? "198.51.100.7" : "2001:db8:1::7";
+	const char *vip = family == 4 ? VIP4 : VIP6, *be = family == 4 ? BE4 : BE6;
+	struct seg syn = {.family = family, .src = cli, .dst = vip, .sport = 41000, .dport = 80,
+			  .seq = 0x01020304, .flags = 0x02, .mss = 1460};
+	struct seg s;
+	struct run_result r;
+	struct synack sa;
+	struct tcpview v;
+	const uint32_t bisn = 0xabcdef00;
+
+	CHECK(set_cookie_vip(family) == 0);
+	/* SYN: answered from the VIP, nothing stored */
+	CHECK(run_seg(&syn, &r) == 0);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(parse_synack(&syn, r.out, r.out_len, &sa) == 0);
+	CHECK_EQ(conn_entries(), 0);
+
+	/* the cookie ACK: a SYN to the backend, entry PENDING */
+	s = syn;
+	s.flags = 0x10;
+	s.mss = 0;
+	s.seq = syn.seq + 1;
+	s.ack = sa.seq + 1;
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_SP_BACKEND_SYN);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
+	CHECK(addr_is(family, v.src, cli));
+	CHECK(addr_is(family, v.dst, be));
+	CHECK(!memcmp(v.dmac, LBT_BACKEND_MAC, 6));
+	CHECK_EQ(v.sport, 41000);
+	CHECK_EQ(v.dport, 8080);
+	CHECK_EQ(v.flags, 0x02);
+	CHECK_EQ(v.seq, syn.seq); /* the client's own ISN */
+	CHECK_EQ(v.mss, family == 4 ? 1460 : 1440);
+	CHECK_EQ(conn_entries(), 1);
+
+	/* a later client segment while pending: dropped, counted */
+	s.seq = syn.seq + 101;
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.action, XDP_DROP);
+	CHECK_EQ(r.reason, SR_SP_PENDING);
+
+	/* the backend's SYN-ACK: answered with the ACK, never seen by the client */
+	s = (struct seg){.family = family, .src = be, .dst = cli, .sport = 8080, .dport = 41000,
+			 .seq = bisn, .ack = syn.seq + 1, .flags = 0x12, .mss = 1460};
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_SP_BACKEND_ACK);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
+	CHECK(addr_is(family, v.src, cli));
+	CHECK(addr_is(family, v.dst, be));
+	CHECK(!memcmp(v.dmac, LBT_BACKEND_MAC, 6));
+	CHECK_EQ(v.sport, 41000);
+	CHECK_EQ(v.dport, 8080);
+	CHECK_EQ(v.flags, 0x10);
+	CHECK_EQ(v.seq, syn.seq + 1);
+	CHECK_EQ(v.ack, bisn + 1);
+
+	/* client data: DNAT and ack += delta */
+	s = (struct seg){.family = family, .src = cli, .dst = vip, .sport = 41000, .dport = 80,
+			 .seq = syn.seq + 1, .ack = sa.seq + 1, .flags = 0x18};
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
+	CHECK(addr_is(family, v.dst, be));
+	CHECK_EQ(v.dport, 8080);
+	CHECK_EQ(v.seq, syn.seq + 1);
+	CHECK_EQ(v.ack, bisn + 1);
+
+	/* backend data: reverse NAT and seq -= delta */
+	s = (struct seg){.family = family, .src = be, .dst = cli, .sport = 8080, .dport = 41000,
+			 .seq = bisn + 1, .ack = syn.seq + 1, .flags = 0x18};
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_REPLY);
+	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
+	CHECK(addr_is(family, v.src, vip));
+	CHECK(addr_is(family, v.dst, cli));
+	CHECK_EQ(v.sport, 80);
+	CHECK_EQ(v.seq, sa.seq + 1);
+	CHECK_EQ(v.ack, syn.seq + 1);
+
+	/* forged ACKs and a SYN flood make no entries */
+	for (uint16_t i = 0; i < 100; i++) {
+		s = syn;
+		s.sport = (uint16_t)(50000 + i);
+		CHECK(run_seg(&s, &r) == 0);
+		CHECK_EQ(r.reason, SR_COOKIE_SENT);
+		s.flags = 0x10;
+		s.mss = 0;
+		s.seq = syn.seq + 1 + i;
+		s.ack = 0x5a5a0000u + i;
+		CHECK(run_seg(&s, &r) == 0);
+		CHECK_EQ(r.reason, SR_COOKIE_INVALID);
+		CHECK_EQ(r.action, XDP_DROP);
+	}
+	CHECK_EQ(conn_entries(), 1);
+	return 0;
+}
+
+XDP_TEST(synproxy_v4_vip_handshake_and_translation)
+{
+	return vip_handshake(4);
+}
+
+XDP_TEST(synproxy_v6_vip_handshake_and_translation)
+{
+	return vip_handshake(6);
+}
