@@ -18,6 +18,12 @@
 #     the legitimate connections;
 #   - forged ACKs (hping3 -A with random sequence numbers) are dropped and
 #     counted as syncookie_ack_invalid.
+# Then, on lab_up_lb's topology, the same for a NAT VIP with
+# `syn_cookies = true` (IPv4 and IPv6 services over three backends): curl
+# through the VIP always succeeds during a spoofed flood at the VIP, sluice
+# completes every handshake with the backend (synproxy_backend_syn/ack), and
+# neither sluice's connection table nor the backends' SYN backlog grows with
+# the flood.
 #
 # Prints "ok NAME" / "FAIL NAME: why" per check and ends with the line
 # "N passed, N failed".  Run as root; needs build/sluice, build/xdp_pass.bpf.o,
@@ -200,5 +206,103 @@ check forged-acks-dropped "$([[ $invalid == 200 ]] && echo 0 || echo 1)" \
 	"syncookie_ack_invalid/drop moved by $invalid, want 200"
 curl_ok "$URL4" && r=0 || r=1
 check curl-after-the-flood "$r" "curl $URL4 failed after the flood"
+
+# ==== a NAT VIP with syn_cookies = true (lab_up_lb topology) ===================
+
+lab_down
+LAB_PIDS=()
+UP_ERR=$(mktemp)
+lab_up_lb 2>"$UP_ERR" || bail vip-lab-up "$(tail -n 1 "$UP_ERR")"
+lab_lb_servers_start 2>"$UP_ERR" || bail vip-backends-up "$(tail -n 1 "$UP_ERR")"
+VIP4=$LAB_LB_VIP_WEB_V4
+VIP6=$LAB_LB_VIP_WEB_V6
+{
+	echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
+	echo "services = ("
+	for fam in 4 6; do
+		if [[ $fam == 4 ]]; then vip=$VIP4 name=web; else vip=$VIP6 name=web6; fi
+		echo "  { name = \"$name\"; vip = \"$vip\"; port = $LAB_LB_VIP_WEB_PORT;"
+		echo "    protocol = \"tcp\"; mode = \"nat\"; syn_cookies = true;"
+		echo "    backends = ("
+		for i in 0 1 2; do
+			if [[ $fam == 4 ]]; then a=${LAB_LB_BACKEND_V4[$i]}; else a=${LAB_LB_BACKEND_V6[$i]}; fi
+			echo "      { address = \"$a\"; port = $LAB_LB_HTTP_PORT; }$([[ $i == 2 ]] || echo ,)"
+		done
+		echo "    ); }$([[ $fam == 6 ]] || echo ,)"
+	done
+	echo ");"
+} >"$LAB_TMP/vip.conf"
+chmod 600 "$LAB_TMP/vip.conf"
+out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1) || bail vip-attach "$out"
+out=$(lab_sluice apply -c "$LAB_TMP/vip.conf" 2>&1) || bail vip-apply "$out"
+ok vip-attach-and-apply
+
+# entries in sluice's connection table
+conns() {
+	bpftool map dump pinned "$LAB_PIN_DIR/lb_conns" 2>/dev/null | grep -c '"key"' || true
+}
+backend_synrecv() {
+	local i n=0
+	for i in 0 1 2; do
+		n=$((n + $(lab_in "${LAB_LB_BACKEND_NS[$i]}" ss -Hnt state syn-recv | wc -l)))
+	done
+	echo "$n"
+}
+vip_curl_ok() {
+	local code
+	code=$(lab_exec_client curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null) ||
+		return 1
+	[[ $code == 200 ]]
+}
+
+VURL4="http://$VIP4/"
+VURL6="http://[$VIP6]/"
+lab_stats_snapshot "$LAB_TMP/v0.json"
+vip_curl_ok "$VURL4" && r4=0 || r4=1
+vip_curl_ok "$VURL6" && r6=0 || r6=1
+sleep 0.3
+lab_stats_snapshot "$LAB_TMP/v1.json"
+check vip-curl-v4 "$r4" "curl $VURL4 failed"
+check vip-curl-v6 "$r6" "curl $VURL6 failed"
+bsyn=$(slot_delta "$LAB_TMP/v0.json" "$LAB_TMP/v1.json" synproxy_backend_syn/tx)
+back=$(slot_delta "$LAB_TMP/v0.json" "$LAB_TMP/v1.json" synproxy_backend_ack/tx)
+check vip-handshakes-by-sluice "$([[ $bsyn -ge 2 && $back -ge 2 ]] && echo 0 || echo 1)" \
+	"synproxy_backend_syn/tx moved by $bsyn, synproxy_backend_ack/tx by $back (want >= 2)"
+
+conns_before=$(conns)
+lab_stats_snapshot "$LAB_TMP/vf0.json"
+lab_bg "$LAB_NS_CLIENT" "$LAB_TMP/hping-vip.log" timeout "$FLOOD_SECS" \
+	hping3 -q -S -p "$LAB_LB_VIP_WEB_PORT" --rand-source -i "u$FLOOD_US" "$VIP4"
+sleep 1
+good4=0 good6=0 max_conns=0 max_bsr=0
+for ((i = 0; i < CURLS_V4; i++)); do
+	vip_curl_ok "$VURL4" && good4=$((good4 + 1))
+	if ((i < CURLS_V6)); then
+		vip_curl_ok "$VURL6" && good6=$((good6 + 1))
+	fi
+	n=$(conns)
+	((n > max_conns)) && max_conns=$n
+	n=$(backend_synrecv)
+	((n > max_bsr)) && max_bsr=$n
+done
+wait "${LAB_PIDS[-1]}" 2>/dev/null || true
+sleep 0.3
+lab_stats_snapshot "$LAB_TMP/vf1.json"
+sent=$(slot_delta "$LAB_TMP/vf0.json" "$LAB_TMP/vf1.json" syncookie_sent/tx)
+echo "# VIP flood: $sent SYNs answered from XDP in ${FLOOD_SECS}s," \
+	"legit v4 $good4/$CURLS_V4 v6 $good6/$CURLS_V6," \
+	"sluice connections $conns_before -> max $max_conns, backends' max SYN-RECV $max_bsr"
+check vip-legit-v4-during-flood "$([[ $good4 == "$CURLS_V4" ]] && echo 0 || echo 1)" \
+	"$good4/$CURLS_V4 curls succeeded"
+check vip-legit-v6-during-flood "$([[ $good6 == "$CURLS_V6" ]] && echo 0 || echo 1)" \
+	"$good6/$CURLS_V6 curls succeeded"
+check vip-flood-answered-from-xdp "$([[ $sent -ge $flood_syns ]] && echo 0 || echo 1)" \
+	"syncookie_sent moved by $sent, want >= $flood_syns"
+# one entry per legitimate connection at most, none per spoofed SYN
+check vip-conn-table-does-not-grow \
+	"$([[ $max_conns -le $((conns_before + CURLS_V4 + CURLS_V6 + 2)) ]] && echo 0 || echo 1)" \
+	"sluice's connection table reached $max_conns entries (was $conns_before) with $sent spoofed SYNs"
+check vip-no-backend-syn-backlog "$([[ $max_bsr -le 2 ]] && echo 0 || echo 1)" \
+	"up to $max_bsr SYN-RECV sockets on the backends during the flood"
 
 summary
