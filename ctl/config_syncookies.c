@@ -124,8 +124,7 @@ void cfg_syn_cookies(struct cfg_ctx *c, const config_setting_t *root)
  * cookies and opens the backend connection itself once the client's ACK
  * proves its address (xdp/synproxy.h).  That needs the backend's SYN-ACK
  * to come back through sluice, which only NAT mode does. */
-void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g,
-			     struct lb_service_cfg *s)
+void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g, struct lb_service_cfg *s)
 {
 	char where[CFG_PATH_MAX];
 	bool on = false;
@@ -134,11 +133,12 @@ void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g,
 		return;
 	cfg_path(g, where, sizeof(where));
 	if (s->mode != SLUICE_MODE_NAT) {
-		cfg_err(c, config_setting_get_member(g, "syn_cookies"),
-			"%s: syn_cookies needs mode \"nat\": in dsr-ipip the backend answers the "
-			"client directly, so sluice never sees the backend's SYN-ACK it must splice "
-			"onto the cookie handshake",
-			where);
+		cfg_err(
+		    c, config_setting_get_member(g, "syn_cookies"),
+		    "%s: syn_cookies needs mode \"nat\": in dsr-ipip the backend answers the "
+		    "client directly, so sluice never sees the backend's SYN-ACK it must splice "
+		    "onto the cookie handshake",
+		    where);
 		return;
 	}
 	if (s->proto && s->proto != IPPROTO_TCP) {

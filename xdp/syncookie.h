@@ -250,8 +250,8 @@ static __always_inline int cookie_answer_syn(struct xdp_md *ctx, const struct co
 	if (r < 0) /* not a clean SYN (SYN+FIN, ...) */
 		return SR_COOKIE_UNSUPPORTED;
 	/* options and any payload of the SYN go: the reply is header + MSS */
-	if (bpf_xdp_adjust_tail(ctx, (int)(l4_off + COOKIE_SYNACK_TCP_LEN) -
-					 (int)(data_end - data)))
+	if (bpf_xdp_adjust_tail(ctx,
+				(int)(l4_off + COOKIE_SYNACK_TCP_LEN) - (int)(data_end - data)))
 		return SR_COOKIE_UNSUPPORTED;
 	if (cookie_write_synack(ctx, sc, l3_off, l4_off, v6, (__u32)r, (__u16)(r >> 32)))
 		return SR_COOKIE_UNSUPPORTED;

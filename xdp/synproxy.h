@@ -245,7 +245,7 @@ __noinline int sluice_sp_client(struct xdp_md *ctx, struct lb_pkt *lp, struct lb
 	/* No connection yet, or the backend handshake is pending: only the
 	 * ACK that answers the cookie gets anywhere. */
 	if ((lp->tcp_flags & (COOKIE_TCP_SYN | COOKIE_TCP_RST | COOKIE_TCP_FIN | COOKIE_TCP_ACK)) !=
-		    COOKIE_TCP_ACK ||
+		COOKIE_TCP_ACK ||
 	    !cookie_ack_valid(ctx, &sp->cp, csc) || sp_read_tcp(ctx, l4_off, sp)) {
 		res->reason = state == SLUICE_SP_PENDING ? SR_SP_PENDING : SR_COOKIE_INVALID;
 		return 1;

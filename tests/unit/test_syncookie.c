@@ -64,8 +64,8 @@ struct seg {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint16_t mss;   /* 0: no MSS option */
-	int ip_opts;    /* IPv4 option bytes (NOPs) */
+	uint16_t mss; /* 0: no MSS option */
+	int ip_opts;  /* IPv4 option bytes (NOPs) */
 };
 
 static const uint8_t mac_node[6] = {0x02, 0, 0, 0, 0, 0x01};
@@ -143,8 +143,9 @@ static size_t build_seg(const struct seg *s, uint8_t *f)
 		th[21] = 4;
 		wr16(th + 22, s->mss);
 	}
-	wr16(th + 16, inet_csum(th, thl,
-				s->family == 4 ? pseudo(f + l3 + 12, 8, thl) : pseudo(f + l3 + 8, 32, thl)));
+	wr16(th + 16,
+	     inet_csum(th, thl,
+		       s->family == 4 ? pseudo(f + l3 + 12, 8, thl) : pseudo(f + l3 + 8, 32, thl)));
 	return len;
 }
 
@@ -162,7 +163,7 @@ static int parse_synack(const struct seg *s, const uint8_t *f, size_t len, struc
 	size_t alen = s->family == 4 ? 4 : 16;
 
 	CHECK_EQ(len, l4 + 24);
-	CHECK(!memcmp(f, mac_peer, 6));    /* back to the sender */
+	CHECK(!memcmp(f, mac_peer, 6));	    /* back to the sender */
 	CHECK(!memcmp(f + 6, mac_node, 6)); /* from us */
 	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->src, src);
 	inet_pton(s->family == 4 ? AF_INET : AF_INET6, s->dst, dst);
@@ -272,8 +273,13 @@ XDP_TEST(syncookie_v6_synack_bytes_and_ack_check)
 
 XDP_TEST(syncookie_syn_without_mss_gets_the_default_class)
 {
-	struct seg syn = {.family = 4, .src = SRC4, .dst = DST4, .sport = 40002, .dport = 80,
-			  .seq = 7, .flags = 0x02};
+	struct seg syn = {.family = 4,
+			  .src = SRC4,
+			  .dst = DST4,
+			  .sport = 40002,
+			  .dport = 80,
+			  .seq = 7,
+			  .flags = 0x02};
 	struct run_result r;
 	struct synack sa;
 
@@ -292,9 +298,13 @@ XDP_TEST(syncookie_forged_acks_are_dropped_and_counted)
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
 	for (uint32_t i = 0; i < 64; i++) {
-		struct seg ack = {.family = i & 1 ? 6 : 4, .src = i & 1 ? SRC6 : SRC4,
-				  .dst = i & 1 ? DST6 : DST4, .sport = (uint16_t)(20000 + i),
-				  .dport = 80, .seq = i * 7919u, .ack = i * 104729u + 1,
+		struct seg ack = {.family = i & 1 ? 6 : 4,
+				  .src = i & 1 ? SRC6 : SRC4,
+				  .dst = i & 1 ? DST6 : DST4,
+				  .sport = (uint16_t)(20000 + i),
+				  .dport = 80,
+				  .seq = i * 7919u,
+				  .ack = i * 104729u + 1,
 				  .flags = 0x10};
 
 		CHECK(run_seg(&ack, &r) == 0);
@@ -307,8 +317,14 @@ XDP_TEST(syncookie_forged_acks_are_dropped_and_counted)
 
 XDP_TEST(syncookie_other_ports_and_modes_are_untouched)
 {
-	struct seg syn = {.family = 4, .src = SRC4, .dst = DST4, .sport = 40003, .dport = 81,
-			  .seq = 7, .flags = 0x02, .mss = 1460};
+	struct seg syn = {.family = 4,
+			  .src = SRC4,
+			  .dst = DST4,
+			  .sport = 40003,
+			  .dport = 81,
+			  .seq = 7,
+			  .flags = 0x02,
+			  .mss = 1460};
 	struct run_result r;
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
@@ -325,8 +341,14 @@ XDP_TEST(syncookie_other_ports_and_modes_are_untouched)
 
 XDP_TEST(syncookie_flood_mode_only_while_flooding)
 {
-	struct seg syn = {.family = 6, .src = SRC6, .dst = DST6, .sport = 40004, .dport = 80,
-			  .seq = 99, .flags = 0x02, .mss = 1400};
+	struct seg syn = {.family = 6,
+			  .src = SRC6,
+			  .dst = DST6,
+			  .sport = 40004,
+			  .dport = 80,
+			  .seq = 99,
+			  .flags = 0x02,
+			  .mss = 1400};
 	struct run_result r;
 	struct synack sa;
 
@@ -345,8 +367,15 @@ XDP_TEST(syncookie_flood_mode_only_while_flooding)
 
 XDP_TEST(syncookie_syn_with_ip_options_is_dropped_as_unsupported)
 {
-	struct seg syn = {.family = 4, .src = SRC4, .dst = DST4, .sport = 40005, .dport = 80,
-			  .seq = 5, .flags = 0x02, .mss = 1460, .ip_opts = 4};
+	struct seg syn = {.family = 4,
+			  .src = SRC4,
+			  .dst = DST4,
+			  .sport = 40005,
+			  .dport = 80,
+			  .seq = 5,
+			  .flags = 0x02,
+			  .mss = 1460,
+			  .ip_opts = 4};
 	struct run_result r;
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
@@ -372,8 +401,13 @@ XDP_TEST(syncookie_established_connection_passes_untouched)
 	struct run_result r;
 	uint8_t f[256];
 	size_t len;
-	struct seg seg = {.family = 4, .src = DST4, .dst = DST4, .dport = 8080, .seq = 1234,
-			  .ack = 5678, .flags = 0x18};
+	struct seg seg = {.family = 4,
+			  .src = DST4,
+			  .dst = DST4,
+			  .dport = 8080,
+			  .seq = 1234,
+			  .ack = 5678,
+			  .flags = 0x18};
 
 	inet_pton(AF_INET, DST4, &a.sin_addr);
 	if (lfd < 0 || cfd < 0)
@@ -393,8 +427,9 @@ XDP_TEST(syncookie_established_connection_passes_untouched)
 		goto out;
 	if (r.action != XDP_PASS || r.reason != SR_PASS || r.out_len != len ||
 	    memcmp(r.out, f, len)) {
-		fprintf(stderr, "    established segment: action %d reason %d (want pass, "
-				"untouched)\n",
+		fprintf(stderr,
+			"    established segment: action %d reason %d (want pass, "
+			"untouched)\n",
 			r.action, r.reason);
 		goto out;
 	}
@@ -521,8 +556,14 @@ static int vip_handshake(int family)
 {
 	const char *cli = family == 4 ? "198.51.100.7" : "2001:db8:1::7";
 	const char *vip = family == 4 ? VIP4 : VIP6, *be = family == 4 ? BE4 : BE6;
-	struct seg syn = {.family = family, .src = cli, .dst = vip, .sport = 41000, .dport = 80,
-			  .seq = 0x01020304, .flags = 0x02, .mss = 1460};
+	struct seg syn = {.family = family,
+			  .src = cli,
+			  .dst = vip,
+			  .sport = 41000,
+			  .dport = 80,
+			  .seq = 0x01020304,
+			  .flags = 0x02,
+			  .mss = 1460};
 	struct seg s;
 	struct run_result r;
 	struct synack sa;
@@ -564,8 +605,15 @@ static int vip_handshake(int family)
 	CHECK_EQ(r.reason, SR_SP_PENDING);
 
 	/* the backend's SYN-ACK: answered with the ACK, never seen by the client */
-	s = (struct seg){.family = family, .src = be, .dst = cli, .sport = 8080, .dport = 41000,
-			 .seq = bisn, .ack = syn.seq + 1, .flags = 0x12, .mss = 1460};
+	s = (struct seg){.family = family,
+			 .src = be,
+			 .dst = cli,
+			 .sport = 8080,
+			 .dport = 41000,
+			 .seq = bisn,
+			 .ack = syn.seq + 1,
+			 .flags = 0x12,
+			 .mss = 1460};
 	CHECK(run_seg(&s, &r) == 0);
 	CHECK_EQ(r.reason, SR_SP_BACKEND_ACK);
 	CHECK_EQ(r.action, XDP_TX);
@@ -580,8 +628,14 @@ static int vip_handshake(int family)
 	CHECK_EQ(v.ack, bisn + 1);
 
 	/* client data: DNAT and ack += delta */
-	s = (struct seg){.family = family, .src = cli, .dst = vip, .sport = 41000, .dport = 80,
-			 .seq = syn.seq + 1, .ack = sa.seq + 1, .flags = 0x18};
+	s = (struct seg){.family = family,
+			 .src = cli,
+			 .dst = vip,
+			 .sport = 41000,
+			 .dport = 80,
+			 .seq = syn.seq + 1,
+			 .ack = sa.seq + 1,
+			 .flags = 0x18};
 	CHECK(run_seg(&s, &r) == 0);
 	CHECK_EQ(r.reason, SR_LB_FORWARD);
 	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
@@ -591,8 +645,14 @@ static int vip_handshake(int family)
 	CHECK_EQ(v.ack, bisn + 1);
 
 	/* backend data: reverse NAT and seq -= delta */
-	s = (struct seg){.family = family, .src = be, .dst = cli, .sport = 8080, .dport = 41000,
-			 .seq = bisn + 1, .ack = syn.seq + 1, .flags = 0x18};
+	s = (struct seg){.family = family,
+			 .src = be,
+			 .dst = cli,
+			 .sport = 8080,
+			 .dport = 41000,
+			 .seq = bisn + 1,
+			 .ack = syn.seq + 1,
+			 .flags = 0x18};
 	CHECK(run_seg(&s, &r) == 0);
 	CHECK_EQ(r.reason, SR_LB_REPLY);
 	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
