@@ -238,8 +238,14 @@ __noinline int sluice_sp_client(struct xdp_md *ctx, struct lb_pkt *lp, struct lb
 			sp_shift(ctx, l4_off, 1, conn->sp_seq); /* ack += delta */
 			return 0;
 		}
-		if (state == SLUICE_SP_NONE)
-			return 0; /* a connection from before cookies were on */
+		/* a connection from before cookies were on goes on as it was,
+		 * unless this is the cookie ACK of a new connection that reuses
+		 * its 5-tuple (a valid cookie by chance: ~2^-24) */
+		if (state == SLUICE_SP_NONE &&
+		    ((lp->tcp_flags & (COOKIE_TCP_SYN | COOKIE_TCP_RST | COOKIE_TCP_FIN |
+				       COOKIE_TCP_ACK)) != COOKIE_TCP_ACK ||
+		     !cookie_ack_valid(ctx, &sp->cp, csc)))
+			return 0;
 	}
 
 	/* No connection yet, or the backend handshake is pending: only the

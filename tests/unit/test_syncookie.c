@@ -466,7 +466,7 @@ out:
 static struct lb_service_cfg vip_svc;
 static struct lb_backend_cfg vip_be;
 
-static int set_cookie_vip(int family)
+static int set_vip(int family, bool cookies)
 {
 	struct lb_model m = {.svcs = &vip_svc, .n = 1};
 	char err[SLUICE_ERRLEN];
@@ -480,7 +480,7 @@ static int set_cookie_vip(int family)
 	vip_svc.port = 80;
 	vip_svc.proto = IPPROTO_TCP;
 	vip_svc.mode = SLUICE_MODE_NAT;
-	vip_svc.syn_cookies = true;
+	vip_svc.syn_cookies = cookies;
 	vip_svc.backends = &vip_be;
 	vip_svc.n_backends = 1;
 	vip_be.port = 8080;
@@ -570,7 +570,7 @@ static int vip_handshake(int family)
 	struct tcpview v;
 	const uint32_t bisn = 0xabcdef00;
 
-	CHECK(set_cookie_vip(family) == 0);
+	CHECK(set_vip(family, true) == 0);
 	/* SYN: answered from the VIP, nothing stored */
 	CHECK(run_seg(&syn, &r) == 0);
 	CHECK_EQ(r.action, XDP_TX);
@@ -688,4 +688,54 @@ XDP_TEST(synproxy_v4_vip_handshake_and_translation)
 XDP_TEST(synproxy_v6_vip_handshake_and_translation)
 {
 	return vip_handshake(6);
+}
+
+/* Connections from before syn_cookies was turned on keep going untouched;
+ * a new connection on the same 5-tuple is recognised by its cookie. */
+XDP_TEST(synproxy_older_connections_untouched_tuple_reuse_recognised)
+{
+	struct seg s = {.family = 4,
+			.src = "198.51.100.7",
+			.dst = VIP4,
+			.sport = 42000,
+			.dport = 80,
+			.seq = 1000,
+			.ack = 2000,
+			.flags = 0x10};
+	struct run_result r;
+	struct tcpview v;
+	struct synack sa;
+
+	CHECK(set_vip(4, false) == 0);
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK_EQ(conn_entries(), 1);
+	CHECK(set_vip(4, true) == 0);
+	s.seq = 1001;
+	s.ack = 2001;
+	s.flags = 0x18;
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK(view_seg(4, r.out, r.out_len, &v) == 0);
+	CHECK(addr_is(4, v.dst, BE4));
+	CHECK_EQ(v.ack, 2001); /* not translated */
+	/* the same 5-tuple, a new connection through the cookie */
+	s.seq = 5000;
+	s.ack = 0;
+	s.flags = 0x02;
+	s.mss = 1460;
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(parse_synack(&s, r.out, r.out_len, &sa) == 0);
+	s.seq = 5001;
+	s.ack = sa.seq + 1;
+	s.flags = 0x10;
+	s.mss = 0;
+	CHECK(run_seg(&s, &r) == 0);
+	CHECK_EQ(r.reason, SR_SP_BACKEND_SYN);
+	CHECK(view_seg(4, r.out, r.out_len, &v) == 0);
+	CHECK_EQ(v.flags, 0x02);
+	CHECK_EQ(v.seq, 5000);
+	CHECK_EQ(conn_entries(), 1);
+	return 0;
 }
