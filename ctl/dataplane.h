@@ -36,6 +36,7 @@ struct dataplane {
 	int pod_addrs_fd[2];     /* [gen] */
 	int pod_policy_fd, pod_names_fd, pod_ifindex_fd;
 	int syn_limits_fd;
+	int cookie_local_fd, cookie_gen_fd; /* syncookie_local, syncookie_gen */
 	uint32_t active, shadow; /* generations, set by dp_begin */
 	uint32_t serial;
 	uint32_t has_services[2]; /* per generation, written with the switch */

@@ -247,6 +247,7 @@ int lb_apply(const struct lb_model *m, const struct lb_gen_target *t, struct lb_
 
 		svc_key(&m->svcs[i], &skeys[i]);
 		svals[i].mode = m->svcs[i].mode;
+		svals[i].flags = m->svcs[i].syn_cookies ? SLUICE_SVC_SYNCOOKIE : 0;
 		if (bpf_map_lookup_elem(t->services_active, &skeys[i], &v) == 0 && v.id &&
 		    v.id < SLUICE_MAX_SERVICES)
 			svals[i].id = v.id;
@@ -310,6 +311,7 @@ int lb_apply(const struct lb_model *m, const struct lb_gen_target *t, struct lb_
 			memcpy(rvals[nrev].vip, s->vip.addr, 16);
 			rvals[nrev].vport = htons(s->port);
 			rvals[nrev].svc_id = (uint16_t)svals[i].id;
+			rvals[nrev].flags = svals[i].flags;
 			nrev++;
 		}
 		if (!rc)

@@ -39,7 +39,7 @@ struct lb_pkt {
 	__u8 tcp_flags;
 	__u8 frag;
 	__u8 gen; /* active configuration generation */
-	__u8 pad;
+	__u8 sp_done; /* synproxy.h has seen the packet (syn_cookies services) */
 	__u16 l4_len; /* IP payload bytes from l4_off on (per the IP header) */
 	__u16 pad2;
 };
@@ -365,6 +365,9 @@ static __always_inline void lb_count(void *map, __u32 id, __u64 bytes, __u8 new_
 	}
 }
 
+/* SYN cookies for NAT services (syn_cookies = true) */
+#include "synproxy.h"
+
 /* DSR (Katran-style IP-in-IP): put an outer IPv4 (proto 4) or IPv6 (next
  * header 41) header in front of the client's untouched packet, addressed to
  * the backend, which decapsulates (tc/decap.bpf.c) and answers the client
@@ -558,6 +561,9 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 	res->action = XDP_DROP;
 	if (lp->frag)
 		return 1; /* a reply we cannot restore must not leak the backend */
+	/* syn_cookies service: the caller runs synproxy.h first */
+	if ((rev->flags & SLUICE_SVC_SYNCOOKIE) && !lp->sp_done)
+		return sp_stash_rev(rev, rk.port ? rev->vport : lp->sport);
 	if (lb_rewrite(lp, h, 0, rev->vip, rk.port ? rev->vport : 0, data_end))
 		return 1;
 	action = lb_fib_route(ctx, lp, &sc->fib, res, NULL);
@@ -581,7 +587,8 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 #define LB_MAX_OFF 1024
 
 /* Entry point: returns 1 when the packet was for the load balancer (res
- * filled in), 0 when it goes on as ordinary traffic. */
+ * filled in), 0 when it goes on as ordinary traffic, LB_SP_CLIENT /
+ * LB_SP_BACKEND when the caller must run sluice_sp_run() (synproxy.h). */
 __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result *res)
 {
 	void *data = (void *)(long)ctx->data;
@@ -605,6 +612,12 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 
 	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {
+		/* syn_cookies service: the caller runs synproxy.h first */
+		if ((svc->flags & SLUICE_SVC_SYNCOOKIE) && !lp->sp_done &&
+		    lp->l4_proto == IPPROTO_TCP) {
+			res->svc = svc->id;
+			return LB_SP_CLIENT;
+		}
 		lb_forward(ctx, lp, &h, svc, sc, res);
 		return 1;
 	}

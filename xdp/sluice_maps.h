@@ -169,6 +169,19 @@ enum sluice_reason {
 	SR_LB_ENCAP_FAIL,     /* DSR: could not add the outer header (VLAN
 			       * tagged frame, no headroom, too long) */
 	SR_SYN_RATE,          /* a TCP SYN over its source's token bucket */
+	SR_COOKIE_SENT,       /* SYN to a protected local service: answered with
+			       * a cookie SYN-ACK (tx) */
+	SR_COOKIE_VALID,      /* ACK with a valid cookie, no socket yet: to the
+			       * stack (SYNPROXY completes the handshake) */
+	SR_COOKIE_INVALID,    /* ACK/segment to a protected service with no socket
+			       * and no valid cookie: dropped */
+	SR_COOKIE_UNSUPPORTED,/* SYN to a protected service that cannot be answered
+			       * (IPv4 options, IPv6 extension headers): dropped */
+	SR_SP_BACKEND_SYN,    /* cookie ACK to a VIP: turned into a SYN to the
+			       * chosen backend */
+	SR_SP_BACKEND_ACK,    /* the backend's SYN-ACK: answered with the ACK */
+	SR_SP_PENDING,        /* client or backend segment while the backend
+			       * handshake is pending: dropped (retransmitted) */
 	SR_REASON_MAX,
 };
 
@@ -256,7 +269,11 @@ enum sluice_svc_mode {
 struct sluice_svc {
 	__u32 id;   /* index of the service's Maglev table and counters */
 	__u32 mode; /* enum sluice_svc_mode */
+	__u32 flags; /* SLUICE_SVC_SYNCOOKIE (xdp/synproxy.h) */
 };
+
+/* NAT service whose handshakes sluice completes with SYN cookies. */
+#define SLUICE_SVC_SYNCOOKIE 1u
 
 enum sluice_backend_state {
 	SLUICE_BE_ACTIVE = 0,   /* in the Maglev table */
@@ -280,6 +297,7 @@ struct sluice_rev {
 	__u8 vip[16];
 	__be16 vport;
 	__u16 svc_id;
+	__u32 flags; /* the service's flags (SLUICE_SVC_SYNCOOKIE) */
 };
 
 /* Next hop of a backend, cached per CPU so that an established flow's
@@ -322,6 +340,16 @@ struct sluice_flow_key {
 struct sluice_conn {
 	__u32 backend;
 	__u32 svc;
+	__u32 sp_state; /* enum sluice_sp_state: SYN-cookie services only */
+	__u32 sp_seq;   /* PENDING: our cookie (ISN to the client);
+			 * ESTABLISHED: backend ISN - cookie (seq delta) */
+};
+
+/* A connection of a syn_cookies service (xdp/synproxy.h). */
+enum sluice_sp_state {
+	SLUICE_SP_NONE = 0,        /* ordinary connection */
+	SLUICE_SP_PENDING = 1,     /* cookie ACK seen, SYN sent to the backend */
+	SLUICE_SP_ESTABLISHED = 2, /* backend answered: seq/ack translated */
 };
 
 struct sluice_lb_counter {
@@ -518,6 +546,31 @@ struct sluice_autoblock_req {
 	__u32 family;  /* 4 or 6 */
 	__u32 drops;   /* SYNs dropped in the window that triggered it */
 	__u32 addr[4]; /* the bucket key: the /32, or the /64 (rest 0) */
+};
+
+/* ---- SYN-flood defence: SYN cookies for local services ------------------- */
+
+/* Protected local services (address, TCP port), keyed per generation (gen
+ * is part of the key: one hash holds both).  syncookie_gen[gen] is the
+ * largest mode of any entry of that generation, so traffic pays no lookup
+ * when no service is protected (docs/syn-cookies.md). */
+#define SLUICE_COOKIE_MAX 1024
+
+enum sluice_cookie_mode {
+	SLUICE_COOKIE_OFF = 0,
+	SLUICE_COOKIE_FLOOD = 1,  /* only while sluice_state.flood_mode is on */
+	SLUICE_COOKIE_ALWAYS = 2,
+};
+
+struct sluice_cookie_key {
+	__u8 addr[16]; /* v4 in the first 4 bytes, rest 0 */
+	__be16 port;
+	__u8 family;   /* 4 or 6 */
+	__u8 gen;
+};
+
+struct sluice_cookie_svc {
+	__u32 mode; /* enum sluice_cookie_mode */
 };
 
 #ifdef __bpf__
@@ -917,6 +970,22 @@ struct {
 	__uint(max_entries, SLUICE_AUTOBLOCK_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } autoblock_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_GENS * SLUICE_COOKIE_MAX);
+	__type(key, struct sluice_cookie_key);
+	__type(value, struct sluice_cookie_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_local SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS);
+	__type(key, __u32);
+	__type(value, __u32); /* enum sluice_cookie_mode: the largest in that gen */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_gen SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -951,6 +1020,13 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_LB_FIB_FAIL] = "lb_fib_fail",
 	[SR_LB_ENCAP_FAIL] = "lb_encap_fail",
 	[SR_SYN_RATE] = "syn_rate_limited",
+	[SR_COOKIE_SENT] = "syncookie_sent",
+	[SR_COOKIE_VALID] = "syncookie_ack_valid",
+	[SR_COOKIE_INVALID] = "syncookie_ack_invalid",
+	[SR_COOKIE_UNSUPPORTED] = "syncookie_syn_unsupported",
+	[SR_SP_BACKEND_SYN] = "synproxy_backend_syn",
+	[SR_SP_BACKEND_ACK] = "synproxy_backend_ack",
+	[SR_SP_PENDING] = "synproxy_pending_drop",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
