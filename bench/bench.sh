@@ -1008,10 +1008,15 @@ scenario_syn() {
 		measure_syn guard
 		sleep 1.5 # the auto blocks expire (ttl 1s): the next run starts clean
 		if [[ $have_cookies == 1 ]]; then
+			# the documented deployment (docs/syn-cookies.md): XDP answers
+			# the SYNs, the kernel's SYNPROXY completes a valid ACK's
+			# handshake with the listener
 			run lab_exec_node sysctl -qw net.ipv4.tcp_syncookies=2
+			synproxy_up
 			syn_daemon cookies
 			OUT_KEYS=syncookie_sent/tx
 			measure_syn cookies
+			synproxy_down
 			run lab_exec_node sysctl -qw net.ipv4.tcp_syncookies=1
 		fi
 	done
