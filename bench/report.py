@@ -406,26 +406,34 @@ def markdown(meta, cases, tgts):
 
     sy = [c for c in cases if c["scenario"] == "syn"]
     if sy:
-        L.append("## 6. SYN flood: spoofed SYNs flat out + legit handshakes to a local service")
+        fx = next((c for c in sy if c.get("mode") == "fixed"), None)
+        fixed = mpps(fx["rate_target"]) if fx else "?"
+        L.append("## 6. SYN flood: spoofed SYNs (flat out, and at a fixed rate with legit handshakes) "
+                 "to a local service")
         L.append("")
-        L.append("| DUT | SYNs offered (Mpps) | SYNs handled (Mpps) | ns/pkt | replies to the client side (Mpps) | "
-                 "legit handshakes completed | p99 handshake (ms) |")
-        L.append("|---|---|---|---|---|---|---|")
+        L.append(f"| DUT | SYNs offered flat out (Mpps) | SYNs handled (Mpps) | ns/pkt | replies to the "
+                 f"client side (Mpps) | legit handshakes completed under {fixed} Mpps | "
+                 f"p99 handshake (ms) | DUT busy @ {fixed} Mpps |")
+        L.append("|---|---|---|---|---|---|---|---|")
         for var in ("none", "guard", "cookies", "synproxy"):
             c = sl("syn", "flood", var, "flat")
+            h = sl("syn", "flood", var, "fixed") or c
             if not c:
                 if var == "cookies":
-                    L.append(f"| {VARIANT_NAMES[var]} | not in this build | | | | | |")
+                    L.append(f"| {VARIANT_NAMES[var]} | not in this build | | | | | | |")
                 continue
+            busy = h.get("kthread_cpu_pct") if h is not c else None
             L.append(f"| {VARIANT_NAMES[var]} | {mpps(c['offered_pps'])} | {rate_cell(c, 'dut_pps')} | "
                      f"{num(c['ns_per_pkt'])} | {mpps(c['client_pps'])} | "
-                     f"{c.get('handshakes_completed', 0)}/{c.get('handshakes_attempted', 0)} "
-                     f"({num(c.get('handshake_ok_pct'), '{:.1f}')}%) | "
-                     f"{num(c.get('handshake_p99_ms'), '{:.1f}')} |")
+                     f"{h.get('handshakes_completed', 0)}/{h.get('handshakes_attempted', 0)} "
+                     f"({num(h.get('handshake_ok_pct'), '{:.1f}')}%) | "
+                     f"{num(h.get('handshake_p99_ms'), '{:.1f}')} | "
+                     f"{num(busy, '{:.0f}') + '%' if busy is not None else '-'} |")
         L.append("")
-        L.append("Handshakes: one every 1/rate s from one legit source, each given 1 s (a SYN the DUT "
-                 "lost needs a 1 s retransmit: counted as failed).  SYNs handled: every SYN the DUT "
-                 "gave a verdict (dropped, answered, passed) per second, flat out.")
+        L.append("Handshakes: one every 1/rate s from one legit source while the flood runs at the fixed "
+                 "rate, each given 1 s (a SYN the DUT lost needs a 1 s retransmit: counted as failed).  "
+                 "SYNs handled: every SYN the DUT gave a verdict (dropped, answered, passed) per second, "
+                 "flat out.")
         L.append("")
     return "\n".join(L) + "\n"
 

@@ -4,6 +4,11 @@
  *   xdp_drop_count: the rig's ceiling (count, XDP_DROP: the cheapest program)
  *   xdp_pass_count: count and hand to the stack (nftables/iptables runs)
  *   xdp_tx_count:   count and XDP_TX back (bare XDP_TX baseline)
+ *   xdp_client_count: the client side of the SYN bench: count everything,
+ *                   drop what is addressed to the spoofed flood sources
+ *                   (198.18.0.0/15: on the internet those replies go to
+ *                   whoever the sources were, not to this host's stack),
+ *                   pass the rest to the legit clients
  *   lpm_drop:       one LPM-trie lookup per packet, drop on hit (the
  *                   textbook blocklist sluice is compared with)
  */
@@ -54,6 +59,23 @@ SEC("xdp")
 int xdp_pass_count(struct xdp_md *ctx)
 {
 	bump();
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_client_count(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+
+	bump();
+	if ((void *)(iph + 1) > data_end || eth->h_proto != __builtin_bswap16(ETH_P_IP))
+		return XDP_PASS;
+	/* 198.18.0.0/15, network byte order */
+	if ((iph->daddr & __builtin_bswap32(0xfffe0000)) == __builtin_bswap32(0xc6120000))
+		return XDP_DROP;
 	return XDP_PASS;
 }
 
