@@ -52,6 +52,7 @@ struct ctl_daemon_stats {
 	char pin_dir[4096];
 	uint64_t reloads_ok, reload_failures, runtime_blocks, runtime_changes;
 	uint32_t generation, serial;
+	uint32_t list_bad[SLUICE_MAX_LISTS]; /* bad lines skipped per list (on_error = "warn") */
 };
 
 /* The `stats` reply: "pin_dir DIR" and "daemon KEY VALUE" lines. */

@@ -122,6 +122,11 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void buf_bad_line(void *ctx, const char *line)
+{
+	buf_printf(ctx, "  %s\n", line);
+}
+
 int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 {
 	struct backend_override *saved = NULL;
@@ -186,6 +191,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		buf_printf(out, "  no change in the config\n");
 	if (dropped.s)
 		buf_printf(out, "%s", dropped.s);
+	model_bad_lines(&d->model, buf_bad_line, out); /* on_error = "warn" lists */
 	dlog_lines(out->s); /* the same report in the log */
 	buf_free(&changes);
 	buf_free(&dropped);

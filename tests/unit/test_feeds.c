@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -361,5 +362,185 @@ TEST(feed_event_text_and_json_carry_the_list_name)
 	e.reason = SR_MAL_TCP;
 	event_format(&e, true, NULL, NULL, line, sizeof(line));
 	CHECK(strstr(line, "list") == NULL);
+	return 0;
+}
+
+/* ---- on_error = "warn": bad lines skipped and counted ------------------- */
+
+static const char with_bad_lines[] = "# feed with bad lines\n"
+				     "198.51.100.0/24 ; SBL1\n"
+				     "banana\n"
+				     "203.0.113.1/24\n"
+				     "2001:db8:bad::/48\n"
+				     "192.0.2.1 192.0.2.2\n"
+				     "192.0.2.300\n"
+				     "192.0.2.128/25\n";
+
+static int read_lenient(const char *text, int gz, struct prefix_list *l, struct list_bad_lines *bad,
+			char *path_out)
+{
+	char *path = write_list(text, gz), err[SLUICE_ERRLEN];
+	int rc;
+
+	if (!path)
+		return -1;
+	strcpy(path_out, path);
+	rc = prefix_list_read(l, path, 7, bad, err, sizeof(err));
+	unlink(path);
+	return rc;
+}
+
+TEST(feed_warn_mode_skips_and_counts_bad_lines_with_file_line_col)
+{
+	static struct list_bad_lines bad;
+	struct prefix_list l = {0};
+	char path[64], want[256], buf[64];
+
+	for (int gz = 0; gz < 2; gz++) {
+		l.n = 0;
+		CHECK_EQ(read_lenient(with_bad_lines, gz, &l, &bad, path), 0);
+		CHECK_EQ(l.n, 3);
+		prefix_format(&l.v[0], buf, sizeof(buf));
+		CHECK(!strcmp(buf, "198.51.100.0/24"));
+		prefix_format(&l.v[2], buf, sizeof(buf));
+		CHECK(!strcmp(buf, "192.0.2.128/25"));
+		CHECK_EQ(bad.n, 4);
+		snprintf(want, sizeof(want), "%s:3:1: 'banana' is not", path);
+		CHECK(!strncmp(bad.first[0], want, strlen(want)));
+		snprintf(want, sizeof(want), "%s:4:1: '203.0.113.1/24' has host bits set", path);
+		CHECK(!strncmp(bad.first[1], want, strlen(want)));
+		snprintf(want, sizeof(want), "%s:6:1: one prefix per line", path);
+		CHECK(!strncmp(bad.first[2], want, strlen(want)));
+		snprintf(want, sizeof(want), "%s:7:1: '192.0.2.300' is not", path);
+		CHECK(!strncmp(bad.first[3], want, strlen(want)));
+	}
+	prefix_list_free(&l);
+	return 0;
+}
+
+TEST(feed_warn_mode_counts_past_the_kept_messages_and_skips_long_lines)
+{
+	static struct list_bad_lines bad;
+	static char text[20000];
+	struct prefix_list l = {0};
+	char path[64], want[128];
+	size_t n = 0;
+
+	for (int i = 0; i < 10; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "bad%d\n", i);
+	/* a line longer than the limit, then a good one: the rest of the long
+	 * line must not be read as a line of its own */
+	memset(text + n, '1', 9000);
+	n += 9000;
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "\n198.51.100.7\n");
+	CHECK_EQ(read_lenient(text, 1, &l, &bad, path), 0);
+	CHECK_EQ(bad.n, 11);
+	CHECK_EQ(l.n, 1);
+	snprintf(want, sizeof(want), "%s:1:1: 'bad0'", path);
+	CHECK(!strncmp(bad.first[0], want, strlen(want)));
+	CHECK_EQ(l.v[0].len, 32);
+	prefix_list_free(&l);
+	return 0;
+}
+
+TEST(feed_reject_mode_still_rejects_and_corrupt_gzip_fails_in_warn_mode)
+{
+	static struct list_bad_lines bad;
+	struct prefix_list l = {0};
+	char err[SLUICE_ERRLEN], path[64];
+	static char big[200000];
+	uint8_t gzbuf[200000];
+	uLongf glen = sizeof(gzbuf);
+	size_t n = 0;
+	int fd;
+
+	CHECK(load(with_bad_lines, 0, &l, err) != 0);
+	CHECK(strstr(err, ":3:1: 'banana'") != NULL);
+	CHECK_EQ(l.n, 0);
+	/* warn mode forgives lines, not a truncated gzip stream */
+	for (int i = 0; n < sizeof(big) - 32; i++)
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "10.%d.%d.0/24\n", (i >> 8) & 255,
+				      i & 255);
+	{
+		gzFile g;
+		char *p = write_list("", 0);
+
+		CHECK(p != NULL);
+		strcpy(path, p);
+		g = gzopen(path, "wb");
+		gzwrite(g, big, (unsigned)n);
+		gzclose(g);
+		fd = open(path, O_RDONLY);
+		glen = (uLongf)read(fd, gzbuf, sizeof(gzbuf));
+		close(fd);
+		fd = open(path, O_WRONLY | O_TRUNC);
+		CHECK(write(fd, gzbuf, glen / 2) == (ssize_t)(glen / 2));
+		close(fd);
+	}
+	CHECK(prefix_list_read(&l, path, 7, &bad, err, sizeof(err)) != 0);
+	unlink(path);
+	CHECK_EQ(l.n, 0);
+	prefix_list_free(&l);
+	return 0;
+}
+
+/* The fast IPv4 reader and prefix_parse agree on every line: the same
+ * prefix, or both refuse it (with prefix_parse's message). */
+TEST(feed_fast_v4_reader_agrees_with_prefix_parse)
+{
+	static const char *const odd[] = {
+	    "0.0.0.0/0", "1.2.3.4", "1.2.3.4/32", "1.2.3.0/24", "01.2.3.4", "1.2.3.04/32",
+	    "1.2.3.4/08", "1.2.3.4/008", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.4/",
+	    "1.2.3.4/33", "1.2.3.4/24", "1.2.3.4/-1", "1.2.3.4/+8", "1.2.3.4x", "1..2.3",
+	    "255.255.255.255", "255.255.255.255/31", "0.0.0.0", "1.2.3.4//8", "1.2.3.4/1a",
+	    "1234.1.1.1", "0x1.2.3.4", "::1.2.3.4", "10.0.0.0/8", "192.0.2.0/0", "9.9.9.9/0",
+	    "0.0.0.0/00", "128.0.0.0/1", "1.2.3.4/99999999999"};
+	static struct list_bad_lines bad;
+	static char text[1 << 20];
+	static const char *lines[20000];
+	static char store[20000][24];
+	struct prefix_list l = {0};
+	size_t n = 0, nl = 0, got = 0, refused = 0;
+	char path[64];
+	uint32_t seed = 12345;
+
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		lines[nl++] = odd[i];
+	while (nl < 20000) {
+		unsigned a, b, c, d, len;
+
+		seed = seed * 1103515245u + 12345u;
+		a = seed >> 24;
+		b = (seed >> 16) & 255;
+		c = (seed >> 8) & 255;
+		d = seed & 255 & ((seed >> 3) & 1 ? 0 : 255);
+		len = (seed >> 11) % 34;
+		snprintf(store[nl], sizeof(store[0]), len == 33 ? "%u.%u.%u.%u" : "%u.%u.%u.%u/%u",
+			 a, b, c, d, len);
+		lines[nl] = store[nl];
+		nl++;
+	}
+	for (size_t i = 0; i < nl; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "%s\n", lines[i]);
+	CHECK_EQ(read_lenient(text, 0, &l, &bad, path), 0);
+	for (size_t i = 0; i < nl; i++) {
+		struct sluice_prefix want;
+		char err[SLUICE_ERRLEN];
+
+		if (prefix_parse(lines[i], &want, err, sizeof(err))) {
+			refused++;
+			continue;
+		}
+		CHECK(got < l.n);
+		if (!prefix_same(&l.v[got], &want) || l.v[got].pad || l.v[got].action) {
+			fprintf(stderr, "    line %zu '%s' read differently\n", i + 1, lines[i]);
+			return -1;
+		}
+		got++;
+	}
+	CHECK_EQ(got, l.n);
+	CHECK_EQ(refused, bad.n);
+	CHECK(refused > 1000 && got > 1000); /* both paths exercised */
+	prefix_list_free(&l);
 	return 0;
 }
