@@ -116,8 +116,8 @@ print(sum(l.get("bad_lines", 0) for l in json.load(sys.stdin).get("lists", []) i
 if [[ $bad_json == 2 ]]; then ok "warn-list-bad-lines-in-stats-json"; else fail "warn-list-bad-lines-in-stats-json" "list 5: $bad_json bad lines, want 2"; fi
 if sluicectl status | grep -q "list files: *2 bad lines skipped"; then ok "warn-list-bad-lines-in-status"; else
 	fail "warn-list-bad-lines-in-status" "$(sluicectl status | grep -i bad)"; fi
-if sluicectl block test 2001:db8:f00d::9 -c "$CONF" 2>&1 | grep -q "data path .*: allow.*(list 5)"; then ok "warn-list-good-lines-loaded"; else
-	fail "warn-list-good-lines-loaded" "$(sluicectl block test 2001:db8:f00d::9 -c "$CONF" 2>&1 | head -n 2)"; fi
+if lab_sluice block test 2001:db8:f00d::9 -c "$CONF" 2>&1 | grep -q "data path .*: allow.*(list 5)"; then ok "warn-list-good-lines-loaded"; else
+	fail "warn-list-good-lines-loaded" "$(lab_sluice block test 2001:db8:f00d::9 -c "$CONF" 2>&1 | head -n 2)"; fi
 
 # ---- refresh: replace feed B on disk, under a steady legit stream ---------
 legit_sent=400
