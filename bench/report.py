@@ -405,6 +405,7 @@ def feedload_md(fl):
                        ("paint_ms", "paint (DIR-24 tables + slow-path trie entries; fastpath.c)"),
                        ("trie_write_fresh_ms", "LPM trie writes into empty maps (start)"),
                        ("trie_write_unchanged_ms", "LPM trie writes over the same entries (reload: dump + diff)"),
+                       ("trie_write_v6_only_ms", "  the v6 entries alone, into empty maps"),
                        ("table_copy_ms", "DIR-24 tables into the mmapped arrays")):
         L.append(f"| {label} | {ph[key]:.0f} |")
     L.append("")
