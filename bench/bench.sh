@@ -846,12 +846,16 @@ feedload_daemon_ms() { # LOGFILE: wait for "applied" (60 s at most)
 	return 1
 }
 
-feedload_reload() { # -> ms the daemon says the reload took
-	local out
+# feedload_reload: "TOTAL READ CHECKS SWITCH DIFF" (ms), as the daemon says
+feedload_reload() {
+	local out total took
 	out=$(lab_exec_node "$LAB_SLUICE" --socket "$FEEDLOAD_SOCK" reload 2>&1) ||
 		die "sluice reload failed: $out"
 	log "$out"
-	sed -n 's/.*reloaded .* in \([0-9]*\) ms.*/\1/p' <<<"$out" | head -n 1
+	total=$(sed -n 's/.*reloaded .* in \([0-9]*\) ms.*/\1/p' <<<"$out" | head -n 1)
+	took=$(sed -n 's/.*took: read + parse \([0-9]*\) ms, file checks \([0-9]*\) ms, .* \([0-9]*\) ms, diff \([0-9]*\) ms.*/\1 \2 \3 \4/p' <<<"$out")
+	[[ -n $total ]] || die "no reload time in: $out"
+	echo "$total ${took:-0 0 0 0}"
 }
 
 scenario_feedload() {
@@ -897,6 +901,7 @@ scenario_feedload() {
 	for r in 1 2 3; do
 		same+=("$(feedload_reload)")
 	done
+	# (each entry: total read checks switch diff)
 	cp "$W/feed-fewer.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
 	fewer=$(feedload_reload)
 	cp "$W/feed-all.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
@@ -911,9 +916,17 @@ import json, sys
 a = sys.argv
 m = {"scenario": "feedload", "prefixes_v4": int(a[1]), "prefixes_v6": int(a[2]),
      "feed_bytes": int(a[3]), "start_to_applied_s": float(a[4]),
-     "reload_same_ms": [int(x) for x in a[5].split()], "reload_fewer_ms": int(a[6]),
-     "reload_more_ms": int(a[7]), "phases": json.loads(a[8]), "maps": json.loads(a[9])}
-print(json.dumps(m))' "$FEED_V4" "$n6" "$(stat -c %s "$W/feed-all.txt.gz")" "$start_s" "${same[*]}" \
+     "phases": json.loads(a[8]), "maps": json.loads(a[9])}
+keys = ("total_ms", "read_parse_ms", "file_checks_ms", "switch_ms", "diff_ms")
+def parts(text):
+    return dict(zip(keys, (int(x) for x in text.split())))
+m["reloads_same"] = [parts(x) for x in a[5].split(",")]
+m["reload_same_ms"] = [r["total_ms"] for r in m["reloads_same"]]
+m["reload_fewer"] = parts(a[6])
+m["reload_more"] = parts(a[7])
+m["reload_fewer_ms"] = m["reload_fewer"]["total_ms"]
+m["reload_more_ms"] = m["reload_more"]["total_ms"]
+print(json.dumps(m))' "$FEED_V4" "$n6" "$(stat -c %s "$W/feed-all.txt.gz")" "$start_s" "$(IFS=,; echo "${same[*]}")" \
 		"$fewer" "$more" "$phases" "$maps" >>"$RAW"
 }
 

@@ -395,6 +395,17 @@ def feedload_md(fl):
                        ("`sluice reload`, those lines back", fl["reload_more_ms"] / 1000)):
         L.append(f"| {label} | {sec:.2f} | {'met' if sec < 2 else 'missed'} (< 2 s) |")
     L.append("")
+    if fl.get("reloads_same"):
+        L.append("The daemon's own split of each reload (ms; `took:` line of `sluice reload`):")
+        L.append("")
+        L.append("| reload | total | read + parse | file checks | compile + tables + map writes + switch | diff |")
+        L.append("|---|---|---|---|---|---|")
+        rows = [(f"unchanged #{i + 1}", r) for i, r in enumerate(fl["reloads_same"])]
+        rows += [("10% v4 gone", fl["reload_fewer"]), ("lines back", fl["reload_more"])]
+        for label, r in rows:
+            L.append(f"| {label} | {r['total_ms']} | {r['read_parse_ms']} | {r['file_checks_ms']} | "
+                     f"{r['switch_ms']} | {r['diff_ms']} |")
+        L.append("")
     L.append(f"Where the time goes (sluice-feedload: the daemon's functions, medians of {ph['repeat']}):")
     L.append("")
     L.append("| phase | ms |")

@@ -135,7 +135,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	struct apply_report rep;
 	struct diag dg = {0};
 	char err[SLUICE_ERRLEN], msg[SLUICE_ERRLEN + 64];
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = mono_ms(), t_read, t_checked, t_switched;
 	uint32_t old_gen = d->dp.active;
 	size_t n_saved = d->n_overrides, n_changes;
 	int rc;
@@ -146,11 +146,13 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 			 dg.n == 1 ? "" : "s");
 		return failed(d, &dg, out, msg);
 	}
+	t_read = mono_ms();
 	if (config_trusted(&nm, &dg)) {
 		model_free(&nm);
 		return failed(d, &dg, out, "untrusted file permissions");
 	}
 	diag_free(&dg);
+	t_checked = mono_ms();
 	saved = malloc((n_saved ? n_saved : 1) * sizeof(*saved));
 	if (!saved) {
 		model_free(&nm);
@@ -170,6 +172,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		return failed(d, &dg, out, msg);
 	}
 	free(saved);
+	t_switched = mono_ms();
 	overrides_persist(d);
 	n_changes = model_diff(&d->model, &nm, &changes);
 	model_free(&d->model);
@@ -185,6 +188,13 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		   d->conf_path, (unsigned long long)(mono_ms() - t0), old_gen, d->dp.active,
 		   d->dp.serial, rep.block, rep.allow, d->n_blocks, rep.lb.services,
 		   rep.lb.backends);
+	/* where a big feed's reload spends its time (docs/feeds.md, bench) */
+	buf_printf(out,
+		   "  took: read + parse %llu ms, file checks %llu ms, compile + tables + map "
+		   "writes + switch %llu ms, diff %llu ms\n",
+		   (unsigned long long)(t_read - t0), (unsigned long long)(t_checked - t_read),
+		   (unsigned long long)(t_switched - t_checked),
+		   (unsigned long long)(mono_ms() - t_switched));
 	if (n_changes)
 		buf_printf(out, "%s", changes.s);
 	else
