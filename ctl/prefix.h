@@ -62,10 +62,11 @@ struct list_bad_lines {
 int prefix_list_read(struct prefix_list *l, const char *path, uint32_t list_id,
 		     struct list_bad_lines *bad, char *err, size_t errlen);
 
-/* A hash set of exact prefixes (family, len, addr). */
+/* A hash set of exact prefixes (family, len, addr); open addressing, a slot
+ * with family 0 is empty.  Sized once by prefix_set_init for the number of
+ * entries the caller will add. */
 struct prefix_set {
 	struct sluice_prefix *slots;
-	uint8_t *used;
 	size_t cap, n;
 };
 

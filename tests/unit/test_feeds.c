@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,5 +587,66 @@ TEST(feed_compile_radix_order_matches_prefix_cmp)
 	prefix_list_free(&allow);
 	prefix_list_free(&out);
 	prefix_list_free(&want);
+	return 0;
+}
+
+/* The hash set under the diff and the map writes: every added prefix is
+ * found (with its list id), absent ones are not, duplicates count once,
+ * and it refuses more than it was sized for. */
+TEST(feed_prefix_set_finds_what_was_added_and_nothing_else)
+{
+	static struct sluice_prefix in[50000];
+	struct prefix_set s;
+	uint32_t seed = 99;
+	size_t found = 0;
+
+	for (int i = 0; i < 50000; i++) {
+		struct sluice_prefix p = {0};
+
+		seed = seed * 1103515245u + 12345u;
+		p.family = i % 4 ? 4 : 6;
+		p.len = (uint8_t)(p.family == 4 ? 16 + seed % 17 : 32 + seed % 97);
+		for (int b = 0; b < 16; b++) {
+			seed = seed * 1103515245u + 12345u;
+			p.addr[b] = (uint8_t)(b < (p.family == 4 ? 4 : 16) ? seed >> 16 : 0);
+		}
+		prefix_mask(p.addr, p.len);
+		p.list_id = (uint32_t)i;
+		in[i] = p;
+	}
+	CHECK(prefix_set_init(&s, 25001) == 0);
+	for (int i = 0; i < 25000; i++)
+		CHECK(prefix_set_add(&s, &in[i]) == 0);
+	/* (the random prefixes repeat now and then: the first copy stays) */
+	CHECK(s.n > 24000 && s.n <= 25000);
+	{
+		size_t n = s.n;
+
+		CHECK(prefix_set_add(&s, &in[7]) == 0); /* again: no second copy */
+		CHECK_EQ(s.n, n);
+	}
+	for (int i = 0; i < 50000; i++) {
+		const struct sluice_prefix *f = prefix_set_find(&s, &in[i]);
+
+		if (i < 25000) {
+			CHECK(f != NULL && prefix_same(f, &in[i]) && f->list_id <= (uint32_t)i);
+			found++;
+		} else {
+			/* only an equal prefix added earlier */
+			CHECK(f == NULL || (prefix_same(f, &in[i]) && f->list_id < 25000));
+		}
+	}
+	CHECK_EQ(found, 25000);
+	/* past its size it refuses (-ENOSPC) while slots are still free: a
+	 * full open-addressing table would probe forever */
+	{
+		int rc = 0;
+
+		for (int i = 25000; i < 50000 && !rc; i++)
+			rc = prefix_set_add(&s, &in[i]);
+		CHECK_EQ(rc, -ENOSPC);
+		CHECK(s.n * 3 <= s.cap * 2 && s.n < s.cap);
+	}
+	prefix_set_free(&s);
 	return 0;
 }
