@@ -26,6 +26,11 @@ LOG="$LAB_TMP/daemon.log"
 FEED_A="$LAB_TMP/feed-a.txt"    # plain, Spamhaus style
 FEED_B="$LAB_TMP/feed-b.txt.gz" # gzip, FireHOL style
 FEED_C="$LAB_TMP/feed-c.txt"    # allowlist, on_error = "warn", two bad lines
+METRICS="127.0.0.1:9541"
+metrics() {
+	lab_exec_node python3 -c 'import urllib.request, sys
+print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode(), end="")' "http://$METRICS/metrics"
+}
 sluicectl() { nsenter --net="/run/netns/$LAB_NS_NODE" "$LAB_SLUICE" --socket "$SOCK" "$@"; }
 
 # list ids: blocklist inline prefixes = 1, then the files in order: A = 2, B = 3
@@ -48,7 +53,7 @@ printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"
 	echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
 	echo "blocklist = { files = [ \"$FEED_A\", \"$FEED_B\" ]; refresh = \"5s\"; };"
 	echo "allowlist = { files = [ \"$FEED_C\" ]; on_error = \"warn\"; };"
-	echo "stats = { listen = \"\"; };"
+	echo "stats = { listen = \"$METRICS\"; };" # loopback of the node namespace
 	echo "control = { socket = \"$SOCK\"; pin_dir = \"$LAB_PIN_DIR\"; };"
 } >"$CONF"
 chmod 0644 "$CONF" "$FEED_A" "$FEED_B" "$FEED_C"
@@ -114,6 +119,11 @@ bad_json=$(sluicectl stats --json | python3 -c '
 import json, sys
 print(sum(l.get("bad_lines", 0) for l in json.load(sys.stdin).get("lists", []) if l["list_id"] == 5))')
 if [[ $bad_json == 2 ]]; then ok "warn-list-bad-lines-in-stats-json"; else fail "warn-list-bad-lines-in-stats-json" "list 5: $bad_json bad lines, want 2"; fi
+if metrics | grep -q '^sluice_list_bad_lines{list_id="5",source="allow [^"]*feed-c.txt"} 2$'; then
+	ok "warn-list-bad-lines-in-prometheus"
+else
+	fail "warn-list-bad-lines-in-prometheus" "$(metrics | grep bad_lines | head -n 3 | tr '\n' '|')"
+fi
 if sluicectl status | grep -q "list files: *2 bad lines skipped"; then ok "warn-list-bad-lines-in-status"; else
 	fail "warn-list-bad-lines-in-status" "$(sluicectl status | grep -i bad)"; fi
 if lab_sluice block test 2001:db8:f00d::9 -c "$CONF" 2>&1 | grep -q "data path .*: allow.*(list 5)"; then ok "warn-list-good-lines-loaded"; else
