@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,8 +190,19 @@ static void copy_msg(char *dst, size_t len, const char *msg)
 	dst[n] = 0;
 }
 
-static int bad_line(struct list_bad_lines *bad, char *err, size_t errlen, const char *msg)
+static int bad_line(struct list_bad_lines *bad, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The message is formatted here (a long path or line is cut to fit, never
+ * an overflow): "path:line:col: what". */
+static int bad_line(struct list_bad_lines *bad, char *err, size_t errlen, const char *fmt, ...)
 {
+	char msg[SLUICE_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (!bad) {
 		copy_msg(err, errlen, msg);
 		return -1;
@@ -207,7 +219,7 @@ int prefix_list_read(struct prefix_list *l, const char *path, uint32_t list_id,
 		     struct list_bad_lines *bad, char *err, size_t errlen)
 {
 	size_t n_before = l->n;
-	char line[LIST_LINE_MAX + 2], msg[SLUICE_ERRLEN + 64];
+	char line[LIST_LINE_MAX + 2];
 	unsigned lineno = 0;
 	struct stat st;
 	gzFile f;
@@ -237,9 +249,8 @@ int prefix_list_read(struct prefix_list *l, const char *path, uint32_t list_id,
 
 		lineno++;
 		if (n > LIST_LINE_MAX) {
-			snprintf(msg, sizeof(msg), "%s:%u:1: line longer than %d bytes", path, lineno,
-				 LIST_LINE_MAX);
-			rc = bad_line(bad, err, errlen, msg);
+			rc = bad_line(bad, err, errlen, "%s:%u:1: line longer than %d bytes", path,
+				      lineno, LIST_LINE_MAX);
 			/* skipped: read past the rest of it */
 			while (!rc && line[n - 1] != '\n' && gzgets(f, line, sizeof(line)))
 				n = strlen(line);
@@ -254,15 +265,14 @@ int prefix_list_read(struct prefix_list *l, const char *path, uint32_t list_id,
 		if (!*s)
 			continue;
 		if (strpbrk(s, " \t")) {
-			snprintf(msg, sizeof(msg), "%s:%u:%ld: one prefix per line expected, got '%s'",
-				 path, lineno, (long)(s - line) + 1, s);
-			rc = bad_line(bad, err, errlen, msg);
+			rc = bad_line(bad, err, errlen,
+				      "%s:%u:%ld: one prefix per line expected, got '%s'", path, lineno,
+				      (long)(s - line) + 1, s);
 			continue;
 		}
 		if (prefix_parse_fast(s, (size_t)(e - s), &p, why, sizeof(why))) {
-			snprintf(msg, sizeof(msg), "%s:%u:%ld: %s", path, lineno, (long)(s - line) + 1,
-				 why);
-			rc = bad_line(bad, err, errlen, msg);
+			rc = bad_line(bad, err, errlen, "%s:%u:%ld: %s", path, lineno,
+				      (long)(s - line) + 1, why);
 			continue;
 		}
 		p.list_id = list_id;
