@@ -108,7 +108,9 @@ static int event_setup(struct daemon *d)
 	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)) ||
 	    (d->wl.ino_fd >= 0 && add_fd(d, d->wl.ino_fd)))
 		return -1;
-	return evstream_open(d);
+	if (evstream_open(d))
+		return -1;
+	return syn_defence_open(d);
 }
 
 static void detach_new(struct daemon *d)
@@ -138,9 +140,11 @@ static void teardown(struct daemon *d)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	daemon_health_stop(d);
 	blocks_close(d);
 	overrides_close(d);
 	evstream_close(d);
+	syn_defence_close(d);
 	observe_close(d);
 	daemon_pods_teardown(d);
 	if (d->dp.state_fd > 0)
@@ -225,6 +229,10 @@ static int setup(struct daemon *d)
 		return -1; /* the data path is configured: leave it serving */
 	}
 	blocks_expire(d); /* anything that expired while no daemon ran; arms the timer */
+	if (daemon_health_start(d)) {
+		dlog("error: setting up the health checks: %s", strerror(errno));
+		return -1; /* the data path is configured: leave it serving */
+	}
 	return 0;
 undo:
 	detach_new(d);
@@ -254,7 +262,9 @@ int cmd_run(struct cli *c)
 			   .fd_ev_stats = -1,
 			   .fd_ev_sampling = -1,
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
-			   .ev = {.map_fd = -1, .rb_fd = -1}};
+			   .ev = {.map_fd = -1, .rb_fd = -1},
+			   .health = {.epfd = -1, .timer_fd = -1},
+			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];

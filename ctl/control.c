@@ -90,6 +90,14 @@ static void req_stats(struct daemon *d, struct buf *out)
 	    .runtime_changes = d->runtime_changes,
 	    .generation = d->dp.active,
 	    .serial = d->dp.serial,
+	    .auto_active = autoblock_active(d),
+	    .auto_added = d->syn.added,
+	    .auto_expired = d->syn.expired,
+	    .auto_capped = d->syn.capped,
+	    .flood_mode = d->syn.flood_on,
+	    .flood_secs = (boot_ns() - d->syn.flood_since_ns) / 1000000000ull,
+	    .flood_transitions = d->syn.transitions,
+	    .syn_pps = d->syn.pps,
 	};
 
 	snprintf(ds.pin_dir, sizeof(ds.pin_dir), "%s", d->pin_dir);
@@ -144,6 +152,10 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 	}
 	if (!strcmp(argv[0], "status") && argc == 1) {
 		status_text(d, out);
+		return 0;
+	}
+	if (!strcmp(argv[0], "status") && argc == 2 && !strcmp(argv[1], "--json")) {
+		health_status_json(d, out);
 		return 0;
 	}
 	if (!strcmp(argv[0], "stats") && argc == 1) {

@@ -82,6 +82,8 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "generation:    active %u, serial %u (last switch %.1f s ago)\n",
 			   st.gen, st.serial, ago);
 	}
+	flood_status(d, out);
+	autoblock_status(d, out);
 	buf_printf(out, "interfaces:\n");
 	iface_status(d, out);
 	buf_printf(out,
@@ -112,6 +114,7 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "manual backend states:\n");
 		overrides_list(d, out);
 	}
+	health_status(d, out);
 	if (model_bad_lines(m, NULL, NULL)) {
 		buf_printf(out, "list files:    %zu bad lines skipped (on_error = \"warn\"):\n",
 			   model_bad_lines(m, NULL, NULL));

@@ -25,6 +25,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "evstream.h"
+#include "health.h"
 #include "model.h"
 #include "podwatch.h"
 #include "workloads.h"
@@ -44,6 +45,30 @@ struct runtime_block {
 	struct sluice_prefix prefix;
 	uint64_t expires_ns; /* CLOCK_BOOTTIME; 0 = no expiry */
 	int64_t added;	     /* wall clock (seconds), for `block list` */
+	bool auto_added;     /* by auto_block (daemon_autoblock.c), not the CLI */
+};
+
+/* The SYN-flood defences' daemon side (daemon_autoblock.c, daemon_flood.c):
+ * one 100 ms timer reads the auto-block requests, applies them as one
+ * batch, and samples the SYN rate for flood mode. */
+#define AUTOBLOCK_PENDING_MAX 4096
+#define SYN_TICK_MS 100
+
+struct syn_defence {
+	int tick_fd;	   /* timerfd, every SYN_TICK_MS */
+	int cfg_fd, rb_fd; /* syn_auto, autoblock_rb (-1: older pins) */
+	int seen_fd;	   /* syn_seen (-1: older pins: flood mode off) */
+	struct ring_buffer *rb;
+	struct sluice_autoblock_req *pending;
+	size_t n_pending;
+	/* auto-block, since start */
+	uint64_t requests, added, expired, capped, allowlisted, already, overflow;
+	/* flood mode */
+	bool flood_on;
+	uint64_t flood_since_ns; /* CLOCK_BOOTTIME the state began */
+	uint64_t cond_since_ns;	 /* the switch's condition holds since (0: not) */
+	uint64_t transitions;
+	uint64_t syn_last, sample_ns, pps, peak_pps;
 };
 
 /* A backend state set with `sluice backend`, and the config file's state
@@ -108,6 +133,9 @@ struct daemon {
 	int fd_tc, fd_pod_stats, fd_ev_stats, fd_ev_sampling;
 	struct workloads wl; /* per-cgroup counters and names; wl.map_fd -1: none */
 	struct evstream ev;  /* the sampled event stream, read here */
+	/* backend health checks (health.h); health.epfd -1: none */
+	struct health health;
+	struct syn_defence syn;
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 
@@ -138,6 +166,26 @@ int evstream_subscribe(struct daemon *d, int fd, int argc, char **argv, struct b
 bool evstream_hangup(struct daemon *d, int fd);
 /* The busiest dropped sources and prefixes, as `top` reply lines. */
 void evstream_report(const struct daemon *d, struct buf *out);
+
+/* daemon_autoblock.c: auto-block requests from XDP into runtime blocks. */
+int autoblock_open(struct daemon *d);
+void autoblock_close(struct daemon *d);
+/* Write the model's auto_block settings where XDP reads them. */
+void autoblock_configure(struct daemon *d);
+/* Read the requests waiting, apply them as one switch. */
+void autoblock_tick(struct daemon *d);
+size_t autoblock_active(const struct daemon *d);
+void autoblock_status(const struct daemon *d, struct buf *out);
+void autoblock_prom(const struct daemon *d, struct buf *out);
+
+/* daemon_flood.c: flood mode with hysteresis, and the shared SYN timer. */
+int syn_defence_open(struct daemon *d); /* timer, then autoblock_open */
+void syn_defence_close(struct daemon *d);
+void syn_tick(struct daemon *d);
+/* Reload or start: the new syn_flood settings (off: flood mode goes off). */
+void flood_configure(struct daemon *d);
+void flood_status(const struct daemon *d, struct buf *out);
+void flood_prom(const struct daemon *d, struct buf *out);
 
 /* daemon_top.c: the `top` request's reply, a machine-readable snapshot of
  * every counter `sluice top` shows (cmd_top.c has the format). */
@@ -182,6 +230,9 @@ void blocks_close(struct daemon *d);
 int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *out);
 int blocks_del(struct daemon *d, const char *cidr, struct buf *out);
 void blocks_list(const struct daemon *d, struct buf *out);
+/* Record b in ctl_blocks (kept across restarts); forget a prefix there. */
+int blocks_persist(struct daemon *d, const struct runtime_block *b);
+void blocks_unpersist(struct daemon *d, const struct sluice_prefix *p);
 /* Drop expired blocks (one switch for all of them); re-arm the timer. */
 void blocks_expire(struct daemon *d);
 void blocks_arm_timer(struct daemon *d);
@@ -199,6 +250,32 @@ void overrides_persist(struct daemon *d);
 /* Before a reload to new_model: drop the overrides it makes moot, say
  * which (the caller persists them once the switch succeeded). */
 void overrides_rebase(struct daemon *d, const struct sluice_model *new_model, struct buf *out);
+
+/* The backend's state in the data path for that service: the manual
+ * state if set (in any service: manual wins over health), else down when a
+ * health check says so, else the file's. */
+uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
+				const struct lb_backend_cfg *b);
+
+/* A manual state is set for this backend of that service. */
+bool backend_is_manual(const struct daemon *d, const char *service, const struct lb_backend_cfg *b);
+
+/* daemon_health.c: the checker in the loop, and its views. */
+int daemon_health_start(struct daemon *d);
+void daemon_health_stop(struct daemon *d);
+/* d->health.epfd had an event: run the checks; switch on a change. */
+void daemon_health_event(struct daemon *d);
+/* After a reload replaced d->model. */
+void daemon_health_reload(struct daemon *d);
+/* Backends of service svc_index (its position in d->model.lb.svcs) that
+ * get new flows now: effective state active, weight > 0.  -1 when there is
+ * no such service.  A VIP is worth announcing only while this is > 0. */
+int daemon_service_healthy_backends(const struct daemon *d, uint32_t svc_index);
+/* The same, by service name. */
+int daemon_service_healthy_backends_by_name(const struct daemon *d, const char *service);
+void health_status(const struct daemon *d, struct buf *out);
+void health_status_json(const struct daemon *d, struct buf *out);
+void health_prom(const struct daemon *d, struct buf *out);
 
 /* daemon_reload.c */
 int daemon_reload(struct daemon *d, const char *why, struct buf *out);

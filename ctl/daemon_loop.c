@@ -81,8 +81,12 @@ int daemon_loop(struct daemon *d)
 				daemon_refresh_tick(d);
 			} else if (fd == d->ev.rb_fd) {
 				evstream_consume(d);
+			} else if (fd == d->syn.tick_fd) {
+				syn_tick(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
+			} else if (fd == d->health.epfd) {
+				daemon_health_event(d);
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}

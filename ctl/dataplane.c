@@ -179,8 +179,12 @@ int dp_commit(struct dataplane *dp)
 	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
 				  .has_services = {dp->has_services[0], dp->has_services[1]},
 				  .switched_ns = mono_ns()};
+	struct sluice_state cur;
 	uint32_t zero = 0;
 
+	/* flood_mode is not the generation's: carry the daemon's last write */
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &cur) == 0)
+		st.flood_mode = cur.flood_mode;
 	/* one 8-byte value write: the data path reads gen once per packet */
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return -errno;

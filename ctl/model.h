@@ -71,6 +71,27 @@ struct limits_cfg {
 	uint32_t conns_max;
 };
 
+/* auto_block = { ... }: sources over their SYN budget by threshold drops in
+ * window become runtime blocks of prefix4/prefix6 for ttl (ctl/config_syn.c). */
+struct auto_block_cfg {
+	bool on;
+	uint32_t threshold;  /* SYNs dropped by the bucket within the window */
+	uint64_t window_ms;
+	uint64_t ttl_ms;
+	uint8_t prefix4, prefix6;
+	uint32_t max;        /* auto blocks at once; more are counted as capped */
+	int line;
+};
+
+/* syn_flood = { ... }: flood mode on above on_pps for on_for, off below
+ * off_pps for off_for (hysteresis). */
+struct syn_flood_cfg {
+	bool on;
+	uint64_t on_pps, off_pps;
+	uint64_t on_for_ms, off_for_ms;
+	int line;
+};
+
 struct sluice_model {
 	char path[PATH_MAX];
 	struct iface_cfg *ifaces;
@@ -79,6 +100,8 @@ struct sluice_model {
 	struct prefix_list allow;
 	uint32_t list_refresh_secs; /* daemon re-reads changed list files; 0 = never */
 	uint32_t syn_rate, syn_burst; /* syn_guard: sources in no identity class */
+	struct auto_block_cfg auto_block;
+	struct syn_flood_cfg syn_flood;
 	struct list_source_cfg *list_sources;
 	size_t n_list_sources;
 	struct identity_cfg *identities;

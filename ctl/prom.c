@@ -280,7 +280,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 					   "state=\"%s\","
 					   "manual=\"%s\"} %d\n",
 					   eff.svcs[i].name, txt, states[st],
-					   be->state != m->svcs[i].backends[b].state ? "yes" : "no",
+					   backend_is_manual(d, eff.svcs[i].name, be) ? "yes" : "no",
 					   be->state == st);
 		}
 	lb_model_free(&eff);
@@ -408,10 +408,13 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_lists(d, o);
 	render_list_bad_lines(d, o);
 	render_services(d, o);
+	health_prom(d, o);
 	render_tc(d, o);
 	render_pods(d, o);
 	render_workloads(d, o);
 	render_event_stream(d, o);
+	flood_prom(d, o);
+	autoblock_prom(d, o);
 	help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "
 	     "result; a failed one changed nothing.");

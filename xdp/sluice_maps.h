@@ -144,6 +144,8 @@ struct sluice_counter {
  * addition to its verdict (never a second verdict). */
 enum sluice_aux {
 	SA_META_FAILED = 0, /* bpf_xdp_adjust_meta refused: passed untagged */
+	SA_AUTOBLOCK_REQ,   /* an auto-block request sent to the daemon */
+	SA_AUTOBLOCK_LOST,  /* ... that found its ring buffer full (retried on the next drop) */
 	SA_MAX,
 };
 
@@ -409,6 +411,36 @@ struct sluice_syn_key {
 struct sluice_syn_bucket {
 	__u64 milli_tokens; /* tokens x 1000 */
 	__u64 last_ns;
+	/* auto-block: SYNs dropped in the current window, and when this
+	 * source's request was sent (0 = never; once per rearm_ns) */
+	__u64 win_start_ns;
+	__u64 reported_ns;
+	__u32 drops;
+	__u32 pad;
+};
+
+/* ---- SYN-flood defence: auto-block requests ------------------------------ */
+
+/* Written by the daemon alone (one array element, outside the generations:
+ * a packet that reads a half-updated threshold during a reload only moves
+ * one source's request by a window).  threshold 0 = auto-block off. */
+struct sluice_auto_cfg {
+	__u32 threshold; /* SYNs dropped by the bucket within window_ns */
+	__u32 pad;
+	__u64 window_ns;
+	__u64 rearm_ns;  /* a source is requested again only after this (the TTL) */
+};
+
+/* One request per source over a dedicated ring buffer: not sampled (each
+ * source sends one, marked in its bucket), and the event stream's sampling
+ * and readers never delay it. */
+#define SLUICE_AUTOBLOCK_BYTES (256u * 1024)
+
+struct sluice_autoblock_req {
+	__u64 ts_ns;
+	__u32 family;  /* 4 or 6 */
+	__u32 drops;   /* SYNs dropped in the window that triggered it */
+	__u32 addr[4]; /* the bucket key: the /32, or the /64 (rest 0) */
 };
 
 #ifdef __bpf__
@@ -735,6 +767,31 @@ struct {
 	__type(value, struct sluice_syn_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } syn_buckets SEC(".maps");
+
+/* Bare SYNs XDP saw, blocked ones included (flood mode's rate, read by
+ * the daemon every 100 ms).  A map of its own, not an aux counter: it moves
+ * with every connection, and the aux counters are for the unusual. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_auto_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_auto SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_AUTOBLOCK_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} autoblock_rb SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -790,6 +847,8 @@ static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
 
 static const char *const sluice_aux_names[SA_MAX] = {
 	[SA_META_FAILED] = "meta_failed",
+	[SA_AUTOBLOCK_REQ] = "autoblock_requests",
+	[SA_AUTOBLOCK_LOST] = "autoblock_requests_lost",
 };
 #endif
 
