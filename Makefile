@@ -107,7 +107,9 @@ $(BUILD)/bench/sinkctl.o: $(BUILD)/sink.skel.h
 $(BUILD)/sluice-sink: $(BUILD)/bench/sinkctl.o
 	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz
 
-# feedload: the feed load phases with the daemon's own code (bench/feedload.c)
+# feedload: the feed load phases with the daemon's own code (bench/feedload.c),
+# so it is rebuilt with ctl/'s headers
+$(BUILD)/bench/feedload.o: $(HDRS) $(SKELS)
 $(BUILD)/sluice-feedload: $(BUILD)/bench/feedload.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
