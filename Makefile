@@ -107,12 +107,18 @@ $(BUILD)/bench/sinkctl.o: $(BUILD)/sink.skel.h
 $(BUILD)/sluice-sink: $(BUILD)/bench/sinkctl.o
 	$(CC) $(CFLAGS) -o $@ $^ -lbpf -lelf -lz
 
+# feedload: the feed load phases with the daemon's own code (bench/feedload.c),
+# so it is rebuilt with ctl/'s headers
+$(BUILD)/bench/feedload.o: $(HDRS) $(SKELS)
+$(BUILD)/sluice-feedload: $(BUILD)/bench/feedload.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 bench: deps
-	$(MAKE) all $(BUILD)/sluice-sink
+	$(MAKE) all $(BUILD)/sluice-sink $(BUILD)/sluice-feedload
 	BENCH_COMMAND="make bench$(if $(SCENARIO), SCENARIO=$(SCENARIO))" \
 		bench/bench.sh $(if $(SCENARIO),--scenario $(SCENARIO))
 
-bench-smoke: all $(BUILD)/sluice-sink
+bench-smoke: all $(BUILD)/sluice-sink $(BUILD)/sluice-feedload
 	bench/bench.sh --smoke --out $(BENCH_OUT) $(if $(SCENARIO),--scenario $(SCENARIO))
 
 .PHONY: bench bench-smoke

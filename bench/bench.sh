@@ -47,6 +47,10 @@
 #   reload  a running daemon (`sluice run`) reloads, on SIGHUP, 100k prefixes
 #           + 1k services under the mixed load: signal -> generation switch,
 #           legit loss in that window
+#   feedload 1M v4 + 256k v6 prefixes in one gzip feed through the daemon:
+#           start and reload to the generation switch, where the time goes
+#           (sluice-feedload: parse, compile, paint, map writes), memory
+#           from the maps (no traffic)
 #
 # Output: $OUT/latest.json (every run, medians, kernel, CPU, commit),
 # latest.md (tables, ratios vs targets, the command), latest-*.png.
@@ -61,7 +65,7 @@ set -Eeuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-ALL_SCENARIOS=(drop scale lb mixed reload syn)
+ALL_SCENARIOS=(drop scale lb mixed reload syn feedload)
 
 usage() {
 	sed -n '/^# Usage:/,/^set -E/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -109,6 +113,7 @@ for s in "${_wanted[@]}"; do
 	4 | mixed) SCENARIOS+=(mixed) ;;
 	5 | reload) SCENARIOS+=(reload) ;;
 	6 | syn) SCENARIOS+=(syn) ;;
+	7 | feedload) SCENARIOS+=(feedload) ;;
 	*)
 		echo "bench: unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]}, all)" >&2
 		exit 2
@@ -125,6 +130,7 @@ if [[ $SMOKE == 1 ]]; then
 	RATE_MIXED=${BENCH_RATE_MIXED:-200000}
 	RATE_RELOAD=${BENCH_RATE_RELOAD:-100000}
 	S1_V4=1000 S1_V6=100
+	FEED_V4=10000
 	SCALE_SIZES=${BENCH_SCALE_SIZES:-"100 1000"}
 	RELOAD_SERVICES=20
 	OUT=${OUT:-$ROOT/build/bench-smoke}
@@ -135,6 +141,7 @@ else
 	RATE_MIXED=${BENCH_RATE_MIXED:-1000000}
 	RATE_RELOAD=${BENCH_RATE_RELOAD:-500000}
 	S1_V4=100000 S1_V6=10000
+	FEED_V4=1000000
 	SCALE_SIZES=${BENCH_SCALE_SIZES:-"1000 10000 100000 1000000"}
 	RELOAD_SERVICES=1000
 	OUT=${OUT:-$ROOT/bench/results}
@@ -169,12 +176,13 @@ PY=/usr/bin/python3
 BIN=""
 snapshot_binaries() {
 	local f
-	for f in sluice sluice-gen sluice-sink; do
+	for f in sluice sluice-gen sluice-sink sluice-feedload; do
 		[[ -x $ROOT/build/$f ]] ||
 			die "build/$f missing: run make all build/sluice-sink (make bench does)"
 	done
 	BIN=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-bin.XXXXXX")
-	cp "$ROOT/build/sluice" "$ROOT/build/sluice-gen" "$ROOT/build/sluice-sink" "$BIN/" ||
+	cp "$ROOT/build/sluice" "$ROOT/build/sluice-gen" "$ROOT/build/sluice-sink" \
+		"$ROOT/build/sluice-feedload" "$BIN/" ||
 		die "cannot copy the binaries to $BIN"
 	GEN=$BIN/sluice-gen
 	SINK=$BIN/sluice-sink
@@ -1037,6 +1045,107 @@ scenario_syn() {
 		synproxy_down
 	done
 	EXTRA_META="{}"
+}
+
+# feedload: a gzip feed of FEED_V4 v4 + v6_of(FEED_V4) v6 prefixes, the
+# config's only list, applied by the daemon (the production path): from
+# `sluice run` to its "applied" line (the first generation switch), then
+# `sluice reload` (the daemon's own "reloaded ... in N ms", parse to
+# switch): the same feed 3 times, 10% fewer v4 lines, all of them again.
+# sluice-feedload splits the time into phases with the daemon's code; the
+# memory is the kernel's account of each pinned map (fdinfo memlock).
+FEEDLOAD_SOCK=""
+feedload_daemon_ms() { # LOGFILE: wait for "applied" (60 s at most)
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		grep -q '^sluice: applied ' "$1" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# feedload_reload: "TOTAL READ CHECKS SWITCH DIFF" (ms), as the daemon says
+feedload_reload() {
+	local out total took
+	out=$(lab_exec_node "$LAB_SLUICE" --socket "$FEEDLOAD_SOCK" reload 2>&1) ||
+		die "sluice reload failed: $out"
+	log "$out"
+	total=$(sed -n 's/.*reloaded .* in \([0-9]*\) ms.*/\1/p' <<<"$out" | head -n 1)
+	took=$(sed -n 's/.*took: read + parse \([0-9]*\) ms, file checks \([0-9]*\) ms, .* \([0-9]*\) ms, diff \([0-9]*\) ms.*/\1 \2 \3 \4/p' <<<"$out")
+	[[ -n $total ]] || die "no reload time in: $out"
+	echo "$total ${took:-0 0 0 0}"
+}
+
+scenario_feedload() {
+	local n6 feed conf pin dlog t0 t1 start_s r same=() fewer more phases maps
+	n6=$(v6_of "$FEED_V4")
+	feed=$W/feed.txt.gz
+	conf=$W/feedload.conf
+	pin=$LAB_PIN_DIR/feedload # under the lab's pin dir: lab_down removes it
+	dlog=$W/feedload-daemon.log
+	FEEDLOAD_SOCK=$W/feedload.sock
+	progress "feedload: $FEED_V4 v4 + $n6 v6 prefixes, gzip"
+	cat "$(prefix_file v4 "$FEED_V4")" "$(prefix_file v6 "$n6")" | gzip -6 >"$feed"
+	head -n $((FEED_V4 * 9 / 10)) "$(prefix_file v4 "$FEED_V4")" >"$W/feed-fewer.txt"
+	cat "$(prefix_file v6 "$n6")" >>"$W/feed-fewer.txt"
+	gzip -6 -c "$W/feed-fewer.txt" >"$W/feed-fewer.txt.gz"
+	cp "$feed" "$W/feed-all.txt.gz"
+	{
+		echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
+		echo "blocklist = { files = [ \"$feed\" ]; };"
+		echo "stats = { listen = \"\"; };"
+		echo "control = { socket = \"$FEEDLOAD_SOCK\"; pin_dir = \"$pin\"; };"
+	} >"$conf"
+	chmod 0644 "$conf" "$feed"
+
+	# the phases, outside the daemon (no traffic runs: the CPUs are free)
+	phases=$("$BIN/sluice-feedload" "$conf" --repeat 3 2>>"$LOG") ||
+		die "sluice-feedload failed (see $LOG)"
+	log "feedload phases: $phases"
+
+	# up0 to the daemon alone
+	if [[ $DUT_KIND == sink ]]; then
+		run lab_exec_node "$SINK" detach "$LAB_IF_NODE"
+	elif [[ $DUT_KIND == sluice ]]; then
+		run lab_sluice detach "$LAB_IF_NODE"
+	fi
+	DUT_KIND=none
+	t0=$EPOCHREALTIME
+	lab_bg "$LAB_NS_NODE" "$dlog" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
+		--pin-dir "$pin" --socket "$FEEDLOAD_SOCK" run -c "$conf"
+	feedload_daemon_ms "$dlog" || die "the daemon did not apply the feed in 60 s: $(tail -n 3 "$dlog")"
+	t1=$EPOCHREALTIME
+	start_s=$("$PY" -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$t0" "$t1")
+	for r in 1 2 3; do
+		same+=("$(feedload_reload)")
+	done
+	# (each entry: total read checks switch diff)
+	cp "$W/feed-fewer.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
+	fewer=$(feedload_reload)
+	cp "$W/feed-all.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
+	more=$(feedload_reload)
+	maps=$("$BIN/sluice-feedload" --maps "$pin" 2>>"$LOG") || maps='{}'
+	cat "$dlog" >>"$LOG"
+	lab_exec_node "$LAB_SLUICE" --socket "$FEEDLOAD_SOCK" stop >>"$LOG" 2>&1 || true
+	sleep 0.5
+	run lab_exec_node env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" --pin-dir "$pin" detach "$LAB_IF_NODE"
+	"$PY" -c '
+import json, sys
+a = sys.argv
+m = {"scenario": "feedload", "prefixes_v4": int(a[1]), "prefixes_v6": int(a[2]),
+     "feed_bytes": int(a[3]), "start_to_applied_s": float(a[4]),
+     "phases": json.loads(a[8]), "maps": json.loads(a[9])}
+keys = ("total_ms", "read_parse_ms", "file_checks_ms", "switch_ms", "diff_ms")
+def parts(text):
+    return dict(zip(keys, (int(x) for x in text.split())))
+m["reloads_same"] = [parts(x) for x in a[5].split(",")]
+m["reload_same_ms"] = [r["total_ms"] for r in m["reloads_same"]]
+m["reload_fewer"] = parts(a[6])
+m["reload_more"] = parts(a[7])
+m["reload_fewer_ms"] = m["reload_fewer"]["total_ms"]
+m["reload_more_ms"] = m["reload_more"]["total_ms"]
+print(json.dumps(m))' "$FEED_V4" "$n6" "$(stat -c %s "$W/feed-all.txt.gz")" "$start_s" "$(IFS=,; echo "${same[*]}")" \
+		"$fewer" "$more" "$phases" "$maps" >>"$RAW"
 }
 
 # ---- main ------------------------------------------------------------------------------

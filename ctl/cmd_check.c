@@ -12,6 +12,12 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
+static void warn_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "%s\n", line);
+}
+
 static void print_summary(const struct sluice_model *m)
 {
 	size_t backends = 0, rules = 0;
@@ -55,6 +61,8 @@ int cmd_check(struct cli *c)
 		return 1;
 	}
 	print_summary(&m);
+	fflush(stdout);
+	model_bad_lines(&m, warn_line, NULL); /* on_error = "warn" lists: after "ok" */
 	model_free(&m);
 	diag_free(&d);
 	return 0;

@@ -118,7 +118,7 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	const struct sluice_event *e = data;
 	struct tail *t = ctx;
-	char line[640], pod[64] = "";
+	char line[1024], pod[64] = "";
 
 	if (len < sizeof(*e) || (t->reason && strcmp(t->reason, event_reason_name(e))) ||
 	    (t->pod && !pod_match(t, e)))
@@ -130,7 +130,8 @@ static int on_event(void *ctx, void *data, size_t len)
 			pod[0] = 0;
 		pod[sizeof(pod) - 1] = 0;
 	}
-	event_format(e, t->json, pod[0] ? pod : NULL, line, sizeof(line));
+	/* no daemon, no config: the list is named by its id only */
+	event_format(e, t->json, pod[0] ? pod : NULL, NULL, line, sizeof(line));
 	fputs(line, stdout);
 	fflush(stdout);
 	counted(t);

@@ -221,6 +221,7 @@ static int setup(struct daemon *d)
 	     "generation %u, serial %u -> %u",
 	     d->conf_path, d->model.block.n, d->model.allow.n, d->n_blocks, d->model.lb.n,
 	     d->dp.active, serial_before, d->dp.serial);
+	model_bad_lines(&d->model, dlog_bad_line, NULL);
 	if (daemon_pods_setup(d))
 		return -1; /* the data path is configured: leave it serving */
 	observe_open(d); /* after the TC object: it pins the per-cgroup maps */

@@ -15,17 +15,18 @@
 #include "config_int.h"
 #include "sluice_maps.h"
 
-static const char *const list_keys[] = {"prefixes", "files", "refresh", NULL};
+static const char *const list_keys[] = {"prefixes", "files", "refresh", "on_error", NULL};
+static const char *const on_error_names[] = {"reject", "warn", NULL};
 
-static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *what,
-		       const config_setting_t *s)
+static struct list_source_cfg *add_source(struct cfg_ctx *c, uint32_t id, bool allow,
+					  const char *what, const config_setting_t *s)
 {
 	struct sluice_model *m = c->m;
 	struct list_source_cfg *v = realloc(m->list_sources, (m->n_list_sources + 1) * sizeof(*v));
 
 	if (!v) {
 		cfg_err(c, s, "out of memory");
-		return;
+		return NULL;
 	}
 	m->list_sources = v;
 	v = &m->list_sources[m->n_list_sources++];
@@ -34,6 +35,7 @@ static void add_source(struct cfg_ctx *c, uint32_t id, bool allow, const char *w
 	v->allow = allow;
 	v->line = cfg_line(c, s);
 	snprintf(v->what, sizeof(v->what), "%s", what);
+	return v;
 }
 
 static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char *key, bool allow,
@@ -59,9 +61,10 @@ static void load_inline(struct cfg_ctx *c, const config_setting_t *g, const char
 	}
 }
 
-static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, uint32_t id,
-		      struct prefix_list *out)
+static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, bool warn,
+		      uint32_t id, struct prefix_list *out)
 {
+	struct list_source_cfg *src;
 	const char *name = config_setting_get_string(e), *dir, *sep;
 	char path[PATH_MAX], where[CFG_PATH_MAX], err[SLUICE_ERRLEN];
 	struct stat st;
@@ -87,8 +90,12 @@ static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, 
 		cfg_err(c, e, "%s: '%s' is not a regular file", where, path);
 		return;
 	}
-	add_source(c, id, allow, path, e);
-	if (prefix_list_load_file(out, path, id, err, sizeof(err)))
+	src = add_source(c, id, allow, path, e);
+	if (!src)
+		return;
+	src->warn = warn;
+	/* warn: bad lines are skipped and counted (src->bad), the rest loads */
+	if (prefix_list_read(out, path, id, warn ? &src->bad : NULL, err, sizeof(err)))
 		/* err is "path:line:col: message" (or "path: cannot open"). */
 		cfg_err_raw(c, cfg_line(c, e), "%s (%s, %s:%d)", err, where, c->file,
 			    cfg_line(c, e));
@@ -127,11 +134,15 @@ static void load_list(struct cfg_ctx *c, const config_setting_t *root, const cha
 {
 	const config_setting_t *g = config_setting_get_member(root, key), *files;
 	uint32_t inline_id = (*next_id)++;
+	int on_error = 0; /* reject */
 
 	if (!g || !cfg_is_group(c, g))
 		return;
 	cfg_known_keys(c, g, list_keys);
 	load_refresh(c, g);
+	/* on_error = "warn" is for the files (published feeds with the odd bad
+	 * line); inline prefixes are the config itself: always checked */
+	cfg_enum(c, g, "on_error", false, on_error_names, &on_error);
 	load_inline(c, g, key, allow, inline_id, out);
 	files = cfg_string_list(c, g, "files", false);
 	for (int i = 0; files && i < config_setting_length(files); i++) {
@@ -145,7 +156,7 @@ static void load_list(struct cfg_ctx *c, const config_setting_t *root, const cha
 				SLUICE_MAX_LISTS - 2);
 			return;
 		}
-		load_file(c, f, allow, (*next_id)++, out);
+		load_file(c, f, allow, on_error == 1, (*next_id)++, out);
 	}
 }
 
@@ -186,4 +197,32 @@ void cfg_verdict_lists(struct cfg_ctx *c, const config_setting_t *root)
 	load_list(c, root, "allowlist", true, &c->m->allow, &next_id);
 	check_fit(c, root, 4, CFG_LIM_V4, c->m->limits.verdict_v4_max);
 	check_fit(c, root, 6, CFG_LIM_V6, c->m->limits.verdict_v6_max);
+}
+
+size_t model_bad_lines(const struct sluice_model *m, void (*fn)(void *ctx, const char *line),
+		       void *ctx)
+{
+	char line[SLUICE_ERRLEN + PATH_MAX + 96];
+	size_t total = 0;
+
+	for (size_t i = 0; i < m->n_list_sources; i++) {
+		const struct list_source_cfg *s = &m->list_sources[i];
+
+		if (!s->bad.n)
+			continue;
+		total += s->bad.n;
+		if (!fn)
+			continue;
+		for (uint32_t k = 0; k < s->bad.n && k < LIST_BAD_KEEP; k++) {
+			snprintf(line, sizeof(line), "warning: %s (line skipped: on_error = \"warn\")",
+				 s->bad.first[k]);
+			fn(ctx, line);
+		}
+		snprintf(line, sizeof(line),
+			 "warning: %s: %u bad line%s skipped%s (list %u, on_error = \"warn\")", s->what,
+			 s->bad.n, s->bad.n == 1 ? "" : "s",
+			 s->bad.n > LIST_BAD_KEEP ? ", the first ones shown" : "", s->id);
+		fn(ctx, line);
+	}
+	return total;
 }

@@ -102,6 +102,9 @@ static void req_stats(struct daemon *d, struct buf *out)
 	};
 
 	snprintf(ds.pin_dir, sizeof(ds.pin_dir), "%s", d->pin_dir);
+	for (size_t i = 0; i < d->model.n_list_sources; i++)
+		if (d->model.list_sources[i].id < SLUICE_MAX_LISTS)
+			ds.list_bad[d->model.list_sources[i].id] = d->model.list_sources[i].bad.n;
 	daemon_stats_format(&ds, out);
 }
 

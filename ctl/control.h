@@ -55,6 +55,7 @@ struct ctl_daemon_stats {
 	/* SYN-flood defences (daemon_autoblock.c, daemon_flood.c) */
 	uint64_t auto_active, auto_added, auto_expired, auto_capped;
 	uint64_t flood_mode, flood_secs, flood_transitions, syn_pps;
+	uint32_t list_bad[SLUICE_MAX_LISTS]; /* bad lines skipped per list (on_error = "warn") */
 };
 
 /* The `stats` reply: "pin_dir DIR" and "daemon KEY VALUE" lines. */

@@ -68,6 +68,9 @@ void daemon_stats_format(const struct ctl_daemon_stats *ds, struct buf *out)
 	buf_printf(out, "daemon flood_mode_secs %" PRIu64 "\n", ds->flood_secs);
 	buf_printf(out, "daemon flood_transitions %" PRIu64 "\n", ds->flood_transitions);
 	buf_printf(out, "daemon syn_pps %" PRIu64 "\n", ds->syn_pps);
+	for (uint32_t id = 0; id < SLUICE_MAX_LISTS; id++)
+		if (ds->list_bad[id])
+			buf_printf(out, "list_bad %u %u\n", id, ds->list_bad[id]);
 }
 
 int daemon_stats_fetch(const char *sock, struct ctl_daemon_stats *ds)
@@ -83,7 +86,12 @@ int daemon_stats_fetch(const char *sock, struct ctl_daemon_stats *ds)
 	for (const char *line = rc ? NULL : reply.s; line && *line;) {
 		char key[32], val[4096];
 
-		if (sscanf(line, "pin_dir %4095s", val) == 1) {
+		unsigned id, n;
+
+		if (sscanf(line, "list_bad %u %u", &id, &n) == 2) {
+			if (id < SLUICE_MAX_LISTS)
+				ds->list_bad[id] = n;
+		} else if (sscanf(line, "pin_dir %4095s", val) == 1) {
 			snprintf(ds->pin_dir, sizeof(ds->pin_dir), "%s", val);
 		} else if (sscanf(line, "daemon %31s %4095s", key, val) == 2) {
 			uint64_t v = strtoull(val, NULL, 10);

@@ -43,6 +43,11 @@ static void utc(time_t t, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+static void status_bad_line(void *ctx, const char *line)
+{
+	buf_printf(ctx, "  %s\n", line);
+}
+
 void status_text(struct daemon *d, struct buf *out)
 {
 	const struct sluice_model *m = &d->model;
@@ -108,5 +113,10 @@ void status_text(struct daemon *d, struct buf *out)
 		overrides_list(d, out);
 	}
 	health_status(d, out);
+	if (model_bad_lines(m, NULL, NULL)) {
+		buf_printf(out, "list files:    %zu bad lines skipped (on_error = \"warn\"):\n",
+			   model_bad_lines(m, NULL, NULL));
+		model_bad_lines(m, status_bad_line, out);
+	}
 	workloads_status(d, out);
 }

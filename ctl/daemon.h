@@ -198,6 +198,8 @@ void workloads_status(struct daemon *d, struct buf *out);
 void dlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Each line of text as a log line of its own. */
 void dlog_lines(const char *text);
+/* dlog for model_bad_lines. */
+void dlog_bad_line(void *ctx, const char *line);
 void daemon_notify(const char *state);
 
 /* daemon_time.c */

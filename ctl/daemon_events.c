@@ -72,6 +72,7 @@ static void track_source(struct evstream *ev, const struct sluice_event *e)
 	s->cur++;
 	s->events++;
 	s->reason = e->reason;
+	s->list_id = e->list_id;
 	s->last_ns = e->ts_ns;
 }
 
@@ -141,7 +142,7 @@ static int on_record(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
 	const struct sluice_event *e = data;
-	char text[512] = "", json[640] = "", pod[64] = "";
+	char text[1024] = "", json[1024] = "", pod[64] = "", list[PATH_MAX + 32] = "";
 
 	if (len < sizeof(*e))
 		return 0;
@@ -152,6 +153,8 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	if (e->pod)
 		obs_pod_name(d, e->pod, pod, sizeof(pod));
+	if (e->type == SE_DROP && e->reason == SR_BLOCKLIST)
+		obs_list_source(d, e->list_id, list, sizeof(list));
 	for (size_t i = 0; i < d->ev.n_subs;) {
 		struct ev_sub *s = &d->ev.subs[i];
 		char *line = s->json ? json : text;
@@ -162,7 +165,7 @@ static int on_record(void *ctx, void *data, size_t len)
 			continue;
 		}
 		if (!line[0])
-			event_format(e, s->json, pod[0] ? pod : NULL, line,
+			event_format(e, s->json, pod[0] ? pod : NULL, list[0] ? list : NULL, line,
 				     s->json ? sizeof(json) : sizeof(text));
 		if (send_line(s, line, strlen(line)))
 			i++;
@@ -370,7 +373,9 @@ void evstream_report(const struct daemon *d, struct buf *out)
 	}
 	for (size_t i = 0; r && p && i < n && i < 10; i++) {
 		const struct ev_source *s = r[i].s;
-		uint32_t list = list_of(d, s);
+		/* a blocklist drop names its list itself (the attribution the
+		 * per-list counters use); other drops: what the tables say now */
+		uint32_t list = s->reason == SR_BLOCKLIST ? s->list_id : list_of(d, s);
 		char addr[64], src[PATH_MAX + 32] = "-";
 		struct sluice_event e = {.type = SE_DROP, .reason = s->reason};
 

@@ -25,6 +25,12 @@ void dlog(const char *fmt, ...)
 	fflush(stderr);
 }
 
+void dlog_bad_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	dlog("%s", line);
+}
+
 void dlog_lines(const char *text)
 {
 	for (const char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {

@@ -123,6 +123,11 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void buf_bad_line(void *ctx, const char *line)
+{
+	buf_printf(ctx, "  %s\n", line);
+}
+
 int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 {
 	struct backend_override *saved = NULL;
@@ -131,24 +136,25 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	struct apply_report rep;
 	struct diag dg = {0};
 	char err[SLUICE_ERRLEN], msg[SLUICE_ERRLEN + 64];
-	uint64_t t0 = mono_ms(), t_parsed, t_switched;
+	uint64_t t0 = mono_ms(), t_read, t_checked, t_switched;
 	uint32_t old_gen = d->dp.active;
 	size_t n_saved = d->n_overrides, n_changes;
 	int rc;
 
 	dlog("reload (%s): reading %s", why, d->conf_path);
 	rc = model_load(d->conf_path, &nm, &dg);
-	t_parsed = mono_ms();
 	if (rc) {
 		snprintf(msg, sizeof(msg), "invalid config (%zu error%s)", dg.n,
 			 dg.n == 1 ? "" : "s");
 		return failed(d, &dg, out, msg);
 	}
+	t_read = mono_ms();
 	if (config_trusted(&nm, &dg)) {
 		model_free(&nm);
 		return failed(d, &dg, out, "untrusted file permissions");
 	}
 	diag_free(&dg);
+	t_checked = mono_ms();
 	saved = malloc((n_saved ? n_saved : 1) * sizeof(*saved));
 	if (!saved) {
 		model_free(&nm);
@@ -169,6 +175,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		return failed(d, &dg, out, msg);
 	}
 	free(saved);
+	t_switched = mono_ms();
 	overrides_persist(d);
 	n_changes = model_diff(&d->model, &nm, &changes);
 	model_free(&d->model);
@@ -187,16 +194,24 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		   "the start): generation %u -> %u (serial %u); %zu block + %zu "
 		   "allow prefixes, %zu runtime blocks, %zu services, %zu backends\n",
 		   d->conf_path, (unsigned long long)(mono_ms() - t0),
-		   (unsigned long long)(t_parsed - t0), (unsigned long long)(t_switched - t0),
+		   (unsigned long long)(t_checked - t0), (unsigned long long)(t_switched - t0),
 		   old_gen, d->dp.active,
 		   d->dp.serial, rep.block, rep.allow, d->n_blocks, rep.lb.services,
 		   rep.lb.backends);
+	/* where a big feed's reload spends its time (docs/feeds.md, bench) */
+	buf_printf(out,
+		   "  took: read + parse %llu ms, file checks %llu ms, compile + tables + map "
+		   "writes + switch %llu ms, diff %llu ms\n",
+		   (unsigned long long)(t_read - t0), (unsigned long long)(t_checked - t_read),
+		   (unsigned long long)(t_switched - t_checked),
+		   (unsigned long long)(mono_ms() - t_switched));
 	if (n_changes)
 		buf_printf(out, "%s", changes.s);
 	else
 		buf_printf(out, "  no change in the config\n");
 	if (dropped.s)
 		buf_printf(out, "%s", dropped.s);
+	model_bad_lines(&d->model, buf_bad_line, out); /* on_error = "warn" lists */
 	dlog_lines(out->s); /* the same report in the log */
 	buf_free(&changes);
 	buf_free(&dropped);

@@ -11,8 +11,10 @@
 
 const char *event_reason_name(const struct sluice_event *e);
 const char *event_type_name(const struct sluice_event *e);
-/* pod_name: the name of e->pod, or NULL.  The line ends in '\n'. */
-void event_format(const struct sluice_event *e, bool json, const char *pod_name, char *buf,
-		  size_t len);
+/* pod_name: the name of e->pod, or NULL; list_name: the name of
+ * e->list_id for a blocklist drop (its source: file or setting), or NULL.
+ * The line ends in '\n'. */
+void event_format(const struct sluice_event *e, bool json, const char *pod_name,
+		  const char *list_name, char *buf, size_t len);
 
 #endif

@@ -30,6 +30,7 @@ struct ev_source {
 	uint8_t addr[16];
 	uint8_t family;
 	uint16_t reason;    /* the last drop's */
+	uint16_t list_id;   /* the last drop's list (reason SR_BLOCKLIST) */
 	uint64_t events;    /* sampled drop events since the daemon started */
 	uint64_t last_ns;   /* bpf_ktime_get_ns of the last one */
 	uint64_t win;	    /* window number of cur */

@@ -76,6 +76,8 @@ struct list_source_cfg {
 	bool allow;          /* an allowlist source, else a blocklist source */
 	char what[PATH_MAX]; /* "blocklist.prefixes" or the resolved file path */
 	int line;            /* config line of the setting naming it */
+	bool warn;           /* on_error = "warn": bad lines skipped, counted in bad */
+	struct list_bad_lines bad;
 };
 
 /* syn_cookies.local: one protected local service (address, TCP port). */
@@ -163,5 +165,10 @@ void diag_free(struct diag *d);
  * is valid, -1 when d holds at least one error (m is then freed). */
 int model_load(const char *path, struct sluice_model *m, struct diag *d);
 void model_free(struct sluice_model *m);
+/* Bad lines skipped in on_error = "warn" list files (config_lists.c): the
+ * total, and through fn (when not NULL) one "warning: file:line:col: ..."
+ * line per kept message plus a count per list file. */
+size_t model_bad_lines(const struct sluice_model *m, void (*fn)(void *ctx, const char *line),
+		       void *ctx);
 
 #endif

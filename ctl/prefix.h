@@ -45,10 +45,28 @@ void prefix_list_free(struct prefix_list *l);
 int prefix_list_load_file(struct prefix_list *l, const char *path, uint32_t list_id, char *err,
 			  size_t errlen);
 
-/* A hash set of exact prefixes (family, len, addr). */
+/* Bad lines kept word for word when they are skipped (the rest counted). */
+#define LIST_BAD_KEEP 4
+
+/* How one list file's bad lines went (on_error = "warn"). */
+struct list_bad_lines {
+	uint32_t n;                                /* lines skipped */
+	char first[LIST_BAD_KEEP][SLUICE_ERRLEN]; /* "path:line:col: message" */
+};
+
+/* prefix_list_load_file, with a choice: bad == NULL rejects the list at the
+ * first bad line; otherwise a bad line (not an IPv4/IPv6 prefix, host bits
+ * set, two words, too long) is skipped and counted in *bad, the first
+ * LIST_BAD_KEEP of them kept with file:line:col.  A file that cannot be
+ * read or a corrupt gzip stream is an error either way. */
+int prefix_list_read(struct prefix_list *l, const char *path, uint32_t list_id,
+		     struct list_bad_lines *bad, char *err, size_t errlen);
+
+/* A hash set of exact prefixes (family, len, addr); open addressing, a slot
+ * with family 0 is empty.  Sized once by prefix_set_init for the number of
+ * entries the caller will add. */
 struct prefix_set {
 	struct sluice_prefix *slots;
-	uint8_t *used;
 	size_t cap, n;
 };
 

@@ -174,6 +174,24 @@ static void render_lists(const struct daemon *d, struct buf *o)
 	free(v);
 }
 
+/* on_error = "warn" list files: lines skipped at the last (re)load. */
+static void render_list_bad_lines(const struct daemon *d, struct buf *o)
+{
+	help(o, "sluice_list_bad_lines", "gauge",
+	     "Bad lines skipped in a list file with on_error = \"warn\" (last load).");
+	for (size_t i = 0; i < d->model.n_list_sources; i++) {
+		const struct list_source_cfg *s = &d->model.list_sources[i];
+		char src[PATH_MAX + 32], esc[2 * PATH_MAX];
+
+		if (!s->warn)
+			continue;
+		obs_list_source(d, s->id, src, sizeof(src));
+		obs_label(src, esc, sizeof(esc));
+		buf_printf(o, "sluice_list_bad_lines{list_id=\"%u\",source=\"%s\"} %u\n", s->id,
+			   esc, s->bad.n);
+	}
+}
+
 static const char *proto_name(uint8_t p)
 {
 	return p == 6 ? "tcp" : p == 17 ? "udp" : "other";
@@ -390,6 +408,7 @@ void prom_render(struct daemon *d, struct buf *o)
 {
 	render_counters(d, o);
 	render_lists(d, o);
+	render_list_bad_lines(d, o);
 	render_services(d, o);
 	health_prom(d, o);
 	render_tc(d, o);

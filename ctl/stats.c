@@ -87,10 +87,11 @@ static void print_json(const struct counter_snapshot *s)
 	printf("},\"lists\":[");
 	sep = "";
 	for (int i = 0; i < SLUICE_MAX_LISTS; i++) {
-		if (!s->list[i].packets)
+		if (!s->list[i].packets && !daemon_st.list_bad[i])
 			continue;
-		printf("%s{\"list_id\":%d,\"packets\":%llu,\"bytes\":%llu}", sep, i,
-		       (unsigned long long)s->list[i].packets, (unsigned long long)s->list[i].bytes);
+		printf("%s{\"list_id\":%d,\"packets\":%llu,\"bytes\":%llu,\"bad_lines\":%u}", sep,
+		       i, (unsigned long long)s->list[i].packets, (unsigned long long)s->list[i].bytes,
+		       daemon_st.list_bad[i]);
 		sep = ",";
 	}
 	printf("]");
@@ -147,6 +148,10 @@ static void print_table(const struct counter_snapshot *s, const struct counter_s
 			printf("list %-3d (blocked or allowed by its prefixes) %14llu %16llu\n", i,
 			       (unsigned long long)s->list[i].packets,
 			       (unsigned long long)s->list[i].bytes);
+	for (int i = 0; i < SLUICE_MAX_LISTS; i++)
+		if (daemon_st.list_bad[i])
+			printf("list %-3d bad lines skipped (on_error = \"warn\"): %u\n", i,
+			       daemon_st.list_bad[i]);
 	if (daemon_st.have)
 		printf("daemon: %llu reloads ok, %llu failed; %llu runtime blocks; generation %u, "
 		       "serial %u\n",

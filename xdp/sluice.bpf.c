@@ -232,7 +232,7 @@ static __always_inline __u32 tag_of(__u32 flags, struct sluice_pkt *p, int v6, _
 
 /* A sampled drop event (one subprogram, not inlined at every exit). */
 static __noinline void emit_drop(struct xdp_md *ctx, const struct sluice_pkt *p, __u32 reason,
-				 __u32 v6)
+				 __u32 v6, __u32 list_id)
 {
 	struct sluice_event *e = ev_reserve(reason < SR_REASON_MAX ? reason : 0);
 
@@ -240,6 +240,7 @@ static __noinline void emit_drop(struct xdp_md *ctx, const struct sluice_pkt *p,
 		return;
 	e->type = SE_DROP;
 	e->reason = (__u16)reason;
+	e->list_id = (__u16)list_id;
 	e->ifindex = ctx->ingress_ifindex;
 	if (p->l3 && reason != SR_MAL_ETH && reason != SR_MAL_VLAN && reason != SR_MAL_VLAN_DEPTH &&
 	    !(reason >= SR_MAL_IPV4_TRUNC && reason <= SR_MAL_IPV6_PLEN)) {
@@ -265,17 +266,25 @@ static __noinline void emit_drop(struct xdp_md *ctx, const struct sluice_pkt *p,
 	ev_submit(e);
 }
 
-static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u32 flags,
-				  struct sluice_pkt *p, int v6, __u32 gen)
+/* list_id: the list that decided a SR_BLOCKLIST drop (for its event). */
+static __always_inline int finish_list(struct xdp_md *ctx, __u32 reason, __u64 bytes,
+				       __u32 flags, struct sluice_pkt *p, int v6, __u32 gen,
+				       __u32 list_id)
 {
 	__u32 action = action_for(reason);
 
 	count(reason, action, bytes);
 	if (action == XDP_DROP)
-		emit_drop(ctx, p, reason, (__u32)v6);
+		emit_drop(ctx, p, reason, (__u32)v6, list_id);
 	if (action == XDP_PASS)
 		return pass_tagged(ctx, reason, tag_of(flags, p, v6, gen), 0);
 	return action;
+}
+
+static __always_inline int finish(struct xdp_md *ctx, __u32 reason, __u64 bytes, __u32 flags,
+				  struct sluice_pkt *p, int v6, __u32 gen)
+{
+	return finish_list(ctx, reason, bytes, flags, p, v6, gen, 0);
 }
 
 /* Sampled new-flow and load-balancer drop events. */
@@ -361,7 +370,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		 * auto-blocking a flood must not make it look over */
 		if (p.l4_proto == IPPROTO_TCP && p.frag != SLUICE_FRAG_LATER)
 			count_blocked_syn(&p, data_end);
-		return finish(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen);
+		return finish_list(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen, v->list_id);
 	}
 	if (v && v->action == SLUICE_ACT_ALLOW) {
 		count_list(v->list_id, bytes);

@@ -465,7 +465,8 @@ struct sluice_event {
 	__u8 proto;
 	__be16 sport;
 	__be16 dport;
-	__u16 pad;
+	__u16 list_id;   /* SR_BLOCKLIST drops: the list that got the drop (the
+			  * per-list counter's index); else 0 */
 	__u32 ifindex;
 	__u32 svc;       /* service id (new flows) */
 	__u32 backend;   /* backend id (new flows) */

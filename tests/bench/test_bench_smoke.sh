@@ -110,6 +110,28 @@ if rl:
                                 for w in ws)
     print("ok reload/apply windows" if good else f"FAIL reload/apply windows: {ws}")
 
+# feedload: no traffic; the daemon's times and the phases, all measured
+fl = meta.get("feedload")
+if not fl:
+    print("FAIL feedload: not in latest.json meta")
+else:
+    ph = fl.get("phases", {})
+    bad = [k for k in ("read_parse_ms", "compile_ms", "paint_ms", "trie_write_fresh_ms",
+                       "trie_write_unchanged_ms") if not (ph.get(k) or 0) > 0]
+    bad += [k for k in ("start_to_applied_s", "reload_fewer_ms", "reload_more_ms")
+            if not (fl.get(k) or 0) > 0]
+    if len(fl.get("reload_same_ms", [])) != 3 or not all(x > 0 for x in fl["reload_same_ms"]):
+        bad.append(f"reload_same_ms={fl.get('reload_same_ms')}")
+    if not (fl.get("maps", {}).get("maps", {}).get("verdict_v6_g0") or 0) > 0:
+        bad.append("maps.verdict_v6_g0 memlock")
+    if ph.get("prefixes") != fl.get("prefixes_v4", 0) + fl.get("prefixes_v6", 0):
+        bad.append(f"prefixes {ph.get('prefixes')} != v4 + v6")
+    print(f"FAIL feedload: {', '.join(bad)}" if bad else "ok feedload")
+    if not os.path.exists(os.path.join(out, "feedload.json")):
+        print("FAIL feedload.json: not written")
+    else:
+        print("ok feedload.json")
+
 tg = doc.get("targets", [])
 measured = [t for t in tg if t.get("verdict") in ("PASS", "MISS")]
 if len(tg) >= 8 and len(measured) >= 7:
@@ -130,7 +152,7 @@ done <<<"$checks"
 
 md=$OUT/latest.md
 for h in "## Targets" "## 1. SYN flood drop" "## 2. Blocklist scaling" "## 3. Load balancing" \
-	"## 4. Mixed" "## 5. Reload under load"; do
+	"## 4. Mixed" "## 5. Reload under load" "## 7. Feed load"; do
 	if grep -q "^$h" "$md" 2>/dev/null; then
 		ok "latest.md: $h"
 	else

@@ -90,16 +90,16 @@ TEST(event_lines_text_and_json)
 	inet_pton(AF_INET, "198.51.100.150", e.daddr);
 	e.sport = htons(1234);
 	e.dport = htons(9000);
-	event_format(&e, false, "pod-a", line, sizeof(line));
+	event_format(&e, false, "pod-a", NULL, line, sizeof(line));
 	CHECK(!strcmp(line, "policy_deny pod_ingress_denied     if2   proto 17  "
 			    "203.0.113.10:1234 -> 198.51.100.150:9000 pod pod-a\n"));
-	event_format(&e, true, "pod-a", line, sizeof(line));
+	event_format(&e, true, "pod-a", NULL, line, sizeof(line));
 	CHECK(strstr(line, "\"type\":\"policy_deny\",\"reason\":\"pod_ingress_denied\""));
 	CHECK(strstr(line, "\"pod\":3,\"pod_name\":\"pod-a\"}\n"));
 	e.type = SE_DROP;
 	e.reason = SR_BLOCKLIST;
 	e.pod = 0;
-	event_format(&e, false, NULL, line, sizeof(line));
+	event_format(&e, false, NULL, NULL, line, sizeof(line));
 	CHECK(!strncmp(line, "drop        blocklist ", 22) && !strstr(line, " pod "));
 	return 0;
 }
