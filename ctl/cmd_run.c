@@ -140,6 +140,7 @@ static void teardown(struct daemon *d)
 			close(fds[i]);
 	blocks_close(d);
 	overrides_close(d);
+	announce_close(d);
 	evstream_close(d);
 	observe_close(d);
 	daemon_pods_teardown(d);
@@ -224,6 +225,8 @@ static int setup(struct daemon *d)
 		return -1; /* the data path is configured: leave it serving */
 	}
 	blocks_expire(d); /* anything that expired while no daemon ran; arms the timer */
+	if (announce_open(d, d->epfd))
+		dlog("error: bgp: cannot set up the announcement timer: %s", strerror(errno));
 	return 0;
 undo:
 	detach_new(d);
@@ -253,7 +256,8 @@ int cmd_run(struct cli *c)
 			   .fd_ev_stats = -1,
 			   .fd_ev_sampling = -1,
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
-			   .ev = {.map_fd = -1, .rb_fd = -1}};
+			   .ev = {.map_fd = -1, .rb_fd = -1},
+			   .ann = {.timer_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];
@@ -307,6 +311,8 @@ int cmd_run(struct cli *c)
 	dlog("ready: serving %s; capabilities now %s", d.sock_path, caps);
 	daemon_notify("READY=1");
 	rc = daemon_loop(&d) ? 1 : 0;
+	/* before anything else goes: the router must stop sending us flows */
+	announce_withdraw_all(&d, "stopping");
 	dlog("exiting (pid %d): XDP stays attached and the maps pinned under serial %u",
 	     (int)getpid(), d.dp.serial);
 out:

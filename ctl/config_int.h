@@ -112,5 +112,6 @@ void cfg_syn_limit(struct cfg_ctx *c, const config_setting_t *g, const char *whe
 		   uint32_t *rate, uint32_t *burst);
 void cfg_services(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_pods(struct cfg_ctx *c, const config_setting_t *root);
+void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root);
 
 #endif

@@ -143,6 +143,10 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		status_text(d, out);
 		return 0;
 	}
+	if (!strcmp(argv[0], "status") && argc == 2 && !strcmp(argv[1], "--json")) {
+		status_json(d, out);
+		return 0;
+	}
 	if (!strcmp(argv[0], "stats") && argc == 1) {
 		req_stats(d, out);
 		return 0;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "announce.h"
 #include "apply.h"
 #include "control.h"
 #include "dataplane.h"
@@ -108,6 +109,7 @@ struct daemon {
 	int fd_tc, fd_pod_stats, fd_ev_stats, fd_ev_sampling;
 	struct workloads wl; /* per-cgroup counters and names; wl.map_fd -1: none */
 	struct evstream ev;  /* the sampled event stream, read here */
+	struct announce ann; /* VIPs announced over BGP (announce.h) */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 
@@ -225,6 +227,7 @@ int daemon_loop(struct daemon *d);
 int control_listen(const char *path, char *err, size_t errlen);
 void control_accept(struct daemon *d);
 void status_text(struct daemon *d, struct buf *out);
+void status_json(struct daemon *d, struct buf *out);
 
 /* prom.c */
 int prom_listen(const char *listen, char *err, size_t errlen);

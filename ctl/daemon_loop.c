@@ -71,8 +71,11 @@ int daemon_loop(struct daemon *d)
 
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
 					blocks_expire(d);
+			} else if (fd == d->ann.timer_fd) {
+				announce_tick(d);
 			} else if (fd == d->ctl_fd) {
 				control_accept(d);
+				announce_tick(d); /* a backend state may have changed */
 			} else if (fd == d->prom_fd) {
 				prom_accept(d);
 			} else if (fd == d->pw.nl_fd) {

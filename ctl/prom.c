@@ -393,6 +393,7 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_pods(d, o);
 	render_workloads(d, o);
 	render_event_stream(d, o);
+	announce_prom(d, o);
 	help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "
 	     "result; a failed one changed nothing.");
