@@ -1144,9 +1144,10 @@ lab_lb_client_gen_ready() {
 # the same Maglev tables):
 #   web    nat       TCP 192.0.2.10:80   -> 203.0.113.11-13:8080
 #   webdsr dsr-ipip  TCP 192.0.2.20:8080 -> 203.0.113.11-13:8080
-#   spare  dsr-ipip  TCP 192.0.2.30:8080 -> 203.0.113.11-13:8080 (for withdraw tests)
-# (A second NAT service could not share web's backends: the reverse NAT
-# needs one owner per backend address, port and protocol.)
+#   spare  dsr-ipip  TCP 192.0.2.30:8081 -> 203.0.113.11-13:8081 (for withdraw tests)
+# spare has backends of its own (port 8081, lab_cluster_servers_start): the
+# data path keeps one state per backend address and port, so `sluice
+# backend down` on a shared backend would take it out of every service.
 #
 # Why NAT replies may go through either node: sluice's reverse NAT is
 # stateless (xdp/lb.h lb_reply: the reply's source backend:port is looked
@@ -1179,6 +1180,7 @@ LAB_CL_VIP_WEB=192.0.2.10
 LAB_CL_VIP_DSR=192.0.2.20
 LAB_CL_VIP_SPARE=192.0.2.30
 LAB_CL_VIPS=("$LAB_CL_VIP_WEB" "$LAB_CL_VIP_DSR" "$LAB_CL_VIP_SPARE")
+LAB_CL_SPARE_PORT=8081
 LAB_CL_DRAIN=${LAB_CL_DRAIN:-1s}
 LAB_CL_BIRD=${LAB_CL_BIRD:-bird}
 # Per node: its directory under $LAB_TMP (config, sockets, logs), pins.
@@ -1197,6 +1199,10 @@ lab_cl_exec_node() {
 	lab_in "${LAB_CL_NS_NODE[$i]}" "$@"
 }
 lab_cl_exec_router() { lab_in "$LAB_CL_NS_ROUTER" "$@"; }
+# lab_cl_xdp_attached I: true if an XDP program is on node I's uplink.
+lab_cl_xdp_attached() {
+	ip -n "${LAB_CL_NS_NODE[$1]}" link show dev "$LAB_IF_NODE" 2>/dev/null | grep -q xdp
+}
 
 # lab_cl_sluice I ARGS...: the sluice CLI of node I (its pins, its socket).
 lab_cl_sluice() {
@@ -1236,12 +1242,12 @@ lab_cluster_write_config() {
 		echo "interfaces = ( { name = \"$LAB_IF_NODE\"; allow_generic = false; } );"
 		echo "services = ("
 		for svc in "web $LAB_CL_VIP_WEB 80 nat" "webdsr $LAB_CL_VIP_DSR $LAB_LB_HTTP_PORT dsr-ipip" \
-			"spare $LAB_CL_VIP_SPARE $LAB_LB_HTTP_PORT dsr-ipip"; do
+			"spare $LAB_CL_VIP_SPARE $LAB_CL_SPARE_PORT dsr-ipip"; do
 			read -r name vip port mode <<<"$svc"
 			echo "  { name = \"$name\"; vip = \"$vip\"; port = $port; protocol = \"tcp\"; mode = \"$mode\";"
 			echo "    backends = ("
 			for k in 0 1 2; do
-				echo "      { address = \"${LAB_LB_BACKEND_V4[$k]}\"; port = $LAB_LB_HTTP_PORT; }$([[ $k == 2 ]] || echo ,)"
+				echo "      { address = \"${LAB_LB_BACKEND_V4[$k]}\"; port = $([[ $name == spare ]] && echo "$LAB_CL_SPARE_PORT" || echo "$LAB_LB_HTTP_PORT"); }$([[ $k == 2 ]] || echo ,)"
 			done
 			echo "    ); }$([[ $name == spare ]] || echo ,)"
 		done
@@ -1446,6 +1452,29 @@ lab_up_cluster() {
 	done
 }
 
+# lab_cluster_servers_start: every backend's servers (lab_lb_servers_start)
+# plus an HTTP server on $LAB_CL_SPARE_PORT for the spare service.
+lab_cluster_servers_start() {
+	local i name k n
+	lab_lb_servers_start || return 1
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		name=${LAB_LB_BACKEND_NAME[$i]}
+		rm -f "$LAB_TMP/spare-$name.ready"
+		lab_bg "${LAB_LB_BACKEND_NS[$i]}" "$LAB_TMP/spare-$name.err" python3 "$LAB_NET_PY" \
+			http-server --name "$name" --port "$LAB_CL_SPARE_PORT" --ready "$LAB_TMP/spare-$name.ready"
+	done
+	for ((k = 0; k < 100; k++)); do
+		n=0
+		for name in "${LAB_LB_BACKEND_NAME[@]}"; do
+			[[ -s $LAB_TMP/spare-$name.ready ]] && n=$((n + 1))
+		done
+		[[ $n == "${#LAB_LB_BACKEND_NAME[@]}" ]] && return 0
+		sleep 0.1
+	done
+	echo "error: spare servers did not come up" >&2
+	return 1
+}
+
 # lab_cluster_node_start I: write node I's config and start `sluice run` in
 # it (output to ${LAB_CL_DIR[I]}/sluice.log); waits until it answers.
 lab_cluster_node_start() {
@@ -1561,4 +1590,28 @@ lab_cluster_down() {
 		fi
 	done
 	return 0
+}
+
+# lab_cluster_flows: every TCP flow in each node's connection table (the
+# pinned lb_conns map, so also a stopped daemon's node), one line each:
+# "NODE CLIENT SPORT VIP DPORT".  What the nodes saw, not what ECMP should do.
+lab_cluster_flows() {
+	local i
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		bpftool -j map dump pinned "${LAB_CL_PIN_DIR[$i]}/lb_conns" 2>/dev/null |
+			python3 -c '
+import ipaddress, json, sys
+node = sys.argv[1]
+try:
+    entries = json.load(sys.stdin)
+except ValueError:
+    sys.exit()
+for e in entries:
+    k = bytes(int(x, 16) for x in e["key"])
+    if k[36] != 6 or k[37] != 4:  # TCP, IPv4
+        continue
+    src = ipaddress.IPv4Address(k[0:4]); dst = ipaddress.IPv4Address(k[16:20])
+    print(node, src, int.from_bytes(k[32:34], "big"), dst, int.from_bytes(k[34:36], "big"))
+' "${LAB_CL_NODE_NAME[$i]}"
+	done
 }
