@@ -21,7 +21,7 @@
 #include "bird.h"
 #include "daemon.h"
 
-#define BACKOFF_MAX_S 30
+#define BACKOFF_MAX_S 10
 
 static bool same_addr(const struct sluice_prefix *a, const struct sluice_prefix *b)
 {
@@ -311,7 +311,7 @@ void announce_status(const struct daemon *d, struct buf *out)
 		addr_text(&lb->svcs[i].vip, vip, sizeof(vip));
 		buf_printf(out, "  %-40s %-10s %s (service %s: %s)\n", vip,
 			   ann ? "announced" : "withdrawn",
-			   ann	      ? "serving"
+			   ann		  ? "serving"
 			   : !a->attached ? "data path not attached"
 			   : up		  ? "waiting for BIRD"
 					  : "no backend up",
@@ -339,8 +339,9 @@ void announce_status_json(const struct daemon *d, struct buf *out)
 		char vip[64];
 
 		addr_text(&lb->svcs[i].vip, vip, sizeof(vip));
-		buf_printf(out, "%s{\"vip\": \"%s\", \"service\": \"%s\", \"announced\": %s, "
-				"\"backend_up\": %s}",
+		buf_printf(out,
+			   "%s{\"vip\": \"%s\", \"service\": \"%s\", \"announced\": %s, "
+			   "\"backend_up\": %s}",
 			   i ? ", " : "", vip, lb->svcs[i].name,
 			   is_announced(a, &lb->svcs[i].vip) ? "true" : "false",
 			   announce_service_up(d, i) ? "true" : "false");
@@ -375,7 +376,8 @@ void announce_prom(const struct daemon *d, struct buf *out)
 		   (unsigned long long)a->pushes_ok);
 	buf_printf(out, "sluice_bgp_handovers_total{result=\"failed\"} %llu\n",
 		   (unsigned long long)a->push_failures);
-	buf_printf(out, "# HELP sluice_bgp_in_sync 1 if BIRD has the VIP set this node wants.\n"
-			"# TYPE sluice_bgp_in_sync gauge\nsluice_bgp_in_sync %d\n",
+	buf_printf(out,
+		   "# HELP sluice_bgp_in_sync 1 if BIRD has the VIP set this node wants.\n"
+		   "# TYPE sluice_bgp_in_sync gauge\nsluice_bgp_in_sync %d\n",
 		   a->synced);
 }

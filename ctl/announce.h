@@ -27,14 +27,14 @@ struct daemon;
 struct buf;
 
 struct announce {
-	struct bgp_cfg cfg; /* as the daemon started with (changes: at restart) */
-	int timer_fd;	    /* 1 s tick; -1 when bgp is off */
+	struct bgp_cfg cfg;	    /* as the daemon started with (changes: at restart) */
+	int timer_fd;		    /* 1 s tick; -1 when bgp is off */
 	struct sluice_prefix *have; /* what BIRD was last handed successfully */
 	size_t n_have;
-	bool synced;		/* BIRD has exactly `have` */
-	bool attached;		/* the data path, at the last evaluation */
+	bool synced;   /* BIRD has exactly `have` */
+	bool attached; /* the data path, at the last evaluation */
 	uint64_t pushes_ok, push_failures;
-	uint64_t next_try_ns;	/* after a failure: back off (CLOCK_BOOTTIME) */
+	uint64_t next_try_ns; /* after a failure: back off (CLOCK_BOOTTIME) */
 	unsigned backoff_s;
 	time_t last_change, last_error_at;
 	char last_error[512];

@@ -61,8 +61,9 @@ int bird_write_include(const char *path, const struct sluice_prefix *vips, size_
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	fprintf(mem, "# Written by sluice (pid %d): the VIPs this node announces.\n"
-		     "# Do not edit: the daemon rewrites it and asks BIRD to reconfigure.\n",
+	fprintf(mem,
+		"# Written by sluice (pid %d): the VIPs this node announces.\n"
+		"# Do not edit: the daemon rewrites it and asks BIRD to reconfigure.\n",
 		(int)getpid());
 	for (int fam = 4; fam <= 6; fam += 2) {
 		fprintf(mem, "protocol static sluice_vips%d {\n\tipv%d;\n", fam, fam);
@@ -131,7 +132,8 @@ static int read_reply(int fd, char *buf, size_t cap, size_t *have, char *last, s
 			continue;
 		if (r < 0) {
 			snprintf(last, lastlen, "%s",
-				 errno == EAGAIN ? "no answer within the timeout" : strerror(errno));
+				 errno == EAGAIN ? "no answer within the timeout"
+						 : strerror(errno));
 			return -1;
 		}
 		if (r == 0) {
@@ -176,7 +178,8 @@ int bird_configure(const char *sock_path, char *reply, size_t replylen)
 		return -1;
 	}
 	if (write_all(fd, "configure\n", 10)) {
-		snprintf(reply, replylen, "BIRD at %s: cannot send: %s", sock_path, strerror(errno));
+		snprintf(reply, replylen, "BIRD at %s: cannot send: %s", sock_path,
+			 strerror(errno));
 		close(fd);
 		return -1;
 	}

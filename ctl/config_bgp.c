@@ -71,16 +71,17 @@ void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root)
 	if (cfg_string(c, g, "include", true, sizeof(b->include) - 32, &v) > 0 &&
 	    absolute_path(c, g, "include", v))
 		snprintf(b->include, sizeof(b->include), "%s", v);
-	if (cfg_string(c, g, "socket", false, sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
-		       &v) > 0 &&
+	if (cfg_string(c, g, "socket", false, sizeof(((struct sockaddr_un *)0)->sun_path) - 1, &v) >
+		0 &&
 	    absolute_path(c, g, "socket", v))
 		snprintf(b->socket, sizeof(b->socket), "%s", v);
 	if (cfg_string(c, g, "drain", false, 0, &v) > 0) {
 		ms = parse_drain(v);
 		if (ms < 0)
-			cfg_err(c, config_setting_get_member(g, "drain"),
-				"bgp.drain '%s' must be a duration up to 10m, e.g. \"5s\", \"500ms\"",
-				v);
+			cfg_err(
+			    c, config_setting_get_member(g, "drain"),
+			    "bgp.drain '%s' must be a duration up to 10m, e.g. \"5s\", \"500ms\"",
+			    v);
 		else
 			b->drain_ms = (uint32_t)ms;
 	}
