@@ -186,25 +186,27 @@ sess() {
 	read -r -t 10 SESS_LINE <&"${SESS_OUT[$1]}" || SESS_LINE="$3 error no answer"
 }
 
-# open_sessions NAME VIP PORT: SESSIONS connections c1..; each one's
-# "CONN BACKEND LPORT NODE" line in $LAB_TMP/held-NAME.
+# open_sessions NAME VIP PORT: SESSIONS connections c1.., and more (up to
+# SESSIONS_MAX) until each node has at least one (ECMP decides where each
+# goes); each one's "CONN BACKEND LPORT NODE" line in $LAB_TMP/held-NAME,
+# NODE from the nodes' connection tables.
+SESSIONS_MAX=${SESSIONS_MAX:-24}
 open_sessions() {
-	local name=$1 vip=$2 port=$3 k conn be lport
-	local -a opened=()
+	local name=$1 vip=$2 port=$3 k=0 conn be lport
 	sess_start "$name" "$vip" "$port"
 	: >"$LAB_TMP/held-$name"
-	for ((k = 1; k <= SESSIONS; k++)); do
+	while ((k < SESSIONS_MAX)); do
+		if ((k >= SESSIONS)) && (($(held_count "$name" n1) > 0 && $(held_count "$name" n2) > 0)); then
+			break
+		fi
+		k=$((k + 1))
 		sess "$name" open "c$k"
 		read -r conn be lport <<<"$SESS_LINE"
 		if [[ $be == error || -z $lport ]]; then
 			echo "c$k error $SESS_LINE" >>"$LAB_TMP/held-$name"
 			continue
 		fi
-		opened+=("$conn $be $lport")
-	done
-	lab_cluster_flows >"$LAB_TMP/conns"
-	for k in "${opened[@]}"; do
-		read -r conn be lport <<<"$k"
+		lab_cluster_flows >"$LAB_TMP/conns"
 		echo "$conn $be $lport $(conn_node "$LAB_CL_CLIENT_V4" "$lport" "$vip" "$port")" >>"$LAB_TMP/held-$name"
 	done
 }
