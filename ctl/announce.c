@@ -28,27 +28,12 @@ static bool same_addr(const struct sluice_prefix *a, const struct sluice_prefix 
 	return a->family == b->family && !memcmp(a->addr, b->addr, 16);
 }
 
-/* The effective state: the config's, unless `sluice backend` set one.
- * When the health checks land (daemon_service_healthy_backends() in
- * daemon.h), this is the one function to switch over to them. */
+/* The one place the announcement asks about backends: the effective state
+ * (config, manual `sluice backend` states, health checks) as the health
+ * code keeps it. */
 bool announce_service_up(const struct daemon *d, size_t svc_idx)
 {
-	const struct lb_service_cfg *s = &d->model.lb.svcs[svc_idx];
-
-	for (size_t b = 0; b < s->n_backends; b++) {
-		struct lb_backend_cfg eff = s->backends[b];
-
-		for (size_t i = 0; i < d->n_overrides; i++) {
-			const struct backend_override *o = &d->overrides[i];
-
-			if (!strcmp(o->service, s->name) && o->port == eff.port &&
-			    same_addr(&o->addr, &eff.addr))
-				eff.state = o->state;
-		}
-		if (lb_backend_table_weight(&eff) > 0)
-			return true;
-	}
-	return false;
+	return daemon_service_healthy_backends(d, (uint32_t)svc_idx) > 0;
 }
 
 /* XDP is on every configured interface (asked from the kernel, not

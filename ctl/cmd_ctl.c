@@ -29,7 +29,7 @@ static int forward(struct cli *c, const char *word)
 
 int cmd_status(struct cli *c)
 {
-	if (c->argc > 1 || (c->argc == 1 && strcmp(c->argv[0], "--json")))
+	if (c->argc && !(c->argc == 1 && !strcmp(c->argv[0], "--json")))
 		return cli_err("status: usage: sluice status [--json]");
 	return forward(c, "status");
 }

@@ -138,6 +138,7 @@ static void teardown(struct daemon *d)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	daemon_health_stop(d);
 	blocks_close(d);
 	overrides_close(d);
 	announce_close(d);
@@ -225,6 +226,10 @@ static int setup(struct daemon *d)
 		return -1; /* the data path is configured: leave it serving */
 	}
 	blocks_expire(d); /* anything that expired while no daemon ran; arms the timer */
+	if (daemon_health_start(d)) {
+		dlog("error: setting up the health checks: %s", strerror(errno));
+		return -1; /* the data path is configured: leave it serving */
+	}
 	if (announce_open(d, d->epfd))
 		dlog("error: bgp: cannot set up the announcement timer: %s", strerror(errno));
 	return 0;
@@ -257,6 +262,7 @@ int cmd_run(struct cli *c)
 			   .fd_ev_sampling = -1,
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
 			   .ev = {.map_fd = -1, .rb_fd = -1},
+			   .health = {.epfd = -1, .timer_fd = -1},
 			   .ann = {.timer_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};

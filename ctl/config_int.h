@@ -111,6 +111,9 @@ void cfg_syn_guard(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_syn_limit(struct cfg_ctx *c, const config_setting_t *g, const char *where,
 		   uint32_t *rate, uint32_t *burst);
 void cfg_services(struct cfg_ctx *c, const config_setting_t *root);
+/* A service's health = { ... } into s->health (config_health.c). */
+void cfg_health(struct cfg_ctx *c, const config_setting_t *svc, struct lb_service_cfg *s,
+		bool port_ok);
 void cfg_pods(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root);
 

@@ -144,7 +144,7 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		return 0;
 	}
 	if (!strcmp(argv[0], "status") && argc == 2 && !strcmp(argv[1], "--json")) {
-		status_json(d, out);
+		health_status_json(d, out);
 		return 0;
 	}
 	if (!strcmp(argv[0], "stats") && argc == 1) {

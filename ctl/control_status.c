@@ -107,24 +107,7 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "manual backend states:\n");
 		overrides_list(d, out);
 	}
+	health_status(d, out);
 	workloads_status(d, out);
 	announce_status(d, out);
-}
-
-/* `sluice status --json`: the machine-readable core of the above. */
-void status_json(struct daemon *d, struct buf *out)
-{
-	struct sluice_state st = {0};
-	uint32_t zero = 0;
-
-	bpf_map_lookup_elem(d->dp.state_fd, &zero, &st);
-	buf_printf(out,
-		   "{\"pid\": %d, \"started\": %lld, \"config\": \"%s\", \"generation\": %u, "
-		   "\"serial\": %u, \"interfaces\": [",
-		   (int)getpid(), (long long)d->started, d->conf_path, st.gen, st.serial);
-	for (size_t i = 0; i < d->n_ifaces; i++)
-		buf_printf(out, "%s\"%s\"", i ? ", " : "", d->ifaces[i].name);
-	buf_printf(out, "], \"services\": %zu, ", d->model.lb.n);
-	announce_status_json(d, out);
-	buf_printf(out, "}\n");
 }

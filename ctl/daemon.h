@@ -26,6 +26,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "evstream.h"
+#include "health.h"
 #include "model.h"
 #include "podwatch.h"
 #include "workloads.h"
@@ -109,6 +110,8 @@ struct daemon {
 	int fd_tc, fd_pod_stats, fd_ev_stats, fd_ev_sampling;
 	struct workloads wl; /* per-cgroup counters and names; wl.map_fd -1: none */
 	struct evstream ev;  /* the sampled event stream, read here */
+	/* backend health checks (health.h); health.epfd -1: none */
+	struct health health;
 	struct announce ann; /* VIPs announced over BGP (announce.h) */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
@@ -200,6 +203,32 @@ void overrides_persist(struct daemon *d);
  * which (the caller persists them once the switch succeeded). */
 void overrides_rebase(struct daemon *d, const struct sluice_model *new_model, struct buf *out);
 
+/* The backend's state in the data path for that service: the manual
+ * state if set (in any service: manual wins over health), else down when a
+ * health check says so, else the file's. */
+uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
+				const struct lb_backend_cfg *b);
+
+/* A manual state is set for this backend of that service. */
+bool backend_is_manual(const struct daemon *d, const char *service, const struct lb_backend_cfg *b);
+
+/* daemon_health.c: the checker in the loop, and its views. */
+int daemon_health_start(struct daemon *d);
+void daemon_health_stop(struct daemon *d);
+/* d->health.epfd had an event: run the checks; switch on a change. */
+void daemon_health_event(struct daemon *d);
+/* After a reload replaced d->model. */
+void daemon_health_reload(struct daemon *d);
+/* Backends of service svc_index (its position in d->model.lb.svcs) that
+ * get new flows now: effective state active, weight > 0.  -1 when there is
+ * no such service.  A VIP is worth announcing only while this is > 0. */
+int daemon_service_healthy_backends(const struct daemon *d, uint32_t svc_index);
+/* The same, by service name. */
+int daemon_service_healthy_backends_by_name(const struct daemon *d, const char *service);
+void health_status(const struct daemon *d, struct buf *out);
+void health_status_json(const struct daemon *d, struct buf *out);
+void health_prom(const struct daemon *d, struct buf *out);
+
 /* daemon_reload.c */
 int daemon_reload(struct daemon *d, const char *why, struct buf *out);
 /* Beyond model_load's mode check: the file, its directory and the list
@@ -227,7 +256,6 @@ int daemon_loop(struct daemon *d);
 int control_listen(const char *path, char *err, size_t errlen);
 void control_accept(struct daemon *d);
 void status_text(struct daemon *d, struct buf *out);
-void status_json(struct daemon *d, struct buf *out);
 
 /* prom.c */
 int prom_listen(const char *listen, char *err, size_t errlen);

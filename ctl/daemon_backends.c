@@ -165,6 +165,34 @@ static struct backend_override *find(const struct daemon *d, const char *svc,
 	return NULL;
 }
 
+static bool manual_anywhere(const struct daemon *d, const struct lb_backend_cfg *b)
+{
+	for (size_t i = 0; i < d->n_overrides; i++)
+		if (same_backend(&d->overrides[i].addr, d->overrides[i].port, b))
+			return true;
+	return false;
+}
+
+bool backend_is_manual(const struct daemon *d, const char *service, const struct lb_backend_cfg *b)
+{
+	return find(d, service, b) != NULL;
+}
+
+uint8_t backend_effective_state(const struct daemon *d, const struct lb_service_cfg *s,
+				const struct lb_backend_cfg *b)
+{
+	const struct backend_override *o = find(d, s->name, b);
+
+	if (o)
+		return o->state;
+	/* Health takes a backend down everywhere (one state per backend in
+	 * the data path), except where an operator decided by hand. */
+	if (b->state != SLUICE_BE_DOWN && !manual_anywhere(d, b) &&
+	    health_backend_down(&d->health, &b->addr, b->port))
+		return SLUICE_BE_DOWN;
+	return b->state;
+}
+
 int overrides_effective(const struct daemon *d, const struct lb_model *in, struct lb_model *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -188,12 +216,8 @@ int overrides_effective(const struct daemon *d, const struct lb_model *in, struc
 			return -ENOMEM;
 		}
 		memcpy(c->backends, s->backends, s->n_backends * sizeof(*c->backends));
-		for (size_t b = 0; b < s->n_backends; b++) {
-			const struct backend_override *o = find(d, s->name, &s->backends[b]);
-
-			if (o)
-				c->backends[b].state = o->state;
-		}
+		for (size_t b = 0; b < s->n_backends; b++)
+			c->backends[b].state = backend_effective_state(d, s, &s->backends[b]);
 	}
 	return 0;
 }
@@ -260,9 +284,7 @@ struct target {
 
 static uint8_t effective_state(const struct daemon *d, const struct target *t)
 {
-	const struct backend_override *o = find(d, t->svc->name, t->be);
-
-	return o ? o->state : t->be->state;
+	return backend_effective_state(d, t->svc, t->be);
 }
 
 /* Add every (service, backend) of the model holding backend be. */
@@ -426,6 +448,19 @@ int backend_cmd(struct daemon *d, int argc, char **argv, struct buf *out)
 	if (expand)
 		buf_printf(out, "note: the data path keeps one state per backend, so down (and "
 				"leaving down) applies in every service that has it\n");
+	for (size_t k = 0; k < n && state == SLUICE_BE_ACTIVE; k++) {
+		char txt[96];
+
+		if (effective_state(d, &tg[k]) != SLUICE_BE_DOWN ||
+		    tg[k].be->state == SLUICE_BE_DOWN)
+			continue;
+		backend_text(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
+		buf_printf(out,
+			   "note: health checks say %s is down: it gets no new flows until they "
+			   "pass (sluice status)\n",
+			   txt);
+		break;
+	}
 	rc = daemon_switch(d, m, SW_SERVICES, NULL, err, sizeof(err));
 	if (rc) {
 		out->len = 0;

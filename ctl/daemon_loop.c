@@ -86,6 +86,9 @@ int daemon_loop(struct daemon *d)
 				evstream_consume(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
+			} else if (fd == d->health.epfd) {
+				daemon_health_event(d);
+				announce_tick(d); /* a backend may have gone down or up */
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}

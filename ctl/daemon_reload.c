@@ -173,6 +173,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 		podwatch_set_model(&d->pw, &d->model); /* pods and patterns may have changed */
 	workloads_set_model(&d->wl, &d->model);        /* pods' cgroups name workloads */
 	daemon_refresh_arm(d); /* the interval, and the files, may have changed */
+	daemon_health_reload(d); /* backends and their checks may have changed */
 	record(d, true, "ok: %zu change%s", n_changes, n_changes == 1 ? "" : "s");
 	buf_printf(out,
 		   "reloaded %s in %llu ms: generation %u -> %u (serial %u); %zu block + %zu "

@@ -27,7 +27,7 @@ static const struct {
 	{"stats", cmd_stats, "stats [--json] [--watch]         verdict counters"},
 	{"unpin", cmd_unpin, "unpin                            remove the pinned maps"},
 	{"run", cmd_run, "run [-c FILE]                    the daemon: attach, apply, serve (foreground)"},
-	{"status", cmd_status, "status                           what the daemon runs (over its socket)"},
+	{"status", cmd_status, "status [--json]                  what the daemon runs (over its socket)"},
 	{"reload", cmd_reload, "reload                           daemon: re-read and switch in its config"},
 	{"block", cmd_block, "block add CIDR [--ttl 10m] | del CIDR | list | test ADDRESS"},
 	{"backend", cmd_backend, "backend drain|up|down [SERVICE] ADDR[:PORT] | list"},

@@ -262,7 +262,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 					   "state=\"%s\","
 					   "manual=\"%s\"} %d\n",
 					   eff.svcs[i].name, txt, states[st],
-					   be->state != m->svcs[i].backends[b].state ? "yes" : "no",
+					   backend_is_manual(d, eff.svcs[i].name, be) ? "yes" : "no",
 					   be->state == st);
 		}
 	lb_model_free(&eff);
@@ -389,6 +389,7 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_counters(d, o);
 	render_lists(d, o);
 	render_services(d, o);
+	health_prom(d, o);
 	render_tc(d, o);
 	render_pods(d, o);
 	render_workloads(d, o);

@@ -19,6 +19,22 @@ struct lb_backend_cfg {
 	int line;                  /* config line, for messages */
 };
 
+/* A service's backend health check (`health = { ... }`, config_health.c;
+ * run by the daemon, health.c).  type HC_NONE: not checked. */
+enum { HC_NONE = 0, HC_TCP = 1, HC_HTTP = 2 };
+#define HC_PATH_MAX 128
+
+struct lb_health_cfg {
+	uint8_t type;
+	uint8_t rise, fall;   /* consecutive successes to go up, failures to go down */
+	uint16_t port;        /* 0 = the backend's own port */
+	uint16_t expect;      /* http: the status code that means healthy */
+	uint32_t interval_ms; /* from the start of one check to the next */
+	uint32_t timeout_ms;  /* connect + answer */
+	char path[HC_PATH_MAX];
+	int line;
+};
+
 struct lb_service_cfg {
 	char name[64];
 	struct sluice_prefix vip;
@@ -27,6 +43,7 @@ struct lb_service_cfg {
 	uint8_t mode;  /* enum sluice_svc_mode */
 	struct lb_backend_cfg *backends;
 	size_t n_backends;
+	struct lb_health_cfg health;
 	int line;
 };
 

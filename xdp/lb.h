@@ -210,8 +210,11 @@ static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const str
 /* Resolve the next hop for the (rewritten) packet and fill in the MACs.
  * Returns an XDP action; a next hop without a neighbour entry yet goes to
  * the stack, which resolves it (and forwards this packet). */
-static __always_inline int lb_fib_out(struct xdp_md *ctx, const struct lb_pkt *lp,
-				      struct bpf_fib_lookup *fib, struct lb_result *res)
+/* lb_fib_out's answer for a destination that is this node itself. */
+#define LB_FIB_TO_NODE (-1)
+
+static __always_inline int lb_fib_route(struct xdp_md *ctx, const struct lb_pkt *lp,
+					struct bpf_fib_lookup *fib, struct lb_result *res)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -247,6 +250,21 @@ static __always_inline int lb_fib_out(struct xdp_md *ctx, const struct lb_pkt *l
 	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return XDP_PASS;
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED)
+		return LB_FIB_TO_NODE; /* the caller decides: see lb_reply */
+	res->reason = SR_LB_FIB_FAIL;
+	return XDP_DROP;
+}
+
+/* Send the rewritten packet on its way; no route (this node included)
+ * drops it and counts lb_fib_fail. */
+static __always_inline int lb_fib_out(struct xdp_md *ctx, const struct lb_pkt *lp,
+				      struct bpf_fib_lookup *fib, struct lb_result *res)
+{
+	int action = lb_fib_route(ctx, lp, fib, res);
+
+	if (action != LB_FIB_TO_NODE)
+		return action;
 	res->reason = SR_LB_FIB_FAIL;
 	return XDP_DROP;
 }
@@ -466,6 +484,7 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sluice_svc_key rk = {};
 	struct sluice_rev *rev;
+	int action;
 
 	__builtin_memcpy(rk.addr, lp->saddr, 16);
 	rk.port = lp->sport;
@@ -485,7 +504,19 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 		return 1; /* a reply we cannot restore must not leak the backend */
 	if (lb_rewrite(lp, h, 0, rev->vip, rk.port ? rev->vport : 0, data_end))
 		return 1;
-	res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+	action = lb_fib_route(ctx, lp, &sc->fib, res);
+	if (action == LB_FIB_TO_NODE) {
+		/* Not a client's flow: the node's own connection to the
+		 * backend (the daemon's health checks).  Put the backend's
+		 * address back and let it up the stack as ordinary traffic;
+		 * only this rare case pays for the second rewrite. */
+		if (lb_rewrite(lp, h, 0, rk.addr, rk.port, data_end))
+			return 1;
+		res->svc = 0;
+		res->reason = SLUICE_PARSE_OK;
+		return 0;
+	}
+	res->action = action;
 	return 1;
 }
 

@@ -1144,7 +1144,8 @@ lab_lb_client_gen_ready() {
 # the same Maglev tables):
 #   web    nat       TCP 192.0.2.10:80   -> 203.0.113.11-13:8080
 #   webdsr dsr-ipip  TCP 192.0.2.20:8080 -> 203.0.113.11-13:8080
-#   spare  dsr-ipip  TCP 192.0.2.30:8081 -> 203.0.113.11-13:8081 (for withdraw tests)
+#   spare  dsr-ipip  TCP 192.0.2.30:8081 -> 203.0.113.11-13:8081 (for withdraw tests;
+#                                                TCP health checks every 300 ms)
 # spare has backends of its own (port 8081, lab_cluster_servers_start): the
 # data path keeps one state per backend address and port, so `sluice
 # backend down` on a shared backend would take it out of every service.
@@ -1245,6 +1246,8 @@ lab_cluster_write_config() {
 			"spare $LAB_CL_VIP_SPARE $LAB_CL_SPARE_PORT dsr-ipip"; do
 			read -r name vip port mode <<<"$svc"
 			echo "  { name = \"$name\"; vip = \"$vip\"; port = $port; protocol = \"tcp\"; mode = \"$mode\";"
+			[[ $name == spare ]] &&
+				echo "    health = { type = \"tcp\"; interval = \"300ms\"; timeout = \"200ms\"; rise = 2; fall = 2; };"
 			echo "    backends = ("
 			for k in 0 1 2; do
 				echo "      { address = \"${LAB_LB_BACKEND_V4[$k]}\"; port = $([[ $name == spare ]] && echo "$LAB_CL_SPARE_PORT" || echo "$LAB_LB_HTTP_PORT"); }$([[ $k == 2 ]] || echo ,)"
@@ -1455,13 +1458,28 @@ lab_up_cluster() {
 # lab_cluster_servers_start: every backend's servers (lab_lb_servers_start)
 # plus an HTTP server on $LAB_CL_SPARE_PORT for the spare service.
 lab_cluster_servers_start() {
-	local i name k n
 	lab_lb_servers_start || return 1
+	lab_cluster_spare_start
+}
+
+# lab_cluster_spare_start / lab_cluster_spare_kill: the spare service's
+# servers on every backend (started and waited for / SIGKILLed and reaped).
+LAB_CL_SPARE_PIDS=()
+lab_cluster_spare_kill() {
+	local pid
+	for pid in "${LAB_CL_SPARE_PIDS[@]}"; do
+		_lab_kill_wait "$pid"
+	done
+	LAB_CL_SPARE_PIDS=()
+}
+lab_cluster_spare_start() {
+	local i name k n
 	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
 		name=${LAB_LB_BACKEND_NAME[$i]}
 		rm -f "$LAB_TMP/spare-$name.ready"
 		lab_bg "${LAB_LB_BACKEND_NS[$i]}" "$LAB_TMP/spare-$name.err" python3 "$LAB_NET_PY" \
 			http-server --name "$name" --port "$LAB_CL_SPARE_PORT" --ready "$LAB_TMP/spare-$name.ready"
+		LAB_CL_SPARE_PIDS+=("${LAB_PIDS[-1]}")
 	done
 	for ((k = 0; k < 100; k++)); do
 		n=0

@@ -14,6 +14,9 @@
 #     (each node's own new-flow counter);
 #   - a service whose backends are all down (effective state) is withdrawn
 #     by both nodes and comes back when one is up again;
+#   - health checks (spare: tcp, 300 ms, fall 2, rise 2): all of a service's
+#     servers killed -> every node withdraws its VIP; restarted -> announced
+#     again by both;
 #   - BIRD unreachable: the hand-over fails, is counted and retried, and
 #     succeeds once BIRD is back;
 #   - `sluice stop` on n2 withdraws its routes (the router keeps n1 only),
@@ -308,6 +311,43 @@ if wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 else
 	fail "one-backend-up-announced-again" "$LAB_CL_VIP_SPARE via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 fi
+
+# ---- health: all of spare's servers die -> withdrawn; back -> announced ------------
+for i in 0 1; do
+	for b in "${LAB_LB_BACKEND_V4[@]}"; do
+		lab_cl_sluice "$i" backend up spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
+	done
+done
+if ! wait_vips "$BOTH" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
+	fail "health-all-down-withdrawn" "spare not back via both nodes after backend up: [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
+else
+	t0=$(date +%s.%N)
+	lab_cluster_spare_kill
+	if wait_vips "" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
+		t=$(python3 -c "import sys,time; print('%.1f' % (time.time() - float(sys.argv[1])))" "$t0")
+		r=$(grep -c "health: spare .* is down" "${LAB_CL_DIR[0]}/sluice.log" || true)
+		echo "# spare's servers killed: health took its 3 backends down on each node (n1 logged $r), $LAB_CL_VIP_SPARE gone from the router ${t}s later"
+		check "health-all-down-withdrawn" "$([[ $r -ge 3 && $(lab_cluster_nexthops "$LAB_CL_VIP_WEB") == "$BOTH" ]] ||
+			echo "n1 logged $r health downs; web via [$(lab_cluster_nexthops "$LAB_CL_VIP_WEB")]")"
+	else
+		fail "health-all-down-withdrawn" "$LAB_CL_VIP_SPARE still via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
+	fi
+	t0=$(date +%s.%N)
+	lab_cluster_spare_start 2>"$UP_ERR" || fail "spare-restart" "$(tail -n 1 "$UP_ERR")"
+	if wait_vips "$BOTH" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
+		t=$(python3 -c "import sys,time; print('%.1f' % (time.time() - float(sys.argv[1])))" "$t0")
+		ok "health-up-announced-again (via both nodes ${t}s after the servers restarted)"
+	else
+		fail "health-up-announced-again" "$LAB_CL_VIP_SPARE via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
+	fi
+fi
+for i in 0 1; do
+	for b in "${LAB_LB_BACKEND_V4[@]}"; do
+		lab_cl_sluice "$i" backend down spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
+	done
+done
+lab_cl_sluice 0 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE" || true
 
 # ---- BIRD unreachable: counted, retried --------------------------------------------
 f0=$(node_metric 1 'sluice_bgp_handovers_total\{result="failed"')

@@ -825,11 +825,23 @@ static int lb_forward(struct ref_model *m, const struct model_config *c, const s
 static int lb_reply(const struct model_config *c, const struct frame *f, const struct owner *o,
 		    uint8_t flags, struct model_result *r)
 {
+	struct model_fib fib;
+
 	r->svc = o->s->id;
 	trace(r, "reply-svc%u", o->s->id);
 	if (f->frag) { /* cannot be translated: must not leak the backend */
 		verdict(r, SR_LB_REPLY, XDP_DROP, flags, o->s->id);
 		return 1;
+	}
+	/* A destination the FIB will not forward to (this node's own address:
+	 * its health checks to the backend) is not a client: the frame goes
+	 * on as ordinary traffic, unchanged. */
+	memset(&fib, 0, sizeof(fib));
+	if (!c->fib(c->fib_ctx, f->v6 ? 6 : 4, o->s->vip, f->dst, &fib) &&
+	    fib.kind == MFIB_FAIL) {
+		trace(r, "reply-to-node");
+		r->svc = 0;
+		return 0;
 	}
 	translate(r, f, 0, o->s->vip, o->b->port ? o->s->port : 0);
 	forward_to(c, r, f->v6, o->s->vip, f->dst, SR_LB_REPLY, flags, o->s->id);

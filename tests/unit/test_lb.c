@@ -264,6 +264,47 @@ XDP_TEST(reverse_nat_v6_udp_restores_vip_source)
 	return reverse_case(6, IPPROTO_UDP);
 }
 
+/* A backend's packet to the node's own address (the daemon's health check
+ * connection) is not a reply to a client: it goes up the stack unchanged,
+ * not reverse-NATed (which would hand the node a packet from the VIP). */
+static int to_node_case(int family)
+{
+	struct svc_fixture f = {0};
+	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
+	const char *node = family == 4 ? "203.0.113.1" : "2001:db8:20::1";
+	struct lb_service_cfg *s = add_service(&f, family == 4 ? VIP4 : VIP6, 80, IPPROTO_TCP);
+	struct pkt_spec spec;
+	uint8_t in[FRAME_MAX];
+	struct frame_layout lay;
+	struct run_result r;
+	size_t len;
+
+	add_backend(s, be, 8080, 1);
+	CHECK(xdp_set_services(&f.model) == 0);
+	spec = family == 4 ? spec_tcp4(be, node) : spec_tcp6(be, node);
+	spec.sport = 8080;
+	spec.dport = 40000;
+	spec.tcp_flags = 0x12; /* SYN-ACK to the daemon's connect() */
+	len = build_frame(&spec, in, &lay);
+	frame_fill_l4_csum(in, &lay, family, IPPROTO_TCP);
+	CHECK(xdp_run(in, len, &r) == 0);
+	CHECK_EQ(r.action, XDP_PASS);
+	CHECK(r.reason != SR_LB_REPLY && r.reason != SR_LB_FIB_FAIL);
+	CHECK_EQ(r.out_len, len);
+	CHECK(memcmp(r.out, in, len) == 0);
+	return 0;
+}
+
+XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v4)
+{
+	return to_node_case(4);
+}
+
+XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v6)
+{
+	return to_node_case(6);
+}
+
 XDP_TEST(dnat_v4_udp_without_checksum_keeps_it_zero)
 {
 	struct svc_fixture f = {0};
