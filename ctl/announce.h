@@ -4,7 +4,8 @@
  *
  * A VIP is announced while (a) the node's data path is attached to every
  * configured interface and (b) at least one service on that VIP has a
- * backend in the effective up state (in its Maglev table).  The set is
+ * backend in the effective up state (config, manual state, health checks:
+ * daemon_service_healthy_backends()).  The set is
  * re-evaluated once a second and whenever the daemon changes backend
  * states; when it changes, or the last hand-over failed, it is written to
  * the bgp.include file and BIRD is asked to reconfigure (bird.h).  Stopping
@@ -51,9 +52,8 @@ void announce_tick(struct daemon *d);
 void announce_withdraw_all(struct daemon *d, const char *why);
 void announce_close(struct daemon *d);
 
-/* The one place "service svc_idx (index in d->model.lb.svcs) has at least
- * one backend in the effective up state" is decided.  Effective: the
- * config's state with the manual `sluice backend` states applied. */
+/* Service svc_idx (index in d->model.lb.svcs) has at least one backend in
+ * the effective up state: the one place the announcement asks. */
 bool announce_service_up(const struct daemon *d, size_t svc_idx);
 
 /* Reports: `sluice status` lines, the `bgp` object of status --json, and
