@@ -38,6 +38,12 @@
 #   mixed   90% flood + 10% legit at a fixed rate: legit delivered, CPU
 #   reload  `sluice apply` of 100k prefixes + 1k services under the mixed
 #           load: legit loss while it applies, time to apply
+#   syn     spoofed SYN flood (1024 sources, flat out) at a local TCP service
+#           while real clients make handshakes to it: legit handshakes
+#           completed and the DUT's CPU per packet with no defences, with
+#           token buckets + auto-block (the daemon running), with iptables
+#           SYNPROXY, and with sluice's XDP SYN cookies when the build has
+#           them (`sluice check` accepts syn_cookies; else reported missing)
 #
 # Output: $OUT/latest.json (every run, medians, kernel, CPU, commit),
 # latest.md (tables, ratios vs targets, the command), latest-*.png.
@@ -52,7 +58,7 @@ set -Eeuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-ALL_SCENARIOS=(drop scale lb mixed reload)
+ALL_SCENARIOS=(drop scale lb mixed reload syn)
 
 usage() {
 	sed -n '/^# Usage:/,/^set -E/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -99,6 +105,7 @@ for s in "${_wanted[@]}"; do
 	3 | lb) SCENARIOS+=(lb) ;;
 	4 | mixed) SCENARIOS+=(mixed) ;;
 	5 | reload) SCENARIOS+=(reload) ;;
+	6 | syn) SCENARIOS+=(syn) ;;
 	*)
 		echo "bench: unknown scenario '$s' (one of: ${ALL_SCENARIOS[*]}, all)" >&2
 		exit 2
@@ -819,6 +826,144 @@ m = {"scenario": "reload", "case": "mix", "variant": "sluice", "mode": "fixed",
 m["reload"] = json.load(open(sys.argv[6]))
 print(json.dumps(m))' "$RATE_RELOAD" "$DUT_CPU" "$S1_V4" "$S1_V6" "$RELOAD_SERVICES" "$W/reload.json")" >>"$RAW"
 	OUT_CLIENT=0
+}
+
+# ---- syn: SYN flood vs legit handshakes ------------------------------------------------
+
+SYN_FLOOD_SRC=198.18.128.0/18 # routed back via the client (NODE_ROUTES)
+SYN_SOURCES=1024
+SYN_LEGIT_RATE=${BENCH_SYN_LEGIT_RATE:-10} # handshakes per second, one source
+SYN_SOCK=""
+SYN_DAEMON=""
+
+syn_conf() { # FILE VARIANT: the daemon's config for a variant
+	local f=$1 v=$2
+	{
+		echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
+		echo "control = { socket = \"$SYN_SOCK\"; pin_dir = \"$LAB_PIN_DIR\"; };"
+		echo "stats = { listen = \"\"; };"
+		case $v in
+		guard)
+			# the legit source makes 10 SYNs a second; each flood source
+			# hundreds: over its bucket in a fraction of a second, then
+			# auto-blocked.  A short TTL so that every run starts with no
+			# auto block.
+			echo "syn_guard = { syn_rate = 20; syn_burst = 40; };"
+			echo 'auto_block = { threshold = 100; window = "1s"; ttl = "1s"; prefix4 = 32; max = 65536; };'
+			;;
+		cookies)
+			echo "syn_cookies = { mode = \"always\"; local = ( { address = \"$LAB_NODE_V4\"; ports = [ $LAB_TCP_PORT ]; } ); };"
+			;;
+		esac
+	} >"$f"
+	chmod 0600 "$f"
+}
+
+syn_ctl() { SLUICE_SOCKET=$SYN_SOCK "$LAB_SLUICE" "$@"; }
+
+# Start (or reload) the daemon on VARIANT's config; sluice must be attached.
+syn_daemon() {
+	local v=$1 i
+	syn_conf "$W/syn.conf" "$v"
+	if [[ -n $SYN_DAEMON ]]; then
+		run syn_ctl reload
+		return
+	fi
+	lab_bg "$LAB_NS_NODE" "$W/daemon.log" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
+		"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$W/syn.conf"
+	SYN_DAEMON=${LAB_PIDS[-1]}
+	for ((i = 0; i < 100; i++)); do
+		syn_ctl status >/dev/null 2>&1 && return 0
+		kill -0 "$SYN_DAEMON" 2>/dev/null || break
+		sleep 0.1
+	done
+	die "the sluice daemon did not start (see $W/daemon.log)"
+}
+
+syn_daemon_stop() {
+	[[ -n $SYN_DAEMON ]] || return 0
+	run syn_ctl stop # XDP stays attached; the bench detaches it itself
+	wait "$SYN_DAEMON" 2>/dev/null || true
+	SYN_DAEMON=""
+}
+
+synproxy_up() {
+	# the kernel's SYNPROXY for the service: SYNs untracked, answered with
+	# cookies by the SYNPROXY target, the connection handed to the socket
+	# once the ACK checks out (the recipe of iptables-extensions(8))
+	run lab_exec_node sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
+	run lab_exec_node iptables -t raw -A PREROUTING -p tcp --dport "$LAB_TCP_PORT" \
+		--syn -j CT --notrack
+	run lab_exec_node iptables -A INPUT -p tcp --dport "$LAB_TCP_PORT" -m conntrack \
+		--ctstate INVALID,UNTRACKED -j SYNPROXY --sack-perm --timestamp --wscale 7 --mss 1460
+	run lab_exec_node iptables -A INPUT -p tcp --dport "$LAB_TCP_PORT" -m conntrack \
+		--ctstate INVALID -j DROP
+}
+synproxy_down() {
+	run lab_exec_node iptables -t raw -F PREROUTING
+	run lab_exec_node iptables -F INPUT
+}
+
+# measure_syn VARIANT: one flat-out flood run with legit handshakes beside it
+measure_syn() {
+	local v=$1 hs=$W/hs.json hpid
+	lab_exec_client "$PY" "$MEASURE" handshakes "$LAB_CLEAN_V4" "$LAB_NODE_V4" "$LAB_TCP_PORT" \
+		"$SYN_LEGIT_RATE" "$DURATION" 1 >"$hs" 2>>"$LOG" &
+	hpid=$!
+	measure syn flood "$v" 0 "${SYN_FLOOD[@]}"
+	wait "$hpid" || die "the handshake client failed (see $LOG)"
+	run "$PY" "$MEASURE" merge-last "$RAW" handshakes "$hs"
+}
+
+SYN_FLOOD=()
+scenario_syn() {
+	local have_cookies=0
+	SYN_SOCK=$W/syn.sock
+	SYN_FLOOD=(--src "$SYN_FLOOD_SRC" --fixed-sources "$SYN_SOURCES" --syn --dport "$LAB_TCP_PORT")
+	# the service, and a client side that lets SYN-ACKs through (c0's
+	# program counts what comes back and passes it to the clients' stack)
+	lab_sink_start >>"$LOG" 2>&1 || die "the TCP service did not start"
+	run lab_exec_client "$SINK" detach "$LAB_IF_CLIENT"
+	run lab_exec_client "$SINK" attach "$LAB_IF_CLIENT" xdp_pass_count "$LAB_PIN_DIR/sink-c0"
+	napi_setup "$LAB_NS_CLIENT" "$LAB_IF_CLIENT" "$GEN_CPU" 0
+	syn_conf "$W/cookies.conf" cookies
+	if "$LAB_SLUICE" check -c "$W/cookies.conf" >>"$LOG" 2>&1; then
+		have_cookies=1
+	else
+		echo "bench: syn: this build has no XDP SYN cookies (sluice check refuses syn_cookies): no cookies case" >&2
+		log "syn: no syn_cookies in this build"
+	fi
+	EXTRA_META=$(printf '{"sources":%d,"legit_rate":%d,"cookies_in_build":%d}' \
+		"$SYN_SOURCES" "$SYN_LEGIT_RATE" "$have_cookies")
+	dut_sluice
+	OUT_KEYS=passed/pass
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		dut_sluice
+		syn_daemon none
+		OUT_KEYS=passed/pass
+		measure_syn none
+		syn_daemon guard
+		OUT_KEYS=syn_rate_limited/drop,blocklist/drop
+		measure_syn guard
+		sleep 1.5 # the auto blocks expire (ttl 1s): the next run starts clean
+		if [[ $have_cookies == 1 ]]; then
+			run lab_exec_node sysctl -qw net.ipv4.tcp_syncookies=2
+			syn_daemon cookies
+			OUT_KEYS=syncookie_sent/tx
+			measure_syn cookies
+			run lab_exec_node sysctl -qw net.ipv4.tcp_syncookies=1
+		fi
+	done
+	grep -E 'auto-blocked|expired' "$W/daemon.log" | tail -n 3 >>"$LOG" || true
+	syn_daemon_stop
+	for ((REP = 1; REP <= REPEATS; REP++)); do
+		dut_sink xdp_pass_count
+		synproxy_up
+		DUT_COUNT=sink
+		measure_syn synproxy
+		synproxy_down
+	done
+	EXTRA_META="{}"
 }
 
 # ---- main ------------------------------------------------------------------------------

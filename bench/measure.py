@@ -20,6 +20,12 @@
   measure.py nft-sum < NFT_JSON           packets of nft -j counter listings
   measure.py reload --watch F --gen-series S --gen G --windows JSON
       the reload scenario's legit loss per apply window (see reload_analysis)
+  measure.py handshakes SRC DST PORT RATE SECONDS TIMEOUT
+      legit TCP handshakes (the syn scenario): a new connection from SRC to
+      DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete;
+      JSON: attempted, completed, failed, p50/p99 handshake ms
+  measure.py merge-last RAW KEY FILE
+      add FILE's JSON as KEY to the last record of RAW (a .jsonl file)
 """
 import json
 import os
@@ -257,6 +263,76 @@ def reload_analysis(args):
     print(json.dumps(out))
 
 
+def handshakes(src, dst, port, rate, secs, timeout):
+    """Non-blocking connects, paced; a handshake is complete when connect()
+    reports success (the SYN-ACK came and our ACK went), counted only within
+    timeout (a SYN the flood made the DUT lose needs a 1 s retransmit: that
+    is a failure here)."""
+    import selectors
+    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+    sel = selectors.DefaultSelector()
+    pending = {}  # socket -> start time
+    done_ms, failed, attempted = [], 0, 0
+    t0 = time.monotonic()
+    nxt = t0
+    while True:
+        now = time.monotonic()
+        if now - t0 < secs and now >= nxt:
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.bind((src, 0))
+            try:
+                s.connect((dst, port))
+            except BlockingIOError:
+                pass
+            except OSError:
+                failed += 1
+                attempted += 1
+                s.close()
+                nxt += 1.0 / rate
+                continue
+            pending[s] = now
+            sel.register(s, selectors.EVENT_WRITE)
+            attempted += 1
+            nxt += 1.0 / rate
+        if now - t0 >= secs and not pending:
+            break
+        wait = max(0.0, min(nxt - now, 0.01))
+        for key, _ in sel.select(wait):
+            s = key.fileobj
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            sel.unregister(s)
+            if err == 0:
+                done_ms.append((time.monotonic() - pending.pop(s)) * 1000)
+            else:
+                pending.pop(s)
+                failed += 1
+            s.close()
+        now = time.monotonic()
+        for s in [s for s, t in pending.items() if now - t > timeout]:
+            sel.unregister(s)
+            pending.pop(s)
+            failed += 1
+            s.close()
+    done_ms.sort()
+
+    def pct(p):
+        return round(done_ms[min(len(done_ms) - 1, int(p * len(done_ms)))], 2) if done_ms else None
+
+    print(json.dumps({"attempted": attempted, "completed": len(done_ms), "failed": failed,
+                      "p50_ms": pct(0.5), "p99_ms": pct(0.99)}))
+
+
+def merge_last(raw, key, path):
+    with open(raw) as f:
+        lines = f.read().splitlines()
+    rec = json.loads(lines[-1])
+    rec[key] = load(path)
+    lines[-1] = json.dumps(rec)
+    with open(raw, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main(argv):
     if len(argv) >= 2 and argv[0] == "napi":
         for p in napi_pids(argv[1]):
@@ -274,6 +350,13 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[0] == "sluice-counters":
         sluice_counters(argv[1], argv[2])
+        return 0
+    if len(argv) == 7 and argv[0] == "handshakes":
+        handshakes(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]),
+                   float(argv[6]))
+        return 0
+    if len(argv) == 4 and argv[0] == "merge-last":
+        merge_last(argv[1], argv[2], argv[3])
         return 0
     if argv == ["nft-sum"]:
         nft_sum()

@@ -40,6 +40,8 @@ TARGETS = [
      ("fwd", "sluice"), ("fwd", "nft_dnat"), ">=", 5.0),
     ("clean traffic (in no list) vs bare XDP_PASS", "drop",
      ("clean", "sluice"), ("clean", "xdp_pass"), "<=", 1.10),
+    ("SYN flood: XDP SYN cookies vs iptables SYNPROXY, SYNs handled", "syn",
+     ("flood", "cookies"), ("flood", "synproxy"), ">=", 8.0),
 ]
 
 VARIANT_NAMES = {
@@ -48,13 +50,18 @@ VARIANT_NAMES = {
     "iptables_raw": "iptables raw PREROUTING (4 rules)",
     "iptables_ipset": "iptables raw + ipset hash:net", "lpm_drop": "LPM-trie XDP (textbook)",
     "nft_dnat": "nftables DNAT + conntrack (kube-proxy style)", "nft": "nftables (netdev set + DNAT)",
+    "none": "sluice, no SYN defence (the stack, kernel syncookies)",
+    "guard": "sluice token buckets + auto-block", "cookies": "sluice XDP SYN cookies",
+    "synproxy": "iptables SYNPROXY (bare XDP_PASS in front)",
 }
 
 
 # short names for plot labels
 PLOT_NAMES = {"sluice": "sluice", "xdp_drop": "XDP_DROP", "xdp_pass": "XDP_PASS", "xdp_tx": "XDP_TX",
               "nft_netdev": "nft netdev", "iptables_raw": "iptables raw",
-              "iptables_ipset": "iptables+ipset", "nft_dnat": "nft DNAT+ct", "nft": "nftables"}
+              "iptables_ipset": "iptables+ipset", "nft_dnat": "nft DNAT+ct", "nft": "nftables",
+              "none": "no defence", "guard": "buckets+auto-block", "cookies": "XDP cookies",
+              "synproxy": "SYNPROXY"}
 
 
 def med(vals):
@@ -96,6 +103,13 @@ def aggregate(runs):
             c["legit_delivered_pct"] = round(100 * med(legit), 3)
         if "reload" in rs[0]:
             c["reload"] = rs[0]["reload"]
+        hs = [r["handshakes"] for r in rs if r.get("handshakes")]
+        if hs:
+            c["handshakes_attempted"] = sum(h["attempted"] for h in hs)
+            c["handshakes_completed"] = sum(h["completed"] for h in hs)
+            c["handshake_ok_pct"] = round(med([100 * h["completed"] / h["attempted"]
+                                               for h in hs if h["attempted"]]) or 0, 2)
+            c["handshake_p99_ms"] = med([h.get("p99_ms") for h in hs])
         cases.append(c)
     # cap: from the flat-out run, where polls are full (at a moderate fixed
     # rate every poll also pays its own overhead over fewer packets)
@@ -372,6 +386,30 @@ def markdown(meta, cases, tgts):
                  f"(of {mpps(rd['legit_offered_pps'])} Mpps legit offered).")
         L.append("")
         L.append("![reload](latest-reload.png)")
+        L.append("")
+
+    sy = [c for c in cases if c["scenario"] == "syn"]
+    if sy:
+        L.append("## 6. SYN flood: spoofed SYNs flat out + legit handshakes to a local service")
+        L.append("")
+        L.append("| DUT | SYNs offered (Mpps) | SYNs handled (Mpps) | ns/pkt | replies to the client side (Mpps) | "
+                 "legit handshakes completed | p99 handshake (ms) |")
+        L.append("|---|---|---|---|---|---|---|")
+        for var in ("none", "guard", "cookies", "synproxy"):
+            c = sl("syn", "flood", var, "flat")
+            if not c:
+                if var == "cookies":
+                    L.append(f"| {VARIANT_NAMES[var]} | not in this build | | | | | |")
+                continue
+            L.append(f"| {VARIANT_NAMES[var]} | {mpps(c['offered_pps'])} | {rate_cell(c, 'dut_pps')} | "
+                     f"{num(c['ns_per_pkt'])} | {mpps(c['client_pps'])} | "
+                     f"{c.get('handshakes_completed', 0)}/{c.get('handshakes_attempted', 0)} "
+                     f"({num(c.get('handshake_ok_pct'), '{:.1f}')}%) | "
+                     f"{num(c.get('handshake_p99_ms'), '{:.1f}')} |")
+        L.append("")
+        L.append("Handshakes: one every 1/rate s from one legit source, each given 1 s (a SYN the DUT "
+                 "lost needs a 1 s retransmit: counted as failed).  SYNs handled: every SYN the DUT "
+                 "gave a verdict (dropped, answered, passed) per second, flat out.")
         L.append("")
     return "\n".join(L) + "\n"
 

@@ -21,29 +21,11 @@ static const char *action_name(unsigned a)
 	return a == SLUICE_ACT_BLOCK ? "blocked" : a == SLUICE_ACT_ALLOW ? "allowed" : "not listed";
 }
 
-/* The data path's answer: fast table byte, class, or the slow-path trie. */
+/* The data path's answer: fast table, chunk, hash or the slow-path trie. */
 static int datapath_verdict(struct dataplane *dp, const struct sluice_prefix *a,
 			    struct sluice_verdict *v)
 {
-	uint32_t top = (uint32_t)a->addr[0] << 16 | (uint32_t)a->addr[1] << 8 | a->addr[2];
-	const uint8_t *tbl = (const uint8_t *)dp->fast_mem[a->family == 6] +
-			     (size_t)dp->active * SLUICE_FAST_WORDS * 8;
-	uint8_t cls = tbl[top];
-
-	memset(v, 0, sizeof(*v));
-	if (!cls)
-		return 0;
-	if (cls != SLUICE_CLASS_DEEPER) {
-		uint32_t k = dp->active * SLUICE_CLASSES + cls;
-
-		return bpf_map_lookup_elem(dp->classes_fd, &k, v) ? -1 : 1;
-	}
-	{
-		struct sluice_lpm_v6_key k = {.prefixlen = a->family == 6 ? 128 : 32};
-
-		memcpy(k.addr, a->addr, 16);
-		return bpf_map_lookup_elem(dp->trie_fd[a->family == 6][dp->active], &k, v) ? 0 : 1;
-	}
+	return dp_source_verdict(dp, a->family, a->addr, v);
 }
 
 int cmd_block_test(struct cli *c)

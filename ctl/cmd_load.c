@@ -15,6 +15,7 @@ int cmd_load(struct cli *c)
 {
 	struct prefix_list block = {0}, allow = {0}, compiled = {0};
 	struct verdict_apply_stats st;
+	struct fast_stats fs = {0};
 	uint32_t list_id = 0;
 	int rc = 1;
 
@@ -59,6 +60,7 @@ int cmd_load(struct cli *c)
 		}
 		/* new lists, same services, one switch */
 		rc = dp_write_lists(&dp, &compiled, &st, err, sizeof(err));
+		fs = dp.fast[dp.shadow];
 		if (!rc && (rc = dp_copy_services(&dp)))
 			snprintf(err, sizeof(err), "copying the services: %s", strerror(-rc));
 		if (!rc && (rc = dp_copy_pods(&dp)))
@@ -76,6 +78,10 @@ int cmd_load(struct cli *c)
 	printf("loaded %zu block and %zu allow prefixes: %zu compiled entries, %zu slow-path trie "
 	       "entries written, %zu removed\n",
 	       block.n, allow.n, compiled.n, st.added_or_updated, st.removed);
+	printf("fast tables: %zu IPv4 chunks, %zu IPv6 buckets in %zu hash entries, %zu + %zu "
+	       "/24s past the pool/hash; built in %.0f ms, written in %.0f ms\n",
+	       fs.chunks_used, fs.buckets6, fs.h6_entries, fs.deeper4, fs.deeper6, fs.build_ms,
+	       fs.write_ms);
 	rc = 0;
 out:
 	prefix_list_free(&block);

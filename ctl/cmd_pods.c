@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cmd_pods.c - `sluice tc attach IFACE` (the uplink's tag reader and pod
- * ingress policy) and `sluice pods watch -c FILE` (follow pod veths in the
- * foreground; `sluice run` runs the same watcher in its event loop).
+ * ingress policy), `sluice pods [--json]` (the daemon's pods: how each is
+ * found, its veths, addresses, labels, counters) and `sluice pods watch -c
+ * FILE` (follow pod veths in the foreground; `sluice run` runs the same
+ * watcher in its event loop).
  */
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "model.h"
 #include "podwatch.h"
 #include "policy.skel.h"
@@ -83,8 +86,14 @@ int cmd_pods(struct cli *c)
 	char err[512], p1[PATH_MAX], p2[PATH_MAX];
 	int fd_if, fd_names;
 
-	if (c->argc < 1 || strcmp(c->argv[0], "watch"))
-		return cli_err("pods: usage: sluice pods watch [-c FILE]");
+	/* `sluice pods [--json]`: the running daemon's view (ctl/pod_info.c) */
+	if (c->argc == 0 || (c->argc == 1 && !strcmp(c->argv[0], "--json"))) {
+		char *argv[2] = {"pods", c->argc ? "--json" : NULL};
+
+		return control_call(control_socket_path(c->socket), c->argc + 1, argv);
+	}
+	if (strcmp(c->argv[0], "watch"))
+		return cli_err("pods: usage: sluice pods [--json] | sluice pods watch [-c FILE]");
 	libbpf_set_print(quiet_print);
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "-c") && i + 1 < c->argc)
@@ -103,7 +112,7 @@ int cmd_pods(struct cli *c)
 	snprintf(p2, sizeof(p2), "%s/pod_names", c->pin_dir);
 	fd_if = bpf_obj_get(p1);
 	fd_names = bpf_obj_get(p2);
-	tc = fd_if >= 0 && fd_names >= 0 ? tc_policy_load(c->pin_dir, err, sizeof(err)) : NULL;
+	tc = fd_if >= 0 && fd_names >= 0 ? tc_policy_load_pods(c->pin_dir, err, sizeof(err)) : NULL;
 	if (!tc) {
 		model_free(&m);
 		return cli_err("pods: no sluice state in %s: attach sluice first", c->pin_dir);

@@ -34,6 +34,7 @@
 #include "attach.h"
 #include "cli.h"
 #include "daemon.h"
+#include "hostwl.h"
 #include "observe.h"
 
 /* What the running daemon keeps: at most CAP_BPF, for map lookups and
@@ -108,7 +109,9 @@ static int event_setup(struct daemon *d)
 	    (d->pw.nl_fd >= 0 && add_fd(d, d->pw.nl_fd)) ||
 	    (d->wl.ino_fd >= 0 && add_fd(d, d->wl.ino_fd)))
 		return -1;
-	return evstream_open(d);
+	if (evstream_open(d))
+		return -1;
+	return syn_defence_open(d);
 }
 
 static void detach_new(struct daemon *d)
@@ -143,6 +146,7 @@ static void teardown(struct daemon *d)
 	overrides_close(d);
 	announce_close(d);
 	evstream_close(d);
+	syn_defence_close(d);
 	observe_close(d);
 	daemon_pods_teardown(d);
 	if (d->dp.state_fd > 0)
@@ -221,6 +225,7 @@ static int setup(struct daemon *d)
 	if (daemon_pods_setup(d))
 		return -1; /* the data path is configured: leave it serving */
 	observe_open(d); /* after the TC object: it pins the per-cgroup maps */
+	daemon_hostwl_sync(d); /* needs the workloads cache observe_open made */
 	if (event_setup(d)) {
 		dlog("error: setting up the event loop: %s", strerror(errno));
 		return -1; /* the data path is configured: leave it serving */
@@ -263,6 +268,7 @@ int cmd_run(struct cli *c)
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
 			   .ev = {.map_fd = -1, .rb_fd = -1},
 			   .health = {.epfd = -1, .timer_fd = -1},
+			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1},
 			   .ann = {.timer_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};

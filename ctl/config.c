@@ -18,7 +18,7 @@
 
 static const char *const top_keys[] = {
     "interfaces", "blocklist", "allowlist", "identities", "services",
-    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "bgp", NULL,
+    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "auto_block", "syn_flood", "bgp", NULL,
 };
 
 static void model_defaults(struct sluice_model *m)
@@ -159,6 +159,8 @@ static void load_root(struct cfg_ctx *c, const config_setting_t *root)
 	cfg_verdict_lists(c, root);
 	cfg_identities(c, root); /* before pods: their rules name identities */
 	cfg_syn_guard(c, root);
+	cfg_auto_block(c, root);
+	cfg_syn_flood(c, root);
 	cfg_services(c, root);
 	cfg_pods(c, root);
 	cfg_stats(c, root);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "pod_info.h"
 
 #define MAX_WORDS 16
 
@@ -90,6 +91,14 @@ static void req_stats(struct daemon *d, struct buf *out)
 	    .runtime_changes = d->runtime_changes,
 	    .generation = d->dp.active,
 	    .serial = d->dp.serial,
+	    .auto_active = autoblock_active(d),
+	    .auto_added = d->syn.added,
+	    .auto_expired = d->syn.expired,
+	    .auto_capped = d->syn.capped,
+	    .flood_mode = d->syn.flood_on,
+	    .flood_secs = (boot_ns() - d->syn.flood_since_ns) / 1000000000ull,
+	    .flood_transitions = d->syn.transitions,
+	    .syn_pps = d->syn.pps,
 	};
 
 	snprintf(ds.pin_dir, sizeof(ds.pin_dir), "%s", d->pin_dir);
@@ -144,7 +153,7 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		return 0;
 	}
 	if (!strcmp(argv[0], "status") && argc == 2 && !strcmp(argv[1], "--json")) {
-		health_status_json(d, out);
+		status_json(d, out);
 		return 0;
 	}
 	if (!strcmp(argv[0], "stats") && argc == 1) {
@@ -163,6 +172,8 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 		return backend_cmd(d, argc - 1, argv + 1, out);
 	if (!strcmp(argv[0], "stop"))
 		return req_stop(d, argc - 1, argv + 1, out);
+	if (!strcmp(argv[0], "pods")) /* ctl/pod_info.c */
+		return req_pods(d, argc - 1, argv + 1, out);
 	buf_printf(out, "unknown request '%s'\n", argv[0]);
 	return -EINVAL;
 }

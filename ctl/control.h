@@ -52,6 +52,9 @@ struct ctl_daemon_stats {
 	char pin_dir[4096];
 	uint64_t reloads_ok, reload_failures, runtime_blocks, runtime_changes;
 	uint32_t generation, serial;
+	/* SYN-flood defences (daemon_autoblock.c, daemon_flood.c) */
+	uint64_t auto_active, auto_added, auto_expired, auto_capped;
+	uint64_t flood_mode, flood_secs, flood_transitions, syn_pps;
 };
 
 /* The `stats` reply: "pin_dir DIR" and "daemon KEY VALUE" lines. */

@@ -60,6 +60,14 @@ void daemon_stats_format(const struct ctl_daemon_stats *ds, struct buf *out)
 	buf_printf(out, "daemon runtime_changes %" PRIu64 "\n", ds->runtime_changes);
 	buf_printf(out, "daemon generation %u\n", ds->generation);
 	buf_printf(out, "daemon serial %u\n", ds->serial);
+	buf_printf(out, "daemon auto_blocks_active %" PRIu64 "\n", ds->auto_active);
+	buf_printf(out, "daemon auto_blocks_added %" PRIu64 "\n", ds->auto_added);
+	buf_printf(out, "daemon auto_blocks_expired %" PRIu64 "\n", ds->auto_expired);
+	buf_printf(out, "daemon auto_blocks_capped %" PRIu64 "\n", ds->auto_capped);
+	buf_printf(out, "daemon flood_mode %" PRIu64 "\n", ds->flood_mode);
+	buf_printf(out, "daemon flood_mode_secs %" PRIu64 "\n", ds->flood_secs);
+	buf_printf(out, "daemon flood_transitions %" PRIu64 "\n", ds->flood_transitions);
+	buf_printf(out, "daemon syn_pps %" PRIu64 "\n", ds->syn_pps);
 }
 
 int daemon_stats_fetch(const char *sock, struct ctl_daemon_stats *ds)
@@ -92,6 +100,22 @@ int daemon_stats_fetch(const char *sock, struct ctl_daemon_stats *ds)
 				ds->generation = (uint32_t)v;
 			else if (!strcmp(key, "serial"))
 				ds->serial = (uint32_t)v;
+			else if (!strcmp(key, "auto_blocks_active"))
+				ds->auto_active = v;
+			else if (!strcmp(key, "auto_blocks_added"))
+				ds->auto_added = v;
+			else if (!strcmp(key, "auto_blocks_expired"))
+				ds->auto_expired = v;
+			else if (!strcmp(key, "auto_blocks_capped"))
+				ds->auto_capped = v;
+			else if (!strcmp(key, "flood_mode"))
+				ds->flood_mode = v;
+			else if (!strcmp(key, "flood_mode_secs"))
+				ds->flood_secs = v;
+			else if (!strcmp(key, "flood_transitions"))
+				ds->flood_transitions = v;
+			else if (!strcmp(key, "syn_pps"))
+				ds->syn_pps = v;
 		}
 		line = strchr(line, '\n');
 		if (line)

@@ -50,7 +50,6 @@ void status_text(struct daemon *d, struct buf *out)
 	uint32_t zero = 0;
 	size_t backends = 0;
 	char when[40], up[32], caps[256];
-	double fast = 2.0 * SLUICE_GENS * SLUICE_FAST_WORDS * 8 / MIB;
 	double ring = (double)SLUICE_GENS * SLUICE_MAX_SERVICES * SLUICE_RING_WORDS * 8 / MIB;
 	double be = (double)SLUICE_GENS * SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend) / MIB;
 
@@ -77,6 +76,8 @@ void status_text(struct daemon *d, struct buf *out)
 		buf_printf(out, "generation:    active %u, serial %u (last switch %.1f s ago)\n",
 			   st.gen, st.serial, ago);
 	}
+	flood_status(d, out);
+	autoblock_status(d, out);
 	buf_printf(out, "interfaces:\n");
 	iface_status(d, out);
 	buf_printf(out,
@@ -87,10 +88,9 @@ void status_text(struct daemon *d, struct buf *out)
 		   m->n_pods, m->n_pods == 1 ? "" : "s");
 	buf_printf(out, "runtime:       %zu block%s, %zu manual backend state%s\n", d->n_blocks,
 		   d->n_blocks == 1 ? "" : "s", d->n_overrides, d->n_overrides == 1 ? "" : "s");
-	buf_printf(out,
-		   "fast tables:   %.0f MiB (16 MiB x 2 families x 2 generations), Maglev "
-		   "tables %.1f MiB, backends %.2f MiB (mmapped)\n",
-		   fast, ring, be);
+	fast_status_text(d, out);
+	buf_printf(out, "lb tables:     Maglev tables %.1f MiB, backends %.2f MiB (mmapped)\n", ring,
+		   be);
 	buf_printf(out, "pin dir:       %s (%d pins)\n", d->pin_dir, count_pins(d->pin_dir));
 	buf_printf(out, "control:       %s (0600)\n", d->sock_path);
 	if (d->listen[0])

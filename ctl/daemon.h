@@ -46,6 +46,30 @@ struct runtime_block {
 	struct sluice_prefix prefix;
 	uint64_t expires_ns; /* CLOCK_BOOTTIME; 0 = no expiry */
 	int64_t added;	     /* wall clock (seconds), for `block list` */
+	bool auto_added;     /* by auto_block (daemon_autoblock.c), not the CLI */
+};
+
+/* The SYN-flood defences' daemon side (daemon_autoblock.c, daemon_flood.c):
+ * one 100 ms timer reads the auto-block requests, applies them as one
+ * batch, and samples the SYN rate for flood mode. */
+#define AUTOBLOCK_PENDING_MAX 4096
+#define SYN_TICK_MS 100
+
+struct syn_defence {
+	int tick_fd;	   /* timerfd, every SYN_TICK_MS */
+	int cfg_fd, rb_fd; /* syn_auto, autoblock_rb (-1: older pins) */
+	int seen_fd;	   /* syn_seen (-1: older pins: flood mode off) */
+	struct ring_buffer *rb;
+	struct sluice_autoblock_req *pending;
+	size_t n_pending;
+	/* auto-block, since start */
+	uint64_t requests, added, expired, capped, allowlisted, already, overflow;
+	/* flood mode */
+	bool flood_on;
+	uint64_t flood_since_ns; /* CLOCK_BOOTTIME the state began */
+	uint64_t cond_since_ns;	 /* the switch's condition holds since (0: not) */
+	uint64_t transitions;
+	uint64_t syn_last, sample_ns, pps, peak_pps;
 };
 
 /* A backend state set with `sluice backend`, and the config file's state
@@ -112,6 +136,7 @@ struct daemon {
 	struct evstream ev;  /* the sampled event stream, read here */
 	/* backend health checks (health.h); health.epfd -1: none */
 	struct health health;
+	struct syn_defence syn;
 	struct announce ann; /* VIPs announced over BGP (announce.h) */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
@@ -143,6 +168,26 @@ int evstream_subscribe(struct daemon *d, int fd, int argc, char **argv, struct b
 bool evstream_hangup(struct daemon *d, int fd);
 /* The busiest dropped sources and prefixes, as `top` reply lines. */
 void evstream_report(const struct daemon *d, struct buf *out);
+
+/* daemon_autoblock.c: auto-block requests from XDP into runtime blocks. */
+int autoblock_open(struct daemon *d);
+void autoblock_close(struct daemon *d);
+/* Write the model's auto_block settings where XDP reads them. */
+void autoblock_configure(struct daemon *d);
+/* Read the requests waiting, apply them as one switch. */
+void autoblock_tick(struct daemon *d);
+size_t autoblock_active(const struct daemon *d);
+void autoblock_status(const struct daemon *d, struct buf *out);
+void autoblock_prom(const struct daemon *d, struct buf *out);
+
+/* daemon_flood.c: flood mode with hysteresis, and the shared SYN timer. */
+int syn_defence_open(struct daemon *d); /* timer, then autoblock_open */
+void syn_defence_close(struct daemon *d);
+void syn_tick(struct daemon *d);
+/* Reload or start: the new syn_flood settings (off: flood mode goes off). */
+void flood_configure(struct daemon *d);
+void flood_status(const struct daemon *d, struct buf *out);
+void flood_prom(const struct daemon *d, struct buf *out);
 
 /* daemon_top.c: the `top` request's reply, a machine-readable snapshot of
  * every counter `sluice top` shows (cmd_top.c has the format). */
@@ -185,6 +230,9 @@ void blocks_close(struct daemon *d);
 int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *out);
 int blocks_del(struct daemon *d, const char *cidr, struct buf *out);
 void blocks_list(const struct daemon *d, struct buf *out);
+/* Record b in ctl_blocks (kept across restarts); forget a prefix there. */
+int blocks_persist(struct daemon *d, const struct runtime_block *b);
+void blocks_unpersist(struct daemon *d, const struct sluice_prefix *p);
 /* Drop expired blocks (one switch for all of them); re-arm the timer. */
 void blocks_expire(struct daemon *d);
 void blocks_arm_timer(struct daemon *d);
@@ -256,6 +304,9 @@ int daemon_loop(struct daemon *d);
 int control_listen(const char *path, char *err, size_t errlen);
 void control_accept(struct daemon *d);
 void status_text(struct daemon *d, struct buf *out);
+/* The fast tables' lines of it; `sluice status --json` (control_fast.c). */
+void fast_status_text(struct daemon *d, struct buf *out);
+void status_json(struct daemon *d, struct buf *out);
 
 /* prom.c */
 int prom_listen(const char *listen, char *err, size_t errlen);

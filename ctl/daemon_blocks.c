@@ -19,7 +19,9 @@
 #include "daemon.h"
 
 struct ctl_block_key {
-	uint8_t family, len, pad[2];
+	uint8_t family, len;
+	uint8_t auto_added; /* 1: an auto_block block (was padding: 0 = manual) */
+	uint8_t pad;
 	uint8_t addr[16];
 };
 
@@ -113,6 +115,7 @@ int blocks_open(struct daemon *d, char *err, size_t errlen)
 		b->prefix.list_id = SLUICE_LIST_RUNTIME;
 		b->expires_ns = v.expires_ns;
 		b->added = v.added;
+		b->auto_added = key.auto_added == 1;
 		d->n_blocks++;
 	}
 	/* expired while no daemon ran: forget them in the map too */
@@ -164,22 +167,28 @@ static bool contains(const struct sluice_prefix *outer, const struct sluice_pref
 	return !memcmp(a, outer->addr, 16);
 }
 
-static int persist(struct daemon *d, const struct runtime_block *b)
+int blocks_persist(struct daemon *d, const struct runtime_block *b)
 {
 	struct ctl_block_key k;
 	struct ctl_block_val v = {.expires_ns = b->expires_ns, .added = b->added};
 
 	to_key(&b->prefix, &k);
+	k.auto_added = b->auto_added ? 1 : 0;
 	return bpf_map_update_elem(d->fd_blocks, &k, &v, BPF_ANY) ? -errno : 0;
 }
+#define persist blocks_persist
 
-static void unpersist(struct daemon *d, const struct sluice_prefix *p)
+/* Under either kind's key: a prefix is recorded once, as one or the other. */
+void blocks_unpersist(struct daemon *d, const struct sluice_prefix *p)
 {
 	struct ctl_block_key k;
 
 	to_key(p, &k);
 	bpf_map_delete_elem(d->fd_blocks, &k);
+	k.auto_added = 1;
+	bpf_map_delete_elem(d->fd_blocks, &k);
 }
+#define unpersist blocks_unpersist
 
 static void say_switched(const struct daemon *d, struct buf *out)
 {
@@ -226,7 +235,10 @@ int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *
 		b->added = (int64_t)time(NULL);
 	} else {
 		old = *b;
+		if (b->auto_added) /* made manual: recorded under the manual key */
+			unpersist(d, &p);
 	}
+	b->auto_added = false;
 	b->expires_ns = secs ? boot_ns() + (uint64_t)secs * 1000000000ull : 0;
 	rc = persist(d, b);
 	if (!rc)
@@ -237,6 +249,7 @@ int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *
 		/* the data path is unchanged: undo the bookkeeping */
 		if (existed) {
 			*b = old;
+			unpersist(d, &p); /* under whichever kind's key it went */
 			persist(d, b);
 		} else {
 			unpersist(d, &p);
@@ -339,7 +352,7 @@ void blocks_list(const struct daemon *d, struct buf *out)
 	}
 	memcpy(sorted, d->blocks, d->n_blocks * sizeof(*sorted));
 	qsort(sorted, d->n_blocks, sizeof(*sorted), by_prefix);
-	buf_printf(out, "%-43s %-12s %s\n", "prefix", "expires in", "added (UTC)");
+	buf_printf(out, "%-43s %-12s %-19s  %s\n", "prefix", "expires in", "added (UTC)", "by");
 	for (size_t i = 0; i < d->n_blocks; i++) {
 		const struct runtime_block *b = &sorted[i];
 		char txt[64], left[32] = "never", when[32] = "?";
@@ -354,7 +367,8 @@ void blocks_list(const struct daemon *d, struct buf *out)
 					left, sizeof(left));
 		if (gmtime_r(&added, &tm))
 			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		buf_printf(out, "%-43s %-12s %s\n", txt, left, when);
+		buf_printf(out, "%-43s %-12s %-19s  %s\n", txt, left, when,
+			   b->auto_added ? "auto" : "manual");
 	}
 	free(sorted);
 }
@@ -422,7 +436,8 @@ void blocks_expire(struct daemon *d)
 
 		prefix_format(&gone[i].prefix, txt, sizeof(txt));
 		unpersist(d, &gone[i].prefix);
-		dlog("runtime block expired: %s", txt);
+		dlog("%s block expired: %s", gone[i].auto_added ? "auto" : "runtime", txt);
+		d->syn.expired += gone[i].auto_added;
 	}
 	d->runtime_changes++;
 	free(gone);

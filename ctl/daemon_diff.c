@@ -192,6 +192,42 @@ static size_t diff_ifaces(const struct sluice_model *o, const struct sluice_mode
 	return changes;
 }
 
+/* auto_block and syn_flood: said whole, old -> new (a handful of numbers) */
+static size_t diff_syn_defences(const struct sluice_model *o, const struct sluice_model *n,
+				struct buf *out)
+{
+	const struct auto_block_cfg *ao = &o->auto_block, *an = &n->auto_block;
+	const struct syn_flood_cfg *fo = &o->syn_flood, *fn = &n->syn_flood;
+	size_t changes = 0;
+
+	if (ao->on != an->on || ao->threshold != an->threshold || ao->window_ms != an->window_ms ||
+	    ao->ttl_ms != an->ttl_ms || ao->prefix4 != an->prefix4 || ao->prefix6 != an->prefix6 ||
+	    ao->max != an->max) {
+		if (!an->on)
+			buf_printf(out, "  auto_block: off (auto blocks in force keep their TTL)\n");
+		else
+			buf_printf(out,
+				   "  auto_block: threshold %u in %llu ms, ttl %llu s, /%u /%u, max %u "
+				   "(new blocks; blocks in force keep theirs)\n",
+				   an->threshold, (unsigned long long)an->window_ms,
+				   (unsigned long long)(an->ttl_ms / 1000), an->prefix4, an->prefix6,
+				   an->max);
+		changes++;
+	}
+	if (fo->on != fn->on || fo->on_pps != fn->on_pps || fo->off_pps != fn->off_pps ||
+	    fo->on_for_ms != fn->on_for_ms || fo->off_for_ms != fn->off_for_ms) {
+		if (!fn->on)
+			buf_printf(out, "  syn_flood: off (flood mode goes off)\n");
+		else
+			buf_printf(out,
+				   "  syn_flood: on >= %llu SYN/s for %llu ms, off < %llu for %llu ms\n",
+				   (unsigned long long)fn->on_pps, (unsigned long long)fn->on_for_ms,
+				   (unsigned long long)fn->off_pps, (unsigned long long)fn->off_for_ms);
+		changes++;
+	}
+	return changes;
+}
+
 size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, struct buf *out)
 {
 	size_t changes = 0;
@@ -205,6 +241,7 @@ size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, st
 			   n->n_identities, o->n_pods, n->n_pods);
 		changes++;
 	}
+	changes += diff_syn_defences(o, n, out);
 	if (strcmp(o->stats_listen, n->stats_listen)) {
 		buf_printf(out,
 			   "  stats.listen '%s' -> '%s': WARNING: takes effect at the next "

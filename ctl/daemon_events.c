@@ -310,27 +310,10 @@ bool evstream_hangup(struct daemon *d, int fd)
  * XDP program makes); ~0u: in none. */
 static uint32_t list_of(const struct daemon *d, const struct ev_source *s)
 {
-	const struct dataplane *dp = &d->dp;
-	uint32_t top = (uint32_t)s->addr[0] << 16 | (uint32_t)s->addr[1] << 8 | s->addr[2];
-	const uint8_t *tbl = (const uint8_t *)dp->fast_mem[s->family == 6] +
-			     (size_t)dp->active * SLUICE_FAST_WORDS * 8;
 	struct sluice_verdict v = {0};
-	uint8_t cls = tbl[top];
 
-	if (!cls)
+	if (dp_source_verdict(&d->dp, s->family, s->addr, &v) != 1)
 		return ~0u;
-	if (cls != SLUICE_CLASS_DEEPER) {
-		uint32_t k = dp->active * SLUICE_CLASSES + cls;
-
-		if (bpf_map_lookup_elem(dp->classes_fd, &k, &v))
-			return ~0u;
-	} else {
-		struct sluice_lpm_v6_key k = {.prefixlen = s->family == 6 ? 128 : 32};
-
-		memcpy(k.addr, s->addr, 16);
-		if (bpf_map_lookup_elem(dp->trie_fd[s->family == 6][dp->active], &k, &v))
-			return ~0u;
-	}
 	return v.action == SLUICE_ACT_NONE ? ~0u : v.list_id;
 }
 

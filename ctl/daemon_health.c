@@ -175,12 +175,13 @@ static void json_str(struct buf *out, const char *s)
 	buf_printf(out, "\"");
 }
 
+/* The "services" member of `sluice status --json` (control_fast.c writes the
+ * object around it). */
 void health_status_json(const struct daemon *d, struct buf *out)
 {
 	const struct lb_model *m = &d->model.lb;
 
-	buf_printf(out, "{\"generation\":%u,\"serial\":%u,\"services\":[", d->dp.active,
-		   d->dp.serial);
+	buf_printf(out, "\"services\":[");
 	for (size_t i = 0; i < m->n; i++) {
 		const struct lb_service_cfg *s = &m->svcs[i];
 
@@ -215,9 +216,7 @@ void health_status_json(const struct daemon *d, struct buf *out)
 		}
 		buf_printf(out, "]}");
 	}
-	buf_printf(out, "],");
-	announce_status_json(d, out); /* "bgp": {...} */
-	buf_printf(out, "}\n");
+	buf_printf(out, "]");
 }
 
 void health_prom(const struct daemon *d, struct buf *out)

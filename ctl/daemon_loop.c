@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hostwl.h"
 
 static void on_signal(struct daemon *d)
 {
@@ -84,6 +85,8 @@ int daemon_loop(struct daemon *d)
 				daemon_refresh_tick(d);
 			} else if (fd == d->ev.rb_fd) {
 				evstream_consume(d);
+			} else if (fd == d->syn.tick_fd) {
+				syn_tick(d);
 			} else if (fd == d->wl.ino_fd) {
 				workloads_handle(&d->wl);
 			} else if (fd == d->health.epfd) {
@@ -92,6 +95,9 @@ int daemon_loop(struct daemon *d)
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}
+			/* containers come and go: hostNetwork workloads' cgroups */
+			if (fd == d->wl.ino_fd && !d->stopping)
+				daemon_hostwl_sync(d);
 		}
 	}
 	daemon_notify("STOPPING=1");

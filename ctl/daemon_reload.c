@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "hostwl.h"
 
 /* Whoever can change the config, or a list file it names, or replace
  * either in its directory, decides what the appliance drops and where it
@@ -172,8 +173,11 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	if (d->pw.nl_fd >= 0)
 		podwatch_set_model(&d->pw, &d->model); /* pods and patterns may have changed */
 	workloads_set_model(&d->wl, &d->model);        /* pods' cgroups name workloads */
+	daemon_hostwl_sync(d);                         /* ... and find hostNetwork ones */
 	daemon_refresh_arm(d); /* the interval, and the files, may have changed */
 	daemon_health_reload(d); /* backends and their checks may have changed */
+	autoblock_configure(d);
+	flood_configure(d);
 	record(d, true, "ok: %zu change%s", n_changes, n_changes == 1 ? "" : "s");
 	buf_printf(out,
 		   "reloaded %s in %llu ms: generation %u -> %u (serial %u); %zu block + %zu "

@@ -16,6 +16,8 @@
 #include "sluice_maps.h"
 
 #define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8)
+#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS * 8)
 #define RING_GEN_WORDS ((size_t)SLUICE_MAX_SERVICES * SLUICE_RING_WORDS)
 _Static_assert(sizeof(struct sluice_backend) % 8 == 0, "mmapped array elements are 8-byte multiples");
 #define BACKENDS_BYTES ((size_t)SLUICE_GENS * SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend))
@@ -75,6 +77,8 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->pod_addrs_fd[0], "pod_addrs_g0"}, {&dp->pod_addrs_fd[1], "pod_addrs_g1"},
 		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
 		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
+		{&dp->chunks_fd, "fast4_chunks"},     {&dp->fast6_fd[0], "fast6_g0"},
+		{&dp->fast6_fd[1], "fast6_g1"},       {&dp->fast6_masks_fd, "fast6_masks"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -87,8 +91,14 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 			return -ENOENT;
 		}
 	}
+	dp->chunks_mem = map_mmap(dp->chunks_fd, SLUICE_GENS * CHUNKS_BYTES);
+	if (!dp->chunks_mem) {
+		snprintf(err, errlen, "cannot mmap the IPv4 chunks: %s", strerror(errno));
+		dp_close(dp);
+		return -errno;
+	}
 	for (int f = 0; f < 2; f++) {
-		dp->fast_mem[f] = map_mmap(dp->fast_fd[f], SLUICE_GENS * FAST_BYTES);
+		dp->fast_mem[f] = map_mmap(dp->fast_fd[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
 		if (!dp->fast_mem[f]) {
 			snprintf(err, errlen, "cannot mmap the fast table: %s", strerror(errno));
 			dp_close(dp);
@@ -125,11 +135,15 @@ void dp_close(struct dataplane *dp)
 		      &dp->ring_fd,         &dp->backends_fd,     &dp->ident_fd[0][0],
 		      &dp->ident_fd[0][1],  &dp->ident_fd[1][0],  &dp->ident_fd[1][1],
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
-		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd};
+		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
+		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
+		      &dp->fast6_masks_fd};
 
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
-			munmap(dp->fast_mem[f], SLUICE_GENS * FAST_BYTES);
+			munmap(dp->fast_mem[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
+	if (dp->chunks_mem)
+		munmap(dp->chunks_mem, SLUICE_GENS * CHUNKS_BYTES);
 	if (dp->ring_mem)
 		munmap(dp->ring_mem, SLUICE_GENS * RING_GEN_WORDS * 8);
 	if (dp->backends_mem)
@@ -179,8 +193,12 @@ int dp_commit(struct dataplane *dp)
 	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
 				  .has_services = {dp->has_services[0], dp->has_services[1]},
 				  .switched_ns = mono_ns()};
+	struct sluice_state cur;
 	uint32_t zero = 0;
 
+	/* flood_mode is not the generation's: carry the daemon's last write */
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &cur) == 0)
+		st.flood_mode = cur.flood_mode;
 	/* one 8-byte value write: the data path reads gen once per packet */
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return -errno;
@@ -190,71 +208,7 @@ int dp_commit(struct dataplane *dp)
 	return 0;
 }
 
-static int write_classes(struct dataplane *dp, uint32_t gen, const struct sluice_verdict *cls)
-{
-	uint32_t keys[SLUICE_CLASSES], count = SLUICE_CLASSES;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
-		keys[i] = gen * SLUICE_CLASSES + i;
-	if (bpf_map_update_batch(dp->classes_fd, keys, cls, &count, &opts) == 0)
-		return 0;
-	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
-		if (bpf_map_update_elem(dp->classes_fd, &keys[i], &cls[i], BPF_ANY))
-			return -errno;
-	return 0;
-}
-
-int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
-		   struct verdict_apply_stats *st, char *err, size_t errlen)
-{
-	struct verdict_tables t;
-	int rc = verdict_tables_build(compiled, &t, err, errlen);
-
-	if (rc)
-		return rc;
-	/* classes first: the shadow table must never name an unwritten one */
-	rc = write_classes(dp, dp->shadow, t.classes);
-	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &t.trie,
-				    st);
-	if (!rc) {
-		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST_BYTES, t.fast4, FAST_BYTES);
-		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
-	} else {
-		snprintf(err, errlen, "writing the verdict tries: %s", strerror(-rc));
-	}
-	verdict_tables_free(&t);
-	return rc;
-}
-
-int dp_copy_lists(struct dataplane *dp)
-{
-	struct sluice_verdict cls[SLUICE_CLASSES];
-	struct prefix_list trie = {0};
-	struct verdict_apply_stats st;
-	int rc;
-
-	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
-		uint32_t k = dp->active * SLUICE_CLASSES + i;
-
-		if (bpf_map_lookup_elem(dp->classes_fd, &k, &cls[i]))
-			return -errno;
-	}
-	rc = write_classes(dp, dp->shadow, cls);
-	if (!rc)
-		rc = verdicts_dump(dp->trie_fd[0][dp->active], dp->trie_fd[1][dp->active], &trie);
-	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &trie,
-				    &st);
-	prefix_list_free(&trie);
-	if (rc)
-		return rc;
-	for (int f = 0; f < 2; f++)
-		memcpy((uint8_t *)dp->fast_mem[f] + dp->shadow * FAST_BYTES,
-		       (uint8_t *)dp->fast_mem[f] + dp->active * FAST_BYTES, FAST_BYTES);
-	return 0;
-}
+/* dp_write_lists, dp_copy_lists: dataplane_lists.c */
 
 int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st)
 {

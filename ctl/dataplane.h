@@ -21,6 +21,11 @@ struct dataplane {
 	int state_fd;
 	int fast_fd[2];          /* [0] v4, [1] v6 */
 	uint64_t *fast_mem[2];   /* mmap of both generations */
+	int chunks_fd;           /* IPv4 second level (fast4_chunks) */
+	uint64_t *chunks_mem;    /* mmap of both generations */
+	int fast6_fd[2];         /* [gen] IPv6 hash (fast6_g0/g1) */
+	int fast6_masks_fd;      /* masks by prefix length */
+	struct fast_stats fast[2]; /* [gen] what the fast tables hold */
 	int classes_fd;
 	int trie_fd[2][2];       /* [family 0=v4 1=v6][gen] */
 	int svc_fd[2], rev_fd[2];/* [gen] */
@@ -59,6 +64,10 @@ int dp_copy_services(struct dataplane *dp);
 struct sluice_model;
 int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err, size_t errlen);
 int dp_copy_pods(struct dataplane *dp);
+/* The active generation's verdict for a source address, read the way the
+ * XDP program reads it: 1 (v filled), 0 (in no list), -1 (map error). */
+int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *addr,
+		      struct sluice_verdict *v);
 /* Make the shadow generation the active one. */
 int dp_commit(struct dataplane *dp);
 

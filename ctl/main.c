@@ -20,7 +20,7 @@ static const struct {
 	{"apply", cmd_apply, "apply [-c FILE]                  write a config's lists and services"},
 	{"decap", cmd_decap, "decap attach|detach IFACE        DSR backend: unwrap sluice's IP-in-IP"},
 	{"tc", cmd_tc, "tc attach|detach IFACE           uplink TC: XDP tag, pod policy, workloads"},
-	{"pods", cmd_pods, "pods watch [-c FILE]             attach pod TC to veths as they appear"},
+	{"pods", cmd_pods, "pods [--json] | pods watch [-c FILE]  the daemon's pods | attach pod TC to veths"},
 	{"events", cmd_events, "events [--json] [--reason R] [--pod P]  live tail of sampled events"},
 	{"top", cmd_top, "top [--interval S] [--count N]   live view: rates, top sources, pods, workloads"},
 	{"load", cmd_load, "load [--block FILE]... [--allow FILE]...  replace the lists"},

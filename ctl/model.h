@@ -32,11 +32,24 @@ struct identity_cfg {
 	int line;
 };
 
+/* A pod label (`labels = { app = "web"; }`), also a selector term. */
+#define POD_LABELS_MAX 16
+#define POD_LABEL_LEN 64
+struct pod_label {
+	char key[POD_LABEL_LEN];
+	char value[POD_LABEL_LEN];
+};
+
 struct policy_rule_cfg {
 	uint16_t identity;          /* 0 = any identity */
 	struct sluice_prefix cidr;  /* family 0 = any source */
 	uint8_t proto;              /* 0 = any */
 	uint16_t port_lo, port_hi;  /* 0..65535 = any */
+	/* from_labels: the peer is one of the pods carrying all these labels.
+	 * Resolved when the config is loaded into one cidr rule per address
+	 * of a matching pod. */
+	struct pod_label from_labels[POD_LABELS_MAX];
+	size_t n_from_labels;
 	int line;
 };
 
@@ -44,7 +57,11 @@ struct pod_cfg {
 	char name[64];
 	struct prefix_list addrs;   /* the pod's own addresses (host prefixes) */
 	char veth[IF_NAMESIZE];     /* host-side veth name or pattern; "" = find by address */
-	char cgroup[256];           /* cgroup path for hostNetwork pods; "" = none */
+	char cgroup[256];           /* cgroup path or pattern for hostNetwork pods; "" = none */
+	bool match_address;         /* veth found from the route to the pod's address */
+	bool host_network;          /* cgroup and no veth: told apart by socket, not address */
+	struct pod_label labels[POD_LABELS_MAX];
+	size_t n_labels;
 	bool ingress_default_allow;
 	bool egress_default_allow;
 	struct policy_rule_cfg *ingress, *egress;
@@ -69,6 +86,27 @@ struct limits_cfg {
 	uint32_t conns_max;
 };
 
+/* auto_block = { ... }: sources over their SYN budget by threshold drops in
+ * window become runtime blocks of prefix4/prefix6 for ttl (ctl/config_syn.c). */
+struct auto_block_cfg {
+	bool on;
+	uint32_t threshold;  /* SYNs dropped by the bucket within the window */
+	uint64_t window_ms;
+	uint64_t ttl_ms;
+	uint8_t prefix4, prefix6;
+	uint32_t max;        /* auto blocks at once; more are counted as capped */
+	int line;
+};
+
+/* syn_flood = { ... }: flood mode on above on_pps for on_for, off below
+ * off_pps for off_for (hysteresis). */
+struct syn_flood_cfg {
+	bool on;
+	uint64_t on_pps, off_pps;
+	uint64_t on_for_ms, off_for_ms;
+	int line;
+};
+
 /* bgp: the VIPs this node announces, through BIRD (ctl/announce.c);
  * enabled when the config has the key. */
 struct bgp_cfg {
@@ -89,6 +127,8 @@ struct sluice_model {
 	struct prefix_list allow;
 	uint32_t list_refresh_secs; /* daemon re-reads changed list files; 0 = never */
 	uint32_t syn_rate, syn_burst; /* syn_guard: sources in no identity class */
+	struct auto_block_cfg auto_block;
+	struct syn_flood_cfg syn_flood;
 	struct list_source_cfg *list_sources;
 	size_t n_list_sources;
 	struct identity_cfg *identities;

@@ -165,6 +165,8 @@ int pods_apply(const struct sluice_model *m, const struct pods_target *t, char *
 	for (size_t i = 0; i < m->n_pods && !rc; i++) {
 		const struct pod_cfg *p = &m->pods[i];
 
+		/* a hostNetwork workload has none: its traffic is found by the
+		 * receiving socket's cgroup (hostwl_cgroups), never by address */
 		for (size_t a = 0; a < p->addrs.n && !rc; a++) {
 			struct sluice_addr_key k = {.family = p->addrs.v[a].family};
 			uint32_t id = ids[i];

@@ -12,13 +12,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "podroute.h"
 #include "pods.h"
 #include "tcattach.h"
 
 int podwatch_open(struct podwatch *pw, struct policy *tc, int pod_ifindex_fd, int pod_names_fd,
 		  const struct sluice_model *m, FILE *log, char *err, size_t errlen)
 {
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+	/* routes too: a pod found by address moves with the route to it */
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
 
 	memset(pw, 0, sizeof(*pw));
 	pw->tc = tc;
@@ -55,6 +58,7 @@ static void forget(struct podwatch *pw, int ifindex, const char *name)
 	bpf_map_delete_elem(pw->pod_ifindex_fd, &k);
 	tc_detach(ifindex); /* renamed away or de-configured: no stale programs (gone: no-op) */
 	pw->attached[i] = pw->attached[--pw->n_attached];
+	pw->by_addr[i] = pw->by_addr[pw->n_attached];
 	if (pw->log)
 		fprintf(pw->log, "sluice: pod veth %s (ifindex %d) is gone\n", name, ifindex), fflush(pw->log);
 }
@@ -81,7 +85,11 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 		if (pw->m->pods[i].veth[0] && !fnmatch(pw->m->pods[i].veth, name, 0))
 			pod = &pw->m->pods[i];
 	if (!pod) {
-		forget(pw, ifindex, name); /* renamed away, or its pod left the config */
+		int t = tracked(pw, ifindex);
+
+		/* a veth found by route stays until the route says otherwise */
+		if (t < 0 || !pw->by_addr[t])
+			forget(pw, ifindex, name); /* renamed away, or its pod left the config */
 		return;
 	}
 	id = pod_id_for(pw->pod_names_fd, pod->name);
@@ -103,10 +111,90 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
 	if (tracked(pw, ifindex) < 0)
 		pw->attached[pw->n_attached++] = ifindex;
+	pw->by_addr[tracked(pw, ifindex)] = 0; /* a name pattern wins over a route */
 	if (pw->log)
 		fprintf(pw->log, "sluice: pod %s: veth %s (ifindex %d) attached\n", pod->name, name,
 			ifindex),
 			fflush(pw->log);
+}
+
+/* The pod found by address whose route goes out of ifindex, if any. */
+static const struct pod_cfg *routed_pod(struct podwatch *pw, int ifindex, char name[IF_NAMESIZE])
+{
+	for (size_t i = 0; pw->m && i < pw->m->n_pods; i++) {
+		const struct pod_cfg *pod = &pw->m->pods[i];
+
+		if (!pod->match_address)
+			continue;
+		for (size_t a = 0; a < pod->addrs.n; a++)
+			if (podroute_veth(&pod->addrs.v[a], name) == ifindex)
+				return pod;
+	}
+	return NULL;
+}
+
+/* Pods found by address: attach to the veth each pod's address is routed
+ * through now, and forget veths no route points at any more (the pod was
+ * re-created behind a new veth, or left the config).  Cheap enough to run
+ * after every batch of link and route events: a netlink route lookup per
+ * pod address. */
+static void resolve_by_address(struct podwatch *pw)
+{
+	char name[IF_NAMESIZE], err[256];
+
+	/* veths we serve by route that no pod's route goes through any more */
+	for (unsigned i = 0; i < pw->n_attached;) {
+		int ifindex = pw->attached[i];
+
+		if (pw->by_addr[i] && !routed_pod(pw, ifindex, name)) {
+			snprintf(name, sizeof(name), "?");
+			if_indextoname((unsigned)ifindex, name);
+			forget(pw, ifindex, name);
+			continue; /* forget moved another entry into i */
+		}
+		i++;
+	}
+	for (size_t i = 0; pw->m && i < pw->m->n_pods; i++) {
+		const struct pod_cfg *pod = &pw->m->pods[i];
+		__u32 id, k, have;
+		int ifindex = 0, t;
+
+		if (!pod->match_address)
+			continue;
+		for (size_t a = 0; a < pod->addrs.n && ifindex <= 0; a++)
+			ifindex = podroute_veth(&pod->addrs.v[a], name);
+		if (ifindex <= 0)
+			continue; /* not (yet) routed through a veth */
+		k = (__u32)ifindex;
+		id = pod_id_for(pw->pod_names_fd, pod->name);
+		t = tracked(pw, ifindex);
+		if (t >= 0 && (!pw->by_addr[t] ||
+			       (!bpf_map_lookup_elem(pw->pod_ifindex_fd, &k, &have) && have == id)))
+			continue; /* already served (or a name pattern claims it) */
+		if (t < 0 && pw->n_attached == PODWATCH_MAX_LINKS)
+			continue;
+		if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
+			if (pw->log)
+				fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
+					id ? err : "no free pod id"),
+					fflush(pw->log);
+			continue;
+		}
+		bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
+		if (t < 0) {
+			t = (int)pw->n_attached++;
+			pw->attached[t] = ifindex;
+		}
+		pw->by_addr[t] = 1;
+		if (scanning && n_scan_seen < sizeof(scan_seen) / sizeof(scan_seen[0]))
+			scan_seen[n_scan_seen++] = ifindex;
+		if (pw->log)
+			fprintf(pw->log,
+				"sluice: pod %s: veth %s (ifindex %d) attached (route to the pod's "
+				"address)\n",
+				pod->name, name, ifindex),
+				fflush(pw->log);
+	}
 }
 
 /* Act on every RTM_NEWLINK / RTM_DELLINK in buf. */
@@ -135,9 +223,18 @@ int podwatch_handle(struct podwatch *pw)
 	char buf[16384];
 	ssize_t n;
 
-	while ((n = recv(pw->nl_fd, buf, sizeof(buf), 0)) > 0)
+	int any = 0, rc;
+
+	while ((n = recv(pw->nl_fd, buf, sizeof(buf), 0)) > 0) {
 		parse(pw, buf, n);
-	return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? -errno : 0;
+		any = 1;
+	}
+	rc = n < 0 && errno != EAGAIN && errno != EWOULDBLOCK ? -errno : 0;
+	/* ENOBUFS: events were lost; the route lookups below do not depend on
+	 * which events arrived, only on the routes as they are now */
+	if (any || rc == -ENOBUFS)
+		resolve_by_address(pw);
+	return rc;
 }
 
 int podwatch_scan(struct podwatch *pw)
@@ -176,6 +273,7 @@ int podwatch_scan(struct podwatch *pw)
 		parse(pw, buf, n);
 	}
 	close(s);
+	resolve_by_address(pw); /* also forgets route-found veths of pods now gone */
 	scanning = 0;
 	/* map entries for links that no longer exist: the veth went while no
 	 * watcher ran */

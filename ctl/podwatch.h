@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * podwatch.h - follow pods' host-side veths as they come and go (netlink
- * RTMGRP_LINK events, no polling): attach the pod TC programs to a veth the
- * moment it appears and map its ifindex to the pod; forget it when it goes.
+ * RTMGRP_LINK and route events, no polling): attach the pod TC programs to a
+ * veth the moment it appears and map its ifindex to the pod; forget it when
+ * it goes.  A veth is a pod's by name (the pod's `veth` pattern) or, for a
+ * pod found by address, because the route to the pod's address goes out of
+ * it (re-resolved on every link or route event).
  */
 #ifndef SLUICE_PODWATCH_H
 #define SLUICE_PODWATCH_H
@@ -22,6 +25,7 @@ struct podwatch {
 	const struct sluice_model *m;
 	FILE *log;
 	int attached[PODWATCH_MAX_LINKS]; /* ifindexes we attached to */
+	unsigned char by_addr[PODWATCH_MAX_LINKS]; /* attached[i] found by route */
 	unsigned n_attached;
 };
 

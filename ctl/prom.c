@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "observe.h"
+#include "pod_info.h"
 
 int prom_listen(const char *listen_on, char *err, size_t errlen)
 {
@@ -325,6 +326,7 @@ static void render_pods(const struct daemon *d, struct buf *o)
 			   p[i].name, (unsigned long long)p[i].ingress_denied, p[i].name,
 			   (unsigned long long)p[i].egress_denied);
 	free(p);
+	pods_render_info(d, o); /* labels: ctl/pod_info.c */
 }
 
 /* A read: the entries of cgroups that are gone are in this scrape, then
@@ -394,6 +396,8 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_pods(d, o);
 	render_workloads(d, o);
 	render_event_stream(d, o);
+	flood_prom(d, o);
+	autoblock_prom(d, o);
 	announce_prom(d, o);
 	help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "

@@ -103,6 +103,18 @@ static void print_json(const struct counter_snapshot *s)
 		       (unsigned long long)daemon_st.runtime_blocks,
 		       (unsigned long long)daemon_st.runtime_changes, daemon_st.generation,
 		       daemon_st.serial);
+	if (daemon_st.have)
+		printf(",\"auto_block\":{\"active\":%llu,\"added\":%llu,\"expired\":%llu,"
+		       "\"capped\":%llu},\"flood\":{\"mode\":\"%s\",\"seconds_in_state\":%llu,"
+		       "\"transitions\":%llu,\"syn_pps\":%llu}",
+		       (unsigned long long)daemon_st.auto_active,
+		       (unsigned long long)daemon_st.auto_added,
+		       (unsigned long long)daemon_st.auto_expired,
+		       (unsigned long long)daemon_st.auto_capped,
+		       daemon_st.flood_mode ? "on" : "off",
+		       (unsigned long long)daemon_st.flood_secs,
+		       (unsigned long long)daemon_st.flood_transitions,
+		       (unsigned long long)daemon_st.syn_pps);
 	printf("}\n");
 }
 
@@ -142,6 +154,18 @@ static void print_table(const struct counter_snapshot *s, const struct counter_s
 		       (unsigned long long)daemon_st.reload_failures,
 		       (unsigned long long)daemon_st.runtime_blocks, daemon_st.generation,
 		       daemon_st.serial);
+	if (daemon_st.have) {
+		printf("auto-block: %llu active; %llu added, %llu expired, %llu capped\n",
+		       (unsigned long long)daemon_st.auto_active,
+		       (unsigned long long)daemon_st.auto_added,
+		       (unsigned long long)daemon_st.auto_expired,
+		       (unsigned long long)daemon_st.auto_capped);
+		printf("flood mode: %s for %llu s, %llu transitions; %llu SYN/s\n",
+		       daemon_st.flood_mode ? "ON" : "off",
+		       (unsigned long long)daemon_st.flood_secs,
+		       (unsigned long long)daemon_st.flood_transitions,
+		       (unsigned long long)daemon_st.syn_pps);
+	}
 }
 
 static volatile sig_atomic_t stop_watch;

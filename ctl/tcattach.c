@@ -4,6 +4,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #define SLUICE_TC_HANDLE 0x51cf
 #define SLUICE_TC_PRIO 1
 
-struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen)
+static struct policy *load(const char *pin_dir, bool pods_only, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = pin_dir);
 	struct policy *obj = policy__open_opts(&oopts);
@@ -21,6 +22,11 @@ struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen)
 	if (!obj) {
 		snprintf(err, errlen, "cannot open the TC object: %s", strerror(errno));
 		return NULL;
+	}
+	if (pods_only) { /* the uplink programs are the big ones to verify */
+		bpf_program__set_autoload(obj->progs.sluice_tc_uplink, false);
+		bpf_program__set_autoload(obj->progs.sluice_tc_uplink_cbtag, false);
+		bpf_program__set_autoload(obj->progs.sluice_tc_cgroup, false);
 	}
 	if (policy__load(obj)) {
 		snprintf(err, errlen,
@@ -30,6 +36,16 @@ struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen)
 		return NULL;
 	}
 	return obj;
+}
+
+struct policy *tc_policy_load(const char *pin_dir, char *err, size_t errlen)
+{
+	return load(pin_dir, false, err, errlen);
+}
+
+struct policy *tc_policy_load_pods(const char *pin_dir, char *err, size_t errlen)
+{
+	return load(pin_dir, true, err, errlen);
 }
 
 static int attach_one(int ifindex, enum bpf_tc_attach_point where, int prog_fd, char *err,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hostwl.h"
 #include "model.h"
 #include "workloads.h"
 
@@ -159,12 +160,8 @@ void workload_name(const char *rel, const struct sluice_model *m, char *buf, siz
 	}
 	/* the config says which pod a hostNetwork cgroup is: that wins */
 	for (size_t i = 0; m && i < m->n_pods; i++) {
-		const char *cg = m->pods[i].cgroup;
-		size_t n = strlen(cg);
-
-		while (n > 1 && cg[n - 1] == '/')
-			n--;
-		if (n && !strncmp(rel, cg, n) && (rel[n] == 0 || rel[n] == '/')) {
+		/* a path, or a runtime-style pattern (ctl/hostwl.c) */
+		if (m->pods[i].cgroup[0] && hostwl_cgroup_matches(m->pods[i].cgroup, rel)) {
 			snprintf(buf, len, "pod:%s", m->pods[i].name);
 			return;
 		}

@@ -12,12 +12,16 @@
  *  sluice_tc_pod_out  clsact egress on the same veth (the pod's receive
  *                     side): rx accounting.
  *  sluice_tc_cgroup   clsact egress on the uplink: the node's own traffic
- *                     by the cgroup of the socket that sent it (workloads).
+ *                     by the cgroup of the socket that sent it (workloads),
+ *                     and the tx counters of hostNetwork workloads (pods
+ *                     with a cgroup); their ingress policy and rx counters
+ *                     are in sluice_tc_uplink, by the receiving socket.
  */
 #include "parsing.h"
 #include "events.h"
 
 #include <linux/pkt_cls.h>
+#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -46,8 +50,22 @@ static __always_inline __u32 tc_active_gen(void)
 	return st && st->gen ? 1 : 0;
 }
 
+/* The shared extension-header walk as a global function: verified once on
+ * its own, so each TC program that parses sees one state after it instead
+ * of one per way through the chain. */
+__noinline int sluice_tc_ext_walk(struct __sk_buff *skb, struct sluice_ext_walk *w)
+{
+	if (!skb)
+		return SR_MAL_IPV6_EXT;
+	return sluice_ext_walk_run((void *)(long)skb->data, (void *)(long)skb->data_end, w);
+}
+
 /* Addresses, protocol and ports; -1 when the packet is not IP (or is
- * malformed: the XDP program already dropped those on the uplink). */
+ * malformed: the XDP program already dropped those on the uplink).  IPv6
+ * extension headers are walked (parsing.h) so that the protocol and ports
+ * are those of the upper-layer header; a chain that is malformed or longer
+ * than SLUICE_MAX_IPV6_EXT leaves protocol 0 ("unknown") without ports,
+ * counted as v6_ext_bad: only rules without protocol and ports match it. */
 static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *t)
 {
 	void *data = (void *)(long)skb->data;
@@ -63,8 +81,29 @@ static __always_inline int tc_parse(struct __sk_buff *skb, struct tc_pkt *t)
 		if (sluice_parse_ipv6(data_end, &p) != SLUICE_PARSE_OK)
 			return -1;
 		t->v6 = 1;
-		/* extension headers are rare on pod traffic: the policy sees
-		 * their next header as the protocol, without ports */
+		if (sluice_ipv6_is_ext(p.l4_proto)) {
+			struct sluice_ext_walk w = {
+				.l4_off = (__u32)(p.l4 - data),
+				.l4_len = p.l4_len,
+				.l4_proto = p.l4_proto,
+			};
+
+			if (sluice_tc_ext_walk(skb, &w) != SLUICE_PARSE_OK) {
+				tc_count(STR_V6_EXT_BAD, skb->len);
+				__builtin_memcpy(t->saddr, p.saddr, 16);
+				__builtin_memcpy(t->daddr, p.daddr, 16);
+				t->proto = 0;
+				return 0;
+			}
+			/* data may not be re-read after a global call: the
+			 * walk's offset is rebased on fresh packet pointers */
+			data = (void *)(long)skb->data;
+			data_end = (void *)(long)skb->data_end;
+			p.l4 = data + (w.l4_off & SLUICE_EXT_OFF_MASK);
+			p.l4_len = w.l4_len;
+			p.l4_proto = w.l4_proto;
+			p.frag = w.frag;
+		}
 	} else {
 		return -1;
 	}
@@ -164,6 +203,170 @@ static __always_inline struct sluice_pod_stats *pod_stats_of(__u32 pod)
 	return ps;
 }
 
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+/* Is the packet for this node (a local route), not one it forwards?  The
+ * FIB says: a local destination is "not forwarded"; with forwarding off on
+ * the uplink nothing is forwarded, so whatever is not dropped is local. */
+static __always_inline int to_this_node(struct __sk_buff *skb, const struct tc_pkt *t)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	fib.family = t->v6 ? AF_INET6 : AF_INET;
+	fib.l4_protocol = t->proto;
+	fib.sport = bpf_htons(t->sport);
+	fib.dport = bpf_htons(t->dport);
+	fib.ifindex = skb->ingress_ifindex ? skb->ingress_ifindex : skb->ifindex;
+	if (t->v6) {
+		__builtin_memcpy(fib.ipv6_src, t->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, t->daddr, 16);
+	} else {
+		fib.ipv4_src = t->saddr[0];
+		fib.ipv4_dst = t->daddr[0];
+	}
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	return rc == BPF_FIB_LKUP_RET_NOT_FWDED || rc == BPF_FIB_LKUP_RET_FWD_DISABLED;
+}
+
+/* A socket's cgroup, read from the kernel's own structures: TC programs
+ * may not call bpf_sk_cgroup_id() / bpf_sk_ancestor_cgroup_id() (6.18 gives
+ * them to cgroup and socket programs only), so the socket from
+ * bpf_sk_lookup_*() is cast to the kernel's struct sock (bpf_rdonly_cast)
+ * and sk->sk_cgrp_data.cgroup, cgroup->level, ->ancestors[] and ->kn->id
+ * read with CO-RE offsets (libbpf resolves them against the kernel's BTF).
+ * Reads of kernel memory need CAP_PERFMON, which the daemon has (root). */
+struct kernfs_node___sl {
+	__u64 id;
+} __attribute__((preserve_access_index));
+struct cgroup___sl {
+	int level;
+	struct kernfs_node___sl *kn;
+	struct cgroup___sl *ancestors[0];
+} __attribute__((preserve_access_index));
+struct sock_cgroup_data___sl {
+	struct cgroup___sl *cgroup;
+} __attribute__((preserve_access_index));
+struct sock___sl {
+	struct sock_cgroup_data___sl sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* cgroup id of a cgroup at kernel address cg (0 if unreadable) */
+static __always_inline __u64 cgroup_id_at(__u64 cg)
+{
+	__u64 kn = 0, id = 0;
+
+	if (!cg)
+		return 0;
+	bpf_probe_read_kernel(&kn, sizeof(kn), (void *)(cg + bpf_core_field_offset(struct cgroup___sl, kn)));
+	if (kn)
+		bpf_probe_read_kernel(&id, sizeof(id),
+				      (void *)(kn + bpf_core_field_offset(struct kernfs_node___sl, id)));
+	return id;
+}
+
+/* The workload of the socket's cgroup or its deepest ancestor in
+ * hostwl_cgroups; 0 if none. */
+static __always_inline __u32 sock_workload(struct bpf_sock *sk)
+{
+	struct sock___sl *s = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct sock___sl));
+	__u64 cg = 0, anc_off = bpf_core_field_offset(struct cgroup___sl, ancestors);
+	int level = 0;
+
+	bpf_probe_read_kernel(&cg, sizeof(cg), __builtin_preserve_access_index(&s->sk_cgrp_data.cgroup));
+	if (!cg)
+		return 0;
+	bpf_probe_read_kernel(&level, sizeof(level),
+			      (void *)(cg + bpf_core_field_offset(struct cgroup___sl, level)));
+	if (level > SLUICE_CGROUP_DEPTH)
+		level = SLUICE_CGROUP_DEPTH; /* deeper: its upper ancestors are searched */
+	/* ancestors[level] is the cgroup itself; [0] the root, never a workload */
+	for (int i = SLUICE_CGROUP_DEPTH; i > 0; i--) {
+		__u64 a = 0, id;
+		__u32 *v;
+
+		if (i > level)
+			continue;
+		bpf_probe_read_kernel(&a, sizeof(a), (void *)(cg + anc_off + 8 * (__u64)i));
+		id = cgroup_id_at(a);
+		v = id ? bpf_map_lookup_elem(&hostwl_cgroups, &id) : NULL;
+		if (v)
+			return *v;
+	}
+	return 0;
+}
+
+/* The hostNetwork workload (pod id) a packet to the node is for: the
+ * receiving socket's cgroup, or its deepest ancestor, in hostwl_cgroups.
+ * 0: not TCP/UDP with ports, not for this node, no socket, or a socket of
+ * no workload (then the packet is just "host").  Global: verified once. */
+__noinline __u32 host_workload(struct __sk_buff *skb, const struct tc_pkt *t)
+{
+	struct bpf_sock_tuple tup = {};
+	struct bpf_sock *sk;
+	__u32 tlen, wl;
+
+	if (!skb || !t || !t->dport || (t->proto != IPPROTO_TCP && t->proto != IPPROTO_UDP))
+		return 0;
+	if (t->v6) {
+		__builtin_memcpy(tup.ipv6.saddr, t->saddr, 16);
+		__builtin_memcpy(tup.ipv6.daddr, t->daddr, 16);
+		tup.ipv6.sport = bpf_htons(t->sport);
+		tup.ipv6.dport = bpf_htons(t->dport);
+		tlen = sizeof(tup.ipv6);
+	} else {
+		tup.ipv4.saddr = t->saddr[0];
+		tup.ipv4.daddr = t->daddr[0];
+		tup.ipv4.sport = bpf_htons(t->sport);
+		tup.ipv4.dport = bpf_htons(t->dport);
+		tlen = sizeof(tup.ipv4);
+	}
+	if (!to_this_node(skb, t))
+		return 0;
+	if (t->proto == IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &tup, tlen, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	wl = sock_workload(sk);
+	bpf_sk_release(sk);
+	return wl;
+}
+
+/* A packet to the node for hostNetwork workload wl: its ingress policy and
+ * its rx counters.  The packet is host traffic either way (mark). */
+static __always_inline int workload_decide(struct __sk_buff *skb, const struct tc_pkt *t, __u32 wl,
+					   __u32 identity, __u32 gen)
+{
+	__u32 idx = gen * SLUICE_MAX_PODS + (wl & (SLUICE_MAX_PODS - 1));
+	struct sluice_pod_policy *pol = bpf_map_lookup_elem(&pod_policy, &idx);
+	struct sluice_pod_stats *ps = pod_stats_of(wl);
+
+	if (pol && pol->has_ingress &&
+	    !policy_allows(pol->ingress, pol->n_ingress, pol->ingress_default_allow, identity,
+			   t->saddr, t->v6, t->proto, t->dport)) {
+		if (ps)
+			ps->ingress_denied++;
+		tc_count(STR_WORKLOAD_DENIED, skb->len);
+		emit_deny(skb, t, STR_WORKLOAD_DENIED, wl);
+		return TC_ACT_SHOT;
+	}
+	if (ps) {
+		ps->rx_packets++;
+		ps->rx_bytes += skb->len;
+	}
+	tc_count(STR_WORKLOAD_ALLOWED, skb->len);
+	return TC_ACT_OK;
+}
+
 /* The uplink decision once the tag is known (trusted or not).  Global:
  * verified once instead of once per way the tag was judged. */
 __noinline int uplink_decide(struct __sk_buff *skb, __u32 identity, __u32 flags, __u32 service)
@@ -183,8 +386,16 @@ __noinline int uplink_decide(struct __sk_buff *skb, __u32 identity, __u32 flags,
 	k.family = t.v6 ? 6 : 4;
 	pod = gen ? bpf_map_lookup_elem(&pod_addrs_g1, &k) : bpf_map_lookup_elem(&pod_addrs_g0, &k);
 	if (!pod) {
+		/* the node's own traffic: a hostNetwork workload's if a socket
+		 * of one will receive it, else just "host" (never a pod's by
+		 * address: hostNetwork pods share the node's addresses) */
+		__u32 wl = host_workload(skb, &t);
+
+		if (wl && workload_decide(skb, &t, wl, identity, gen) == TC_ACT_SHOT)
+			return TC_ACT_SHOT;
 		skb->mark = SLUICE_MARK(identity, flags | SLUICE_MARK_HOST_FLAG, service);
-		tc_count(STR_HOST, skb->len);
+		if (!wl)
+			tc_count(STR_HOST, skb->len);
 		return TC_ACT_OK;
 	}
 	idx = gen * SLUICE_MAX_PODS + (*pod & (SLUICE_MAX_PODS - 1));
@@ -302,6 +513,31 @@ int sluice_tc_pod_out(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
+/* tx counters of the hostNetwork workload whose cgroup (or an ancestor of
+ * it) sent the packet.  Global: verified once. */
+__noinline int workload_tx(struct __sk_buff *skb, __u64 id)
+{
+	__u32 *v = bpf_map_lookup_elem(&hostwl_cgroups, &id);
+	struct sluice_pod_stats *ps;
+
+	if (!skb)
+		return 0;
+	for (int lvl = SLUICE_CGROUP_DEPTH; lvl > 0 && !v; lvl--) {
+		__u64 cg = bpf_skb_ancestor_cgroup_id(skb, lvl);
+
+		if (cg)
+			v = bpf_map_lookup_elem(&hostwl_cgroups, &cg);
+	}
+	if (!v)
+		return 0;
+	ps = pod_stats_of(*v);
+	if (ps) {
+		ps->tx_packets++;
+		ps->tx_bytes += skb->len;
+	}
+	return 1;
+}
+
 /* Per-workload accounting: a hostNetwork workload shares the node's
  * addresses, so only the sending socket's cgroup tells who sent a packet.
  * Never drops anything.  An entry is created on a cgroup's first packet;
@@ -327,5 +563,7 @@ int sluice_tc_cgroup(struct __sk_buff *skb)
 		c->packets++;
 		c->bytes += skb->len;
 	}
+	if (id)
+		workload_tx(skb, id);
 	return TC_ACT_OK;
 }

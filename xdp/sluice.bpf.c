@@ -10,6 +10,8 @@
 #include "parsing.h"
 #include "lb.h"
 #include "events.h"
+#include "syn_bucket.h"
+#include "fast_lookup.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -41,6 +43,25 @@ static __always_inline void count_aux(__u32 what)
 
 	if (v)
 		(*v)++;
+}
+
+static __always_inline void count_syn(void)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&syn_seen, &zero);
+
+	if (v)
+		(*v)++;
+}
+
+/* A blocked TCP segment is judged before L4 is parsed: peek at its flags,
+ * for the SYN counter only. */
+static __always_inline void count_blocked_syn(const struct sluice_pkt *p, void *data_end)
+{
+	const __u8 *flags = (const __u8 *)p->l4 + 13;
+
+	if ((const void *)(flags + 1) <= data_end && (*flags & 0x12) == 0x02)
+		count_syn();
 }
 
 /* Blocked sources and malformed packets are dropped: a malformed packet
@@ -84,37 +105,6 @@ static __always_inline int pass_tagged(struct xdp_md *ctx, __u32 reason, __u32 t
 	return XDP_PASS;
 }
 
-/* The compiled source verdict: one inlined array lookup for the /24 (or the
- * top 24 bits of an IPv6 source) answers most packets; only a /24 with a
- * longer prefix inside it costs a trie walk.  NULL: in no list. */
-static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p, int v6, __u32 gen)
-{
-	__u32 top = bpf_ntohl(p->saddr[0]) >> (32 - SLUICE_FAST_BITS);
-	__u32 idx = gen * SLUICE_FAST_WORDS + (top >> 3);
-	__u64 *word = v6 ? bpf_map_lookup_elem(&fast_v6, &idx) : bpf_map_lookup_elem(&fast_v4, &idx);
-	__u32 cls;
-
-	if (!word)
-		return NULL;
-	cls = (__u32)(*word >> ((top & 7) * 8)) & 0xff;
-	if (!cls)
-		return NULL;
-	if (cls != SLUICE_CLASS_DEEPER) {
-		idx = gen * SLUICE_CLASSES + cls;
-		return bpf_map_lookup_elem(&verdict_classes, &idx);
-	}
-	if (v6) {
-		struct sluice_lpm_v6_key k6 = {.prefixlen = 128};
-
-		__builtin_memcpy(k6.addr, p->saddr, 16);
-		return gen ? bpf_map_lookup_elem(&verdict_v6_g1, &k6)
-			   : bpf_map_lookup_elem(&verdict_v6_g0, &k6);
-	}
-	struct sluice_lpm_v4_key k4 = {.prefixlen = 32, .addr = p->saddr[0]};
-
-	return gen ? bpf_map_lookup_elem(&verdict_v4_g1, &k4) : bpf_map_lookup_elem(&verdict_v4_g0, &k4);
-}
-
 /* The source's identity class (0 = unknown), for the tag TC reads.  A
  * global function: its key buffers do not add to the main program's stack,
  * which the load balancer's frames share. */
@@ -143,6 +133,32 @@ __noinline __u32 sluice_identity(const struct addr16 *src, __u32 v6, __u32 gen)
 	return id ? id->identity & 0xffff : 0;
 }
 
+/* A dropped SYN counts towards its source's auto-block threshold; past it,
+ * one request goes to the daemon (dedicated ring buffer, not sampled).  A
+ * full ring leaves the bucket unmarked: the next drop tries again. */
+static __always_inline void sluice_syn_auto(struct sluice_syn_bucket *b,
+					    const struct sluice_syn_key *k, __u64 now)
+{
+	__u32 zero = 0;
+	struct sluice_auto_cfg *cfg = bpf_map_lookup_elem(&syn_auto, &zero);
+	struct sluice_autoblock_req *r;
+
+	if (!cfg || !syn_bucket_note_drop(b, now, cfg))
+		return;
+	r = bpf_ringbuf_reserve(&autoblock_rb, sizeof(*r), 0);
+	if (!r) {
+		count_aux(SA_AUTOBLOCK_LOST);
+		return;
+	}
+	r->ts_ns = now;
+	r->family = k->family;
+	r->drops = b->drops;
+	__builtin_memcpy(r->addr, k->addr, sizeof(r->addr));
+	bpf_ringbuf_submit(r, 0);
+	b->reported_ns = now ? now : 1;
+	count_aux(SA_AUTOBLOCK_REQ);
+}
+
 /* Token bucket of a SYN's source, with its identity's rate and burst:
  * 1 = over the limit (drop).  Global: verified once, own stack. */
 __noinline int sluice_syn_guard(const struct addr16 *src, __u32 v6, __u32 gen)
@@ -151,7 +167,7 @@ __noinline int sluice_syn_guard(const struct addr16 *src, __u32 v6, __u32 gen)
 	struct sluice_syn_bucket *b;
 	struct sluice_syn_limit *lim;
 	__u32 idx, identity;
-	__u64 now, add;
+	__u64 now;
 
 	if (!src)
 		return 0;
@@ -173,33 +189,28 @@ __noinline int sluice_syn_guard(const struct addr16 *src, __u32 v6, __u32 gen)
 		bpf_map_update_elem(&syn_buckets, &k, &nb, BPF_ANY);
 		return 0;
 	}
-	/* refill: rate tokens per second = rate milli-tokens per ms */
-	add = (now - b->last_ns) / 1000000 * lim->rate;
-	if (add) {
-		b->milli_tokens += add;
-		if (b->milli_tokens > (__u64)lim->burst * 1000)
-			b->milli_tokens = (__u64)lim->burst * 1000;
-		b->last_ns = now;
-	}
-	if (b->milli_tokens < 1000)
-		return 1;
-	b->milli_tokens -= 1000;
-	return 0;
+	if (!syn_bucket_take(b, now, lim->rate, lim->burst))
+		return 0;
+	sluice_syn_auto(b, &k, now);
+	return 1;
 }
 
 /* The active generation, read once per packet; *lb_on: does it have any
- * service (without one, traffic pays no load-balancer lookups at all). */
-static __always_inline __u32 active_gen(__u32 *lb_on)
+ * service (without one, traffic pays no load-balancer lookups at all);
+ * *flood: SMF_FLOOD_MODE while the daemon declares a SYN flood. */
+static __always_inline __u32 active_gen(__u32 *lb_on, __u32 *flood)
 {
 	__u32 zero = 0, gen;
 	struct sluice_state *st = bpf_map_lookup_elem(&sluice_state, &zero);
 
 	if (!st) {
 		*lb_on = 0;
+		*flood = 0;
 		return 0;
 	}
 	gen = st->gen ? 1 : 0;
 	*lb_on = st->has_services[gen];
+	*flood = st->flood_mode ? SMF_FLOOD_MODE : 0;
 	return gen;
 }
 
@@ -315,14 +326,14 @@ int sluice_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	struct sluice_pkt p = {};
 	struct sluice_verdict *v;
-	__u32 lb_on;
-	__u32 gen = active_gen(&lb_on);
-	__u32 flags = 0; /* metadata flags | identity << 16 */
+	__u32 lb_on, flood;
+	__u32 gen = active_gen(&lb_on, &flood);
+	__u32 flags = flood; /* metadata flags | identity << 16 */
 	int v6 = 0, rc;
 
 	rc = sluice_parse_l2(data, data_end, &p);
 	if (rc != SLUICE_PARSE_OK)
-		return finish(ctx, rc, bytes, 0, &p, v6, gen);
+		return finish(ctx, rc, bytes, flags, &p, v6, gen);
 
 	if (p.eth_proto == ETH_P_IP) {
 		v6 = 0;
@@ -332,7 +343,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		flags |= SMF_IPV6;
 		rc = sluice_parse_ipv6(data_end, &p);
 	} else {
-		return finish(ctx, SR_NON_IP, bytes, 0, &p, v6, gen);
+		return finish(ctx, SR_NON_IP, bytes, flags, &p, v6, gen);
 	}
 	if (rc != SLUICE_PARSE_OK)
 		return finish(ctx, rc, bytes, flags, &p, v6, gen);
@@ -341,6 +352,10 @@ int sluice_xdp(struct xdp_md *ctx)
 	v = lookup_source(&p, v6, gen);
 	if (v && v->action == SLUICE_ACT_BLOCK) {
 		count_list(v->list_id, bytes);
+		/* flood mode's rate is every SYN that arrives, blocked or not:
+		 * auto-blocking a flood must not make it look over */
+		if (p.l4_proto == IPPROTO_TCP && p.frag != SLUICE_FRAG_LATER)
+			count_blocked_syn(&p, data_end);
 		return finish(ctx, SR_BLOCKLIST, bytes, flags, &p, v6, gen);
 	}
 	if (v && v->action == SLUICE_ACT_ALLOW) {
@@ -379,11 +394,14 @@ int sluice_xdp(struct xdp_md *ctx)
 		return finish(ctx, rc, bytes, flags, &p, v6, gen);
 
 	/* a new connection's SYN pays against its source's bucket (allowlisted
-	 * sources are exempt) */
-	if (p.l4_proto == IPPROTO_TCP && (p.tcp_flags & 0x12) == 0x02 &&
-	    !(flags & SMF_ALLOWLISTED) &&
-	    sluice_syn_guard((const struct addr16 *)p.saddr, (__u32)v6, gen))
-		return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
+	 * sources are exempt); every SYN is counted for the daemon's flood-mode
+	 * rate (blocked ones above) */
+	if (p.l4_proto == IPPROTO_TCP && (p.tcp_flags & 0x12) == 0x02) {
+		count_syn();
+		if (!(flags & SMF_ALLOWLISTED) &&
+		    sluice_syn_guard((const struct addr16 *)p.saddr, (__u32)v6, gen))
+			return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
+	}
 
 	if (rc == SLUICE_PARSE_OK && lb_on) {
 		struct lb_result res = {};

@@ -71,16 +71,63 @@ struct sluice_verdict {
 	__u32 list_id; /* which configured list the prefix came from (0 = cli) */
 };
 
-/* The compiled fast table (DIR-24 style): one byte per /24 of the first 24
- * address bits (IPv4: the /24; IPv6: the top 24 bits), 2^24 bytes per
- * generation, packed 8 to a u64 array element and mmap-written by the
- * daemon.  The byte is 0 when no list prefix touches that /24 (the packet
- * needs no further lookup), a verdict class 1..254 when prefixes of length
- * <= 24 decide the whole /24, or SLUICE_CLASS_DEEPER when a longer prefix
- * lies inside it and the (small) LPM trie decides. */
+/* The compiled fast tables.  IPv4 is DIR-24-8: one u32 entry per /24
+ * (2^24 entries per generation, packed 2 to a u64 array element and
+ * mmap-written by the daemon): 0 when no list prefix touches that /24, a
+ * verdict class 1..SLUICE_CLASS_MAX when prefixes of length <= 24 decide the
+ * whole /24, SLUICE_CLASS_DEEPER when the chunk pool was exhausted and the
+ * (small) LPM trie decides, or SLUICE_CHUNK_BASE + c: chunk c of the pool
+ * holds one class byte per address of the /24.  Every v4 source resolves in
+ * at most two memory accesses.
+ * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
+ * class, SLUICE_CLASS_HASH (longer prefixes inside: the per-generation hash
+ * fast6_g<gen> has the bucket's entry {len 24} with its painted class and
+ * its longer prefixes inline (up to SLUICE_FAST6_INLINE) or the lengths of
+ * its prefixes, which have one entry each, probed longest length first), or
+ * SLUICE_CLASS_DEEPER (hash full, or more than
+ * SLUICE_FAST6_LENS lengths in the bucket: the trie). */
 #define SLUICE_FAST_BITS 24
-#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)
+#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)  /* v6: byte entries */
+#define SLUICE_FAST4_WORDS ((1u << SLUICE_FAST_BITS) / 2) /* v4: u32 entries */
+#define SLUICE_CLASS_MAX 253
+#define SLUICE_CLASS_HASH 254
 #define SLUICE_CLASS_DEEPER 255
+#define SLUICE_CHUNK_BASE 256
+/* IPv4 second-level chunks per generation: 256 class bytes each (32 u64).
+ * The bench's 1M list has ~297k /24s holding a longer prefix; past the pool,
+ * /24s fall back to the trie (counted, never a wrong verdict). */
+#define SLUICE_FAST4_CHUNKS 393216u
+#define SLUICE_CHUNK_WORDS 32
+/* IPv6 hash entries per generation (buckets + prefixes longer than /24). */
+#define SLUICE_FAST6_ENTRIES (1u << 20)
+
+struct sluice_fast6_key {
+	__u32 len;     /* 24: the bucket's entry; 25..128: a prefix */
+	__u8 addr[16]; /* masked to len */
+};
+
+struct sluice_fast6_mask {
+	__u32 w[4]; /* network byte order */
+};
+
+/* Distinct prefix lengths (> 24) one IPv6 bucket may hold in the hash;
+ * a bucket with more goes to the trie. */
+#define SLUICE_FAST6_LENS 16
+
+/* A bucket with at most this many longer prefixes holds them in its own
+ * entry (the common case: no second hash lookup). */
+#define SLUICE_FAST6_INLINE 2
+
+struct sluice_fast6_val {
+	__u32 cls;      /* the class (bucket entry: painted by prefixes <= 24; may be 0) */
+	__u8 n_inline;  /* bucket entry: prefixes in inline_*, longest first */
+	__u8 n_lens;    /* bucket entry: lengths in lens[], ascending (hashed prefixes) */
+	__u8 inline_len[SLUICE_FAST6_INLINE];
+	__u8 inline_cls[SLUICE_FAST6_INLINE];
+	__u8 pad[2];
+	__u8 lens[SLUICE_FAST6_LENS];
+	__u32 inline_addr[SLUICE_FAST6_INLINE][4]; /* masked, network byte order */
+};
 #define SLUICE_CLASSES 256 /* verdict classes per generation; 0 = none */
 
 /* ---- counters ------------------------------------------------------------ */
@@ -144,6 +191,8 @@ struct sluice_counter {
  * addition to its verdict (never a second verdict). */
 enum sluice_aux {
 	SA_META_FAILED = 0, /* bpf_xdp_adjust_meta refused: passed untagged */
+	SA_AUTOBLOCK_REQ,   /* an auto-block request sent to the daemon */
+	SA_AUTOBLOCK_LOST,  /* ... that found its ring buffer full (retried on the next drop) */
 	SA_MAX,
 };
 
@@ -319,6 +368,10 @@ enum sluice_tc_reason {
 	STR_EGRESS_DENIED,     /* pod veth: from the pod, denied by egress policy */
 	STR_POD_UNKNOWN,       /* pod veth without a pod id (watcher lag): passed */
 	STR_NOT_IP,            /* no IP header: passed */
+	/* pods branch: */
+	STR_V6_EXT_BAD,        /* IPv6 extension chain malformed/too long: proto 0, no ports */
+	STR_WORKLOAD_ALLOWED,  /* uplink: to a hostNetwork workload's socket, allowed */
+	STR_WORKLOAD_DENIED,   /* uplink: to a hostNetwork workload's socket, denied */
 	STR_REASON_MAX,
 };
 
@@ -408,6 +461,36 @@ struct sluice_syn_key {
 struct sluice_syn_bucket {
 	__u64 milli_tokens; /* tokens x 1000 */
 	__u64 last_ns;
+	/* auto-block: SYNs dropped in the current window, and when this
+	 * source's request was sent (0 = never; once per rearm_ns) */
+	__u64 win_start_ns;
+	__u64 reported_ns;
+	__u32 drops;
+	__u32 pad;
+};
+
+/* ---- SYN-flood defence: auto-block requests ------------------------------ */
+
+/* Written by the daemon alone (one array element, outside the generations:
+ * a packet that reads a half-updated threshold during a reload only moves
+ * one source's request by a window).  threshold 0 = auto-block off. */
+struct sluice_auto_cfg {
+	__u32 threshold; /* SYNs dropped by the bucket within window_ns */
+	__u32 pad;
+	__u64 window_ns;
+	__u64 rearm_ns;  /* a source is requested again only after this (the TTL) */
+};
+
+/* One request per source over a dedicated ring buffer: not sampled (each
+ * source sends one, marked in its bucket), and the event stream's sampling
+ * and readers never delay it. */
+#define SLUICE_AUTOBLOCK_BYTES (256u * 1024)
+
+struct sluice_autoblock_req {
+	__u64 ts_ns;
+	__u32 family;  /* 4 or 6 */
+	__u32 drops;   /* SYNs dropped in the window that triggered it */
+	__u32 addr[4]; /* the bucket key: the /32, or the /64 (rest 0) */
 };
 
 #ifdef __bpf__
@@ -422,15 +505,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_state SEC(".maps");
 
-/* Fast tables, generation g at elements [g * SLUICE_FAST_WORDS, ...). */
+/* Fast tables, generation g at elements [g * SLUICE_FAST4_WORDS, ...) (v4),
+ * [g * SLUICE_FAST_WORDS, ...) (v6), chunks at [g * SLUICE_FAST4_CHUNKS *
+ * SLUICE_CHUNK_WORDS, ...). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_GENS * SLUICE_FAST_WORDS);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast4_chunks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -440,6 +534,34 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_FAST6_ENTRIES);
+	__type(key, struct sluice_fast6_key);
+	__type(value, struct sluice_fast6_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_g0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_FAST6_ENTRIES);
+	__type(key, struct sluice_fast6_key);
+	__type(value, struct sluice_fast6_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_g1 SEC(".maps");
+
+/* Address masks by prefix length (0..128), written once by the daemon:
+ * the IPv6 walk masks without branches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 129);
+	__type(key, __u32);
+	__type(value, struct sluice_fast6_mask);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_masks SEC(".maps");
 
 /* Verdict classes, generation g at [g * SLUICE_CLASSES, ...). */
 struct {
@@ -734,6 +856,31 @@ struct {
 	__type(value, struct sluice_syn_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } syn_buckets SEC(".maps");
+
+/* Bare SYNs XDP saw, blocked ones included (flood mode's rate, read by
+ * the daemon every 100 ms).  A map of its own, not an aux counter: it moves
+ * with every connection, and the aux counters are for the unusual. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_auto_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syn_auto SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_AUTOBLOCK_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} autoblock_rb SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -785,10 +932,15 @@ static const char *const sluice_tc_reason_names[STR_REASON_MAX] = {
 	[STR_EGRESS_DENIED] = "pod_egress_denied",
 	[STR_POD_UNKNOWN] = "pod_unknown",
 	[STR_NOT_IP] = "not_ip",
+	[STR_V6_EXT_BAD] = "v6_ext_bad",
+	[STR_WORKLOAD_ALLOWED] = "workload_ingress_allowed",
+	[STR_WORKLOAD_DENIED] = "workload_ingress_denied",
 };
 
 static const char *const sluice_aux_names[SA_MAX] = {
 	[SA_META_FAILED] = "meta_failed",
+	[SA_AUTOBLOCK_REQ] = "autoblock_requests",
+	[SA_AUTOBLOCK_LOST] = "autoblock_requests_lost",
 };
 #endif
 
@@ -818,6 +970,29 @@ struct {
 	__type(value, struct sluice_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cgroup_overflow SEC(".maps");
+#endif
+
+/* ---- hostNetwork workloads: pods identified by cgroup (pods branch) ------ */
+
+/* A pod with a `cgroup` setting is a hostNetwork workload: it shares the
+ * node's addresses, so only sockets tell its traffic apart.  The daemon
+ * keeps hostwl_cgroups: every cgroup id whose path the workload's pattern
+ * matches -> its pod id.  On the uplink's TC ingress, a TCP/UDP packet to
+ * the node's own address is looked up to its receiving socket
+ * (bpf_sk_lookup_*), and that socket's cgroup and then its ancestors,
+ * deepest first, to a workload: its ingress policy and rx counters apply.
+ * On the uplink's egress, the sending socket's cgroup gives tx counters. */
+#define SLUICE_MAX_HOSTWL_CGROUPS 4096
+#define SLUICE_CGROUP_DEPTH 16 /* ancestor levels searched */
+
+#ifdef __bpf__
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_MAX_HOSTWL_CGROUPS);
+	__type(key, __u64);   /* cgroup id */
+	__type(value, __u32); /* pod id */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hostwl_cgroups SEC(".maps");
 #endif
 
 #endif /* SLUICE_MAPS_H */

@@ -82,6 +82,7 @@ want = {
     "lb": [("fwd", v, m) for v in ("sluice", "xdp_tx", "nft_dnat") for m in ("flat", "fixed")],
     "mixed": [("mix", "sluice", "fixed"), ("mix", "nft", "fixed")],
     "reload": [("mix", "sluice", "fixed")],
+    "syn": [("flood", v, "flat") for v in ("none", "guard", "synproxy")],
 }
 fields = ("offered_pps", "dut_pps", "out_pps", "ns_per_pkt")
 cases = doc.get("cases", [])
@@ -97,6 +98,9 @@ for scen, keys in want.items():
         if scen in ("mixed", "reload"):
             bad += [f"legit_delivered_pct={c.get('legit_delivered_pct')}" for c in found
                     if not (c.get("legit_delivered_pct") or 0) > 0]
+        if scen == "syn":
+            bad += [f"handshakes_attempted={c.get('handshakes_attempted')}" for c in found
+                    if not (c.get("handshakes_attempted") or 0) > 0]
         print(f"FAIL {name}: {', '.join(bad)}" if bad else f"ok {name}")
 
 rl = [c for c in cases if c["scenario"] == "reload"]

@@ -553,10 +553,22 @@ fi
 status=$(lab_sluice status 2>&1) || true
 indent <<<"$status"
 if [[ $status == *"native XDP, prog id"* && $status == *"generation:    active"* &&
-	$status == *"fast tables:   64 MiB"* && $status == *"driver veth"* ]]; then
+	$status == *"fast tables:   352 MiB mmapped"* && $status == *"v4 chunks "*" of 393216"* &&
+	$status == *"driver veth"* ]]; then
 	ok "status"
 else
 	fail "status" "unexpected: $status"
+fi
+# the fast tables' memory and contents as JSON
+sjson=$(lab_sluice status --json 2>&1) || true
+if python3 -c 'import json, sys
+s = json.loads(sys.argv[1])["fast_tables"]
+b = s["bytes"]
+assert b["v4_l1"] == 128 << 20 and b["v4_chunks"] == 192 << 20 and b["v6_l1"] == 32 << 20, b
+assert s["known"] and s["v4_chunks_total"] == 393216 and s["v4_overflow_24s"] == 0, s' "$sjson"; then
+	ok "status-json-fast-tables"
+else
+	fail "status-json-fast-tables" "unexpected: $sjson"
 fi
 if metrics /metrics | grep -q '^sluice_packets_total{reason="passed",action="pass"}'; then
 	ok "metrics-endpoint"

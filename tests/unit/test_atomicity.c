@@ -21,9 +21,12 @@ static volatile int flooding;
 static int flood_rc;
 static uint64_t flood_packets;
 
+static const char *flood_src = "198.51.100.9";
+
 static void *flood(void *arg)
 {
-	struct pkt_spec s = spec_udp4("198.51.100.9", "192.0.2.1");
+	struct pkt_spec s = strchr(flood_src, ':') ? spec_udp6(flood_src, "2001:db8::1")
+						   : spec_udp4(flood_src, "192.0.2.1");
 	uint8_t f[FRAME_MAX];
 	size_t len = build_frame(&s, f, NULL);
 	struct xdp_md ctx = {.data_end = (__u32)len, .ingress_ifindex = (__u32)lbt_ifindex()};
@@ -90,4 +93,60 @@ XDP_TEST(flood_during_switches_never_sees_a_mixed_generation)
 	prefix_list_free(&b_block);
 	prefix_list_free(&b_allow);
 	return 0;
+}
+
+/* The same through the second levels: the source's /24 has a chunk (IPv4)
+ * or its bucket is in the hash (IPv6).  In A the source is under a block
+ * prefix of class 1; in B class 1 is an allow prefix elsewhere (A's chunk 0
+ * or hash entry read with B's classes, or B's chunk 0 read through A's
+ * entry, would say "allowed"). */
+static int switch_flood(const char *src, const char *a_blk, const char *b_alw, const char *b_blk)
+{
+	struct prefix_list a_block = {0}, a_allow = {0}, b_block = {0}, b_allow = {0};
+	uint64_t allow0 = xdp_count_packets(SR_ALLOWLISTED, XDP_PASS);
+	uint64_t block0 = xdp_count_packets(SR_BLOCKLIST, XDP_DROP);
+	pthread_t t;
+	int switches = 0;
+
+	push(&a_block, a_blk, 1);
+	push(&b_allow, b_alw, 2);
+	push(&b_block, b_blk, 3);
+	flood_src = src;
+	flood_packets = 0;
+	CHECK(xdp_set_prefix_lists(&a_block, &a_allow) == 0);
+	xdp_set_grace_ns(20000000ull);
+	flooding = 1;
+	CHECK(pthread_create(&t, NULL, flood, NULL) == 0);
+	for (int i = 0; i < 40; i++) {
+		CHECK(xdp_set_prefix_lists(i % 2 ? &a_block : &b_block, i % 2 ? &a_allow : &b_allow) ==
+		      0);
+		switches++;
+	}
+	flooding = 0;
+	pthread_join(t, NULL);
+	xdp_set_grace_ns(0);
+	flood_src = "198.51.100.9";
+	CHECK_EQ(flood_rc, 0);
+	CHECK(flood_packets > 0);
+	CHECK_EQ(xdp_count_packets(SR_ALLOWLISTED, XDP_PASS) - allow0, 0);
+	CHECK_EQ(xdp_count_packets(SR_BLOCKLIST, XDP_DROP) - block0, flood_packets);
+	fprintf(stderr, "    %s: %llu packets across %d generation switches, none mixed\n", src,
+		(unsigned long long)flood_packets, switches);
+	prefix_list_free(&a_block);
+	prefix_list_free(&b_block);
+	prefix_list_free(&b_allow);
+	return 0;
+}
+
+XDP_TEST(flood_during_switches_through_v4_chunks_never_sees_a_mixed_generation)
+{
+	/* A: chunk 0 = 198.51.100.0/24; B: chunk 0 = 203.0.113.0/24 (byte 9:
+	 * allow, class 1), chunk 1 = 198.51.100.0/24 */
+	return switch_flood("198.51.100.9", "198.51.100.0/28", "203.0.113.0/25", "198.51.100.8/29");
+}
+
+XDP_TEST(flood_during_switches_through_the_v6_hash_never_sees_a_mixed_generation)
+{
+	return switch_flood("2001:db8:0:1::9", "2001:db8:0:1::/64", "2001:db8:1::/48",
+			    "2001:db8::/48");
 }

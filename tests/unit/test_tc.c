@@ -374,3 +374,91 @@ XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 	(void)err;
 	return 0;
 }
+
+/* ---- IPv6 extension headers: the policy sees the upper-layer header ---- */
+
+XDP_TEST(tc_port_rule_sees_through_ipv6_extension_headers)
+{
+	struct policy_rule_cfg r = {.proto = IPPROTO_TCP, .port_lo = 443, .port_hi = 443};
+	struct pkt_spec s = spec_tcp6("2001:db8:1::9", "2001:db8:50::50");
+	struct run_result xr;
+	struct tc_result tr;
+
+	CHECK(set_model(&r, 1, 0) == 0);
+	s.ext[0] = IPPROTO_HOPOPTS;
+	s.ext[1] = IPPROTO_ROUTING;
+	s.ext[2] = IPPROTO_DSTOPTS;
+	s.n_ext = 3;
+	s.dport = 443;
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_OK);
+	CHECK_EQ((tr.mark >> 8) & SLUICE_MARK_HOST_FLAG, 0); /* to the pod */
+	s.dport = 80;
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_SHOT);
+	/* a UDP datagram to 443 behind the same chain is not TCP */
+	s.proto = IPPROTO_UDP;
+	s.dport = 443;
+	s.payload = 8;
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_SHOT);
+	return 0;
+}
+
+XDP_TEST(tc_ipv6_first_fragment_behind_extensions_has_no_ports)
+{
+	struct policy_rule_cfg r = {.proto = IPPROTO_TCP, .port_lo = 443, .port_hi = 443};
+	struct policy_rule_cfg any_tcp = {.proto = IPPROTO_TCP, .port_hi = 65535};
+	struct pkt_spec s = spec_tcp6("2001:db8:1::9", "2001:db8:50::50");
+	struct run_result xr;
+	struct tc_result tr;
+
+	s.ext[0] = IPPROTO_HOPOPTS;
+	s.ext[1] = IPPROTO_FRAGMENT;
+	s.n_ext = 2;
+	s.frag = FRAG_FIRST;
+	s.dport = 443;
+	CHECK(set_model(&r, 1, 0) == 0);
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_SHOT); /* fragments carry no ports for the policy */
+	CHECK(set_model(&any_tcp, 1, 0) == 0);
+	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_OK); /* but the protocol is TCP, found behind both headers */
+	return 0;
+}
+
+/* The XDP program drops a malformed chain on the uplink; a pod veth sees
+ * no XDP, so the TC parser gives it a defined reading: protocol unknown. */
+XDP_TEST(tc_malformed_ipv6_extension_chain_is_protocol_unknown)
+{
+	struct policy_rule_cfg tcp_rule = {.proto = IPPROTO_TCP, .port_hi = 65535};
+	struct policy_rule_cfg any = {.port_hi = 65535};
+	struct pkt_spec s = spec_tcp6("2001:db8:1::9", "2001:db8:50::50");
+	uint8_t frame[FRAME_MAX];
+	struct frame_layout lay;
+	size_t len;
+	struct tc_result tr;
+	uint32_t k = STR_V6_EXT_BAD;
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_counter before[ncpu], after[ncpu];
+	uint64_t b = 0, a = 0;
+
+	s.ext[0] = IPPROTO_HOPOPTS;
+	s.n_ext = 1;
+	len = build_frame(&s, frame, &lay);
+	frame[lay.l3 + 40 + 1] = 200; /* hop-by-hop length past the payload */
+	CHECK(set_model(&tcp_rule, 1, 0) == 0);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, before) == 0);
+	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_SHOT);
+	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, after) == 0);
+	for (int i = 0; i < ncpu; i++) {
+		b += before[i].packets;
+		a += after[i].packets;
+	}
+	CHECK_EQ(a - b, 1);
+	CHECK(set_model(&any, 1, 0) == 0);
+	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
+	CHECK_EQ(tr.ret, TC_ACT_OK);
+	return 0;
+}

@@ -6,7 +6,9 @@
  * test run's socket belongs to that cgroup), a full table spills into the
  * overflow counter; names from cgroup paths; and the daemon's reads: a
  * cgroup that is gone is reported once under its last name, then removed
- * (on a fake cgroup tree, with a private map).
+ * (on a fake cgroup tree, with a private map).  hostNetwork workloads: cgroup
+ * patterns as runtimes name cgroups, and the uplink program finding a
+ * packet's workload by the cgroup of the socket that will receive it.
  */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
@@ -14,13 +16,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
+#include "hostwl.h"
 #include "model.h"
+#include "pods.h"
 #include "policy.skel.h"
 #include "workloads.h"
 
@@ -308,5 +317,249 @@ TEST(workloads_gone_cgroup_reported_once_under_its_last_name)
 	rmdir(p[1]);
 	rmdir(p[0]);
 	rmdir(dir);
+	return 0;
+}
+
+/* ---- hostNetwork workloads: found by the receiving socket's cgroup ---------- */
+
+TEST(hostwl_cgroup_patterns_match_runtime_names)
+{
+	static const char dk[] = "/system.slice/docker-0123456789abcdef.scope";
+	static const char ctd[] = "/kubepods.slice/kubepods-burstable.slice/"
+				  "kubepods-burstable-pod1234_56.slice/cri-containerd-abc.scope";
+
+	CHECK(hostwl_cgroup_matches("/system.slice/docker-*.scope", dk));
+	CHECK(hostwl_cgroup_matches("/system.slice/docker-*.scope", "/system.slice/docker-1.scope/sub"));
+	CHECK(!hostwl_cgroup_matches("/system.slice/docker-*.scope", "/system.slice/crio-1.scope"));
+	CHECK(hostwl_cgroup_matches("*/cri-containerd-*.scope", ctd));
+	CHECK(hostwl_cgroup_matches("/kubepods.slice/*pod1234_56.slice", ctd)); /* an ancestor */
+	CHECK(!hostwl_cgroup_matches("/kubepods.slice/*pod1234_57.slice", ctd));
+	CHECK(hostwl_cgroup_matches("*/crio-*.scope", "/machine.slice/crio-77.scope"));
+	/* a plain path: itself or below, not a longer sibling name */
+	CHECK(hostwl_cgroup_matches("/agent", "/agent/x"));
+	CHECK(!hostwl_cgroup_matches("/agent", "/agents"));
+	return 0;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {0};
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (s >= 0 && !ioctl(s, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	if (s >= 0)
+		close(s);
+	return rc;
+}
+
+/* A socket bound to 127.0.0.1 (port 0: any), listening if TCP; its port. */
+static int bound_socket(int type, uint16_t *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return s;
+}
+
+/* The same on ::1. */
+static int bound_socket6(int type, uint16_t *port)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t sl = sizeof(sa);
+	int s = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	*port = ntohs(sa.sin6_port);
+	return s;
+}
+
+static uint64_t tc_reason_packets(uint32_t reason)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_counter v[ncpu];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &reason, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += v[c].packets;
+	return sum;
+}
+
+static uint64_t wl_stat(uint32_t pod_id, int field)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sluice_pod_stats v[ncpu];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += ((uint64_t *)&v[c])[field];
+	return sum;
+}
+
+/* The uplink program on a packet from 192.0.2.99 to 127.0.0.1:port
+ * (untagged: identity unknown); returns the TC verdict, mark in *mark. */
+static int uplink_to_node_fam(int v6, uint8_t proto, uint16_t port, uint32_t *mark)
+{
+	struct pkt_spec s = v6 ? (proto == IPPROTO_TCP ? spec_tcp6("2001:db8::99", "::1")
+						      : spec_udp6("2001:db8::99", "::1"))
+			       : (proto == IPPROTO_TCP ? spec_tcp4("192.0.2.99", "127.0.0.1")
+						      : spec_udp4("192.0.2.99", "127.0.0.1"));
+	uint8_t frame[FRAME_MAX], out[FRAME_MAX + 256];
+	struct __sk_buff ctx = {0};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .ctx_out = &ctx, .ctx_size_out = sizeof(ctx), .repeat = 1);
+
+	s.dport = port;
+	s.sport = 40000;
+	if (proto == IPPROTO_UDP)
+		s.payload = 8;
+	opts.data_size_in = (__u32)build_frame(&s, frame, NULL);
+	if (bpf_prog_test_run_opts(bpf_program__fd(xdp_tc_obj()->progs.sluice_tc_uplink_cbtag),
+				   &opts))
+		return -1;
+	*mark = ctx.mark;
+	return (int)opts.retval;
+}
+
+static int uplink_to_node(uint8_t proto, uint16_t port, uint32_t *mark)
+{
+	return uplink_to_node_fam(0, proto, port, mark);
+}
+
+/* A workload "agent" owns cgroup A (in hostwl_cgroups, as the daemon
+ * would write it); sockets made in A's child A/c1 are the agent's (the
+ * ancestor walk), a socket in our own cgroup is nobody's.  The agent's
+ * ingress policy allows TCP only. */
+XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
+{
+	char root[PATH_MAX], mine[PATH_MAX], a[PATH_MAX + 64], c1[PATH_MAX + 96],
+	    procs[2 * PATH_MAX + 96], pid[32];
+	struct policy_rule_cfg tcp_only = {.proto = IPPROTO_TCP, .port_hi = 65535};
+	struct pod_cfg agent;
+	struct sluice_model m;
+	struct stat st;
+	uint16_t tport = 0, uport = 0, other_port = 0, t6port = 0, u6port = 0;
+	int ts = -1, us = -1, os = -1, t6 = -1, u6 = -1, moved;
+	uint32_t mark = 0, id = 0;
+	uint64_t a_id, rx0, den0, host0, wl_ok0, wl_den0;
+
+	CHECK(xdp_tc_obj() != NULL);
+	CHECK(lo_up() == 0);
+	CHECK(workloads_find_root(root, sizeof(root)) == 0);
+	CHECK(own_cgroup(mine, sizeof(mine)) == 0);
+	snprintf(a, sizeof(a), "%s/sluice-hostwl-%d", root, (int)getpid());
+	snprintf(c1, sizeof(c1), "%s/c1", a);
+	CHECK(mkdir(a, 0755) == 0 || errno == EEXIST);
+	CHECK(mkdir(c1, 0755) == 0 || errno == EEXIST);
+	CHECK(stat(a, &st) == 0);
+	a_id = (uint64_t)st.st_ino;
+
+	/* sockets take the cgroup of the task that makes them */
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", c1);
+	moved = write_file(procs, pid) == 0;
+	if (moved) {
+		ts = bound_socket(SOCK_STREAM, &tport);
+		us = bound_socket(SOCK_DGRAM, &uport);
+		t6 = bound_socket6(SOCK_STREAM, &t6port);
+		u6 = bound_socket6(SOCK_DGRAM, &u6port);
+	}
+	snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", root, strcmp(mine, "/") ? mine : "");
+	CHECK(write_file(procs, pid) == 0);
+	os = bound_socket(SOCK_STREAM, &other_port);
+	CHECK(moved && ts >= 0 && us >= 0 && os >= 0 && t6 >= 0 && u6 >= 0);
+
+	memset(&m, 0, sizeof(m));
+	memset(&agent, 0, sizeof(agent));
+	snprintf(agent.name, sizeof(agent.name), "agent");
+	snprintf(agent.cgroup, sizeof(agent.cgroup), "/sluice-hostwl-%d", (int)getpid());
+	agent.host_network = true;
+	agent.ingress = &tcp_only;
+	agent.n_ingress = 1;
+	agent.egress_default_allow = true;
+	m.pods = &agent;
+	m.n_pods = 1;
+	CHECK(xdp_set_pods(&m) == 0);
+	id = pod_id_for(xdp_map_fd("pod_names"), "agent");
+	CHECK(id != 0);
+	CHECK(bpf_map_update_elem(xdp_map_fd("hostwl_cgroups"), &a_id, &id, BPF_ANY) == 0);
+	bpf_map_delete_elem(xdp_map_fd("pod_stats"), &id);
+
+	rx0 = wl_stat(id, 0);
+	den0 = wl_stat(id, 4);
+	host0 = tc_reason_packets(STR_HOST);
+	wl_ok0 = tc_reason_packets(STR_WORKLOAD_ALLOWED);
+	wl_den0 = tc_reason_packets(STR_WORKLOAD_DENIED);
+	/* TCP to the agent's listener: allowed, counted as the agent's, and
+	 * still host traffic in the mark */
+	CHECK_EQ(uplink_to_node(IPPROTO_TCP, tport, &mark), TC_ACT_OK);
+	CHECK_EQ((mark >> 8) & SLUICE_MARK_HOST_FLAG, SLUICE_MARK_HOST_FLAG);
+	CHECK_EQ(wl_stat(id, 0), rx0 + 1);
+	CHECK_EQ(tc_reason_packets(STR_WORKLOAD_ALLOWED), wl_ok0 + 1);
+	/* UDP to the agent's socket: its policy allows TCP only */
+	CHECK_EQ(uplink_to_node(IPPROTO_UDP, uport, &mark), TC_ACT_SHOT);
+	CHECK_EQ(wl_stat(id, 4), den0 + 1);
+	CHECK_EQ(tc_reason_packets(STR_WORKLOAD_DENIED), wl_den0 + 1);
+	/* a socket outside the agent's cgroup, and a port nobody listens on:
+	 * plain host traffic, never the agent's */
+	CHECK_EQ(uplink_to_node(IPPROTO_UDP, other_port, &mark), TC_ACT_OK);
+	CHECK_EQ(uplink_to_node(IPPROTO_TCP, other_port, &mark), TC_ACT_OK);
+	CHECK_EQ(tc_reason_packets(STR_HOST), host0 + 2);
+	CHECK_EQ(wl_stat(id, 0), rx0 + 1);
+	/* IPv6: the same socket lookup and policy */
+	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_TCP, t6port, &mark), TC_ACT_OK);
+	CHECK_EQ(wl_stat(id, 0), rx0 + 2);
+	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_UDP, u6port, &mark), TC_ACT_SHOT);
+	CHECK_EQ(wl_stat(id, 4), den0 + 2);
+
+	/* the agent sends (the egress program, run from A/c1: the test run's
+	 * socket is ours): tx counters by the sending socket's cgroup */
+	{
+		uint64_t tx0 = wl_stat(id, 2), txb0 = wl_stat(id, 3);
+		int rc = -1;
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", c1);
+		if (write_file(procs, pid) == 0)
+			rc = run_cgroup_prog(100, 2);
+		snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", root,
+			 strcmp(mine, "/") ? mine : "");
+		CHECK(write_file(procs, pid) == 0);
+		CHECK(rc == 0);
+		CHECK_EQ(wl_stat(id, 2), tx0 + 2);
+		CHECK_EQ(wl_stat(id, 3), txb0 + 200);
+		/* and from our own cgroup: not the agent's */
+		CHECK(run_cgroup_prog(100, 1) == 0);
+		CHECK_EQ(wl_stat(id, 2), tx0 + 2);
+	}
+
+	bpf_map_delete_elem(xdp_map_fd("hostwl_cgroups"), &a_id);
+	close(ts);
+	close(us);
+	close(os);
+	close(t6);
+	close(u6);
+	rmdir(c1);
+	rmdir(a);
 	return 0;
 }

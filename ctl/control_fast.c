@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * control_fast.c - the fast tables in `sluice status`: map sizes (memory)
+ * and what the active generation holds, as text and as JSON
+ * (`sluice status --json`).
+ */
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "fastpath.h"
+
+#define MIB (1024.0 * 1024.0)
+
+/* The IPv6 hash is not preallocated: entries x (key + value + the
+ * kernel's per-element overhead, ~56 bytes), an estimate. */
+static double hash6_mib(size_t entries)
+{
+	return (double)entries *
+	       (sizeof(struct sluice_fast6_key) + sizeof(struct sluice_fast6_val) + 56) / MIB;
+}
+
+void fast_status_text(struct daemon *d, struct buf *out)
+{
+	const struct fast_stats *s = &d->dp.fast[d->dp.active];
+	struct fast_mem m;
+
+	fast_mem_sizes(&m);
+	buf_printf(out,
+		   "fast tables:   %.0f MiB mmapped (both generations): v4 /24 entries %.0f, v4 "
+		   "chunks %.0f, v6 top-24 bytes %.0f\n",
+		   (double)(m.v4_l1 + m.v4_chunks + m.v6_l1) / MIB, (double)m.v4_l1 / MIB,
+		   (double)m.v4_chunks / MIB, (double)m.v6_l1 / MIB);
+	if (!s->known) {
+		buf_printf(out, "               (written before this daemon started)\n");
+		return;
+	}
+	buf_printf(out,
+		   "               v4 chunks %zu of %zu (%zu /24s past the pool, in the trie); v6 "
+		   "hash %zu buckets, %zu entries (~%.1f MiB; %zu buckets in the trie); trie "
+		   "entries %zu\n",
+		   s->chunks_used, m.chunks_total, s->deeper4, s->buckets6, s->h6_entries,
+		   hash6_mib(s->h6_entries), s->deeper6, s->trie_entries);
+	buf_printf(out,
+		   "               last build %.0f ms (compile + paint), %.0f ms (map writes)\n",
+		   s->build_ms, s->write_ms);
+}
+
+void status_json(struct daemon *d, struct buf *out)
+{
+	const struct fast_stats *s = &d->dp.fast[d->dp.active];
+	struct sluice_state st = {0};
+	uint32_t zero = 0;
+	struct fast_mem m;
+
+	fast_mem_sizes(&m);
+	bpf_map_lookup_elem(d->dp.state_fd, &zero, &st);
+	buf_printf(out, "{\"pid\": %d, \"generation\": %u, \"serial\": %u, ", (int)getpid(), st.gen,
+		   st.serial);
+	buf_printf(out,
+		   "\"fast_tables\": {\"bytes\": {\"v4_l1\": %zu, \"v4_chunks\": %zu, \"v6_l1\": "
+		   "%zu, \"v6_hash_estimate\": %.0f}, ",
+		   m.v4_l1, m.v4_chunks, m.v6_l1, hash6_mib(s->h6_entries) * MIB);
+	buf_printf(out,
+		   "\"known\": %s, \"v4_chunks_used\": %zu, \"v4_chunks_total\": %zu, "
+		   "\"v4_overflow_24s\": %zu, \"v6_buckets\": %zu, \"v6_hash_entries\": %zu, "
+		   "\"v6_overflow_buckets\": %zu, \"trie_entries\": %zu, \"build_ms\": %.1f, "
+		   "\"write_ms\": %.1f}, ",
+		   s->known ? "true" : "false", s->chunks_used, m.chunks_total, s->deeper4,
+		   s->buckets6, s->h6_entries, s->deeper6, s->trie_entries, s->build_ms,
+		   s->write_ms);
+	health_status_json(d, out);
+	buf_printf(out, ", ");
+	announce_status_json(d, out); /* "bgp": {...} */
+	buf_printf(out, "}\n");
+}

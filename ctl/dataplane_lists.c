@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dataplane_lists.c - the source verdict structures of a generation: write
+ * them from a compiled list (fast tables, IPv4 chunks, IPv6 hash, overflow
+ * tries, classes), carry them over, and read them the way the XDP program
+ * does (xdp/fast_lookup.h).
+ */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dataplane.h"
+#include "sluice_maps.h"
+
+#define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8)
+#define CHUNK 256
+#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * CHUNK)
+#define BATCH 8192
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint32_t mask_word(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	return bits >= 32 ? 0xffffffffu : 0xffffffffu << (32 - bits);
+}
+
+/* The IPv6 walk's masks by length (constant; written with every change). */
+static int write_masks(struct dataplane *dp)
+{
+	for (uint32_t len = 0; len <= 128; len++) {
+		struct sluice_fast6_mask m;
+
+		for (int w = 0; w < 4; w++)
+			m.w[w] = htonl(mask_word((int)len - 32 * w));
+		if (bpf_map_update_elem(dp->fast6_masks_fd, &len, &m, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+static int write_classes(struct dataplane *dp, uint32_t gen, const struct sluice_verdict *cls)
+{
+	uint32_t keys[SLUICE_CLASSES], count = SLUICE_CLASSES;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
+		keys[i] = gen * SLUICE_CLASSES + i;
+	if (bpf_map_update_batch(dp->classes_fd, keys, cls, &count, &opts) == 0)
+		return 0;
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
+		if (bpf_map_update_elem(dp->classes_fd, &keys[i], &cls[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* Read (and with del, empty) an IPv6 hash; out may be NULL. */
+static int drain_hash6(int fd, int del, struct fast6_entry **out, size_t *n)
+{
+	struct sluice_fast6_key *keys = malloc(BATCH * sizeof(*keys));
+	struct sluice_fast6_val *vals = malloc(BATCH * sizeof(*vals));
+	uint32_t token = 0;
+	size_t cap = 0;
+	void *in = NULL;
+	int rc = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	if (n)
+		*n = 0;
+	if (out)
+		*out = NULL;
+	if (!keys || !vals) {
+		rc = -ENOMEM;
+		goto done;
+	}
+	for (;;) {
+		uint32_t count = BATCH;
+		int r =
+		    del ? bpf_map_lookup_and_delete_batch(fd, in, &token, keys, vals, &count, &opts)
+			: bpf_map_lookup_batch(fd, in, &token, keys, vals, &count, &opts);
+		int last = r && errno == ENOENT;
+
+		if (r && !last) {
+			rc = -errno;
+			break;
+		}
+		if (out && count) {
+			if (*n + count > cap) {
+				struct fast6_entry *m;
+
+				cap = (*n + count) * 2;
+				m = realloc(*out, cap * sizeof(*m));
+				if (!m) {
+					rc = -ENOMEM;
+					break;
+				}
+				*out = m;
+			}
+			for (uint32_t i = 0; i < count; i++) {
+				(*out)[*n + i].k = keys[i];
+				(*out)[*n + i].v = vals[i];
+			}
+			*n += count;
+		}
+		if (last)
+			break;
+		in = &token;
+	}
+done:
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+static int write_hash6(int fd, const struct fast6_entry *e, size_t n)
+{
+	struct sluice_fast6_key *keys = malloc(BATCH * sizeof(*keys));
+	struct sluice_fast6_val *vals = malloc(BATCH * sizeof(*vals));
+	int rc = keys && vals ? 0 : -ENOMEM;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+
+	for (size_t i = 0; i < n && !rc; i += BATCH) {
+		uint32_t count = (uint32_t)(n - i < BATCH ? n - i : BATCH);
+
+		for (uint32_t j = 0; j < count; j++) {
+			keys[j] = e[i + j].k;
+			vals[j] = e[i + j].v;
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &count, &opts))
+			rc = -errno;
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+static int replace_hash6(int fd, const struct fast6_entry *e, size_t n)
+{
+	int rc = drain_hash6(fd, 1, NULL, NULL);
+
+	return rc ? rc : write_hash6(fd, e, n);
+}
+
+int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
+		   struct verdict_apply_stats *st, char *err, size_t errlen)
+{
+	struct verdict_tables t;
+	struct fast_stats *fs = &dp->fast[dp->shadow];
+	double t0 = now_ms(), t1;
+	int rc = verdict_tables_build(compiled, &t, err, errlen);
+
+	if (rc)
+		return rc;
+	t1 = now_ms();
+	/* the shadow generation is read by no packet: order does not matter,
+	 * but classes first anyway so that no table names an unwritten one */
+	rc = write_masks(dp);
+	if (!rc)
+		rc = write_classes(dp, dp->shadow, t.classes);
+	if (!rc)
+		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &t.trie,
+				    st);
+	if (!rc)
+		rc = replace_hash6(dp->fast6_fd[dp->shadow], t.h6, t.n_h6);
+	if (!rc) {
+		if (t.n_chunks)
+			memcpy((uint8_t *)dp->chunks_mem + dp->shadow * CHUNKS_BYTES, t.chunks,
+			       t.n_chunks * CHUNK);
+		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES, t.fast4, FAST4_BYTES);
+		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
+		*fs = (struct fast_stats){
+		    .known = 1,
+		    .chunks_used = t.n_chunks,
+		    .deeper4 = t.deeper4,
+		    .buckets6 = t.buckets6,
+		    .h6_entries = t.n_h6,
+		    .deeper6 = t.deeper6,
+		    .trie_entries = t.trie.n,
+		    .build_ms = t1 - t0,
+		    .write_ms = now_ms() - t1,
+		};
+	} else {
+		snprintf(err, errlen, "writing the verdict maps: %s", strerror(-rc));
+	}
+	verdict_tables_free(&t);
+	return rc;
+}
+
+int dp_copy_lists(struct dataplane *dp)
+{
+	struct sluice_verdict cls[SLUICE_CLASSES];
+	struct prefix_list trie = {0};
+	struct verdict_apply_stats st;
+	struct fast6_entry *h6 = NULL;
+	size_t n_h6 = 0, chunks;
+	int rc;
+
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
+		uint32_t k = dp->active * SLUICE_CLASSES + i;
+
+		if (bpf_map_lookup_elem(dp->classes_fd, &k, &cls[i]))
+			return -errno;
+	}
+	rc = write_masks(dp);
+	if (!rc)
+		rc = write_classes(dp, dp->shadow, cls);
+	if (!rc)
+		rc = verdicts_dump(dp->trie_fd[0][dp->active], dp->trie_fd[1][dp->active], &trie);
+	if (!rc)
+		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &trie,
+				    &st);
+	prefix_list_free(&trie);
+	if (!rc)
+		rc = drain_hash6(dp->fast6_fd[dp->active], 0, &h6, &n_h6);
+	if (!rc)
+		rc = replace_hash6(dp->fast6_fd[dp->shadow], h6, n_h6);
+	free(h6);
+	if (rc)
+		return rc;
+	/* chunks in use: all of them when the active generation was written
+	 * before this process opened the maps */
+	chunks =
+	    dp->fast[dp->active].known ? dp->fast[dp->active].chunks_used : SLUICE_FAST4_CHUNKS;
+	memcpy((uint8_t *)dp->chunks_mem + dp->shadow * CHUNKS_BYTES,
+	       (uint8_t *)dp->chunks_mem + dp->active * CHUNKS_BYTES, chunks * CHUNK);
+	memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES,
+	       (uint8_t *)dp->fast_mem[0] + dp->active * FAST4_BYTES, FAST4_BYTES);
+	memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES,
+	       (uint8_t *)dp->fast_mem[1] + dp->active * FAST_BYTES, FAST_BYTES);
+	dp->fast[dp->shadow] = dp->fast[dp->active];
+	return 0;
+}
+
+/* The IPv6 hash walk of xdp/fast_lookup.h, through the syscall. */
+static uint32_t dp_fast6(const struct dataplane *dp, const uint8_t *addr)
+{
+	struct sluice_fast6_key k = {.len = 24};
+	struct sluice_fast6_val v;
+	int fd = dp->fast6_fd[dp->active];
+
+	memcpy(k.addr, addr, 3);
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return SLUICE_CLASS_DEEPER;
+	for (int j = 0; j < v.n_inline && j < SLUICE_FAST6_INLINE; j++) {
+		uint8_t m[16];
+
+		memcpy(m, addr, 16);
+		prefix_mask(m, v.inline_len[j]);
+		if (!memcmp(m, v.inline_addr[j], 16))
+			return v.inline_cls[j];
+	}
+	for (int i = (int)v.n_lens - 1; i >= 0 && i < SLUICE_FAST6_LENS; i--) {
+		struct sluice_fast6_val pv;
+		int len = v.lens[i];
+
+		k.len = (uint32_t)len;
+		for (int w = 0; w < 4; w++) {
+			uint32_t m = mask_word(len - 32 * w);
+
+			for (int b = 0; b < 4; b++)
+				k.addr[w * 4 + b] = addr[w * 4 + b] & (uint8_t)(m >> (24 - 8 * b));
+		}
+		if (bpf_map_lookup_elem(fd, &k, &pv) == 0)
+			return pv.cls;
+	}
+	return v.cls;
+}
+
+int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *addr,
+		      struct sluice_verdict *v)
+{
+	uint32_t top = (uint32_t)addr[0] << 16 | (uint32_t)addr[1] << 8 | addr[2], cls;
+
+	memset(v, 0, sizeof(*v));
+	if (family == 4) {
+		cls = ((const uint32_t *)
+			   dp->fast_mem[0])[(size_t)dp->active * SLUICE_FAST4_WORDS * 2 + top];
+		if (cls >= SLUICE_CHUNK_BASE && cls - SLUICE_CHUNK_BASE < SLUICE_FAST4_CHUNKS)
+			cls =
+			    ((const uint8_t *)dp
+				 ->chunks_mem)[dp->active * CHUNKS_BYTES +
+					       (size_t)(cls - SLUICE_CHUNK_BASE) * CHUNK + addr[3]];
+	} else {
+		cls = ((const uint8_t *)dp->fast_mem[1])[dp->active * FAST_BYTES + top];
+		if (cls == SLUICE_CLASS_HASH)
+			cls = dp_fast6(dp, addr);
+	}
+	if (!cls)
+		return 0;
+	if (cls != SLUICE_CLASS_DEEPER) {
+		uint32_t k = dp->active * SLUICE_CLASSES + (cls & 0xff);
+
+		return bpf_map_lookup_elem(dp->classes_fd, &k, v) ? -1 : 1;
+	}
+	{
+		struct sluice_lpm_v6_key k = {.prefixlen = family == 6 ? 128 : 32};
+
+		memcpy(k.addr, addr, 16);
+		return bpf_map_lookup_elem(dp->trie_fd[family == 6][dp->active], &k, v) ? 0 : 1;
+	}
+}
