@@ -18,7 +18,8 @@
 
 static const char *const top_keys[] = {
     "interfaces", "blocklist", "allowlist", "identities", "services",
-    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "auto_block", "syn_flood", "bgp", NULL,
+    "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "auto_block", "syn_flood",
+    "syn_cookies", "bgp", NULL,
 };
 
 static void model_defaults(struct sluice_model *m)
@@ -162,6 +163,7 @@ static void load_root(struct cfg_ctx *c, const config_setting_t *root)
 	cfg_auto_block(c, root);
 	cfg_syn_flood(c, root);
 	cfg_services(c, root);
+	cfg_syn_cookies(c, root);
 	cfg_pods(c, root);
 	cfg_stats(c, root);
 	cfg_control(c, root);
@@ -225,5 +227,6 @@ void model_free(struct sluice_model *m)
 		free(m->pods[i].egress);
 	}
 	free(m->pods);
+	free(m->syncookie_local);
 	memset(m, 0, sizeof(*m));
 }

@@ -119,6 +119,11 @@ void cfg_services(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_health(struct cfg_ctx *c, const config_setting_t *svc, struct lb_service_cfg *s,
 		bool port_ok);
 void cfg_pods(struct cfg_ctx *c, const config_setting_t *root);
+/* syn_cookies = { mode; local }: after services (config_syncookies.c). */
+void cfg_syn_cookies(struct cfg_ctx *c, const config_setting_t *root);
+/* A service's `syn_cookies = true;` (NAT mode only). */
+void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g,
+			     struct lb_service_cfg *s);
 void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root);
 
 #endif

@@ -17,8 +17,8 @@
 
 #define SERVICE_NAME_MAX 63
 
-static const char *const service_keys[] = {"name", "vip",      "port",   "protocol",
-					   "mode", "backends", "health", NULL};
+static const char *const service_keys[] = {"name", "vip", "port", "protocol", "mode",
+					   "backends", "health", "syn_cookies", NULL};
 static const char *const backend_keys[] = {"address", "port", "weight", "state", NULL};
 
 static const char *const proto_names[] = {"tcp", "udp", NULL};
@@ -124,6 +124,7 @@ static void load_service(struct cfg_ctx *c, const config_setting_t *g, struct lb
 	if (cfg_enum(c, g, "mode", false, mode_names, &idx) > 0)
 		s->mode = mode_values[idx];
 	cfg_health(c, g, s, sc->port_ok);
+	cfg_service_syn_cookies(c, g, s); /* config_syncookies.c */
 
 	/* An empty list is allowed: the VIP then drops (lb_no_backend). */
 	sc->backends = cfg_group_list(c, g, "backends", true);

@@ -131,13 +131,15 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	struct apply_report rep;
 	struct diag dg = {0};
 	char err[SLUICE_ERRLEN], msg[SLUICE_ERRLEN + 64];
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = mono_ms(), t_parsed, t_switched;
 	uint32_t old_gen = d->dp.active;
 	size_t n_saved = d->n_overrides, n_changes;
 	int rc;
 
 	dlog("reload (%s): reading %s", why, d->conf_path);
-	if (model_load(d->conf_path, &nm, &dg)) {
+	rc = model_load(d->conf_path, &nm, &dg);
+	t_parsed = mono_ms();
+	if (rc) {
 		snprintf(msg, sizeof(msg), "invalid config (%zu error%s)", dg.n,
 			 dg.n == 1 ? "" : "s");
 		return failed(d, &dg, out, msg);
@@ -155,6 +157,7 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	memcpy(saved, d->overrides, n_saved * sizeof(*saved));
 	overrides_rebase(d, &nm, &dropped);
 	rc = daemon_switch(d, &nm, SW_ALL, &rep, err, sizeof(err));
+	t_switched = mono_ms();
 	if (rc) {
 		/* nothing switched: the active generation is the old config */
 		memcpy(d->overrides, saved, n_saved * sizeof(*saved));
@@ -180,9 +183,12 @@ int daemon_reload(struct daemon *d, const char *why, struct buf *out)
 	flood_configure(d);
 	record(d, true, "ok: %zu change%s", n_changes, n_changes == 1 ? "" : "s");
 	buf_printf(out,
-		   "reloaded %s in %llu ms: generation %u -> %u (serial %u); %zu block + %zu "
+		   "reloaded %s in %llu ms (read and checked in %llu, switched %llu ms after "
+		   "the start): generation %u -> %u (serial %u); %zu block + %zu "
 		   "allow prefixes, %zu runtime blocks, %zu services, %zu backends\n",
-		   d->conf_path, (unsigned long long)(mono_ms() - t0), old_gen, d->dp.active,
+		   d->conf_path, (unsigned long long)(mono_ms() - t0),
+		   (unsigned long long)(t_parsed - t0), (unsigned long long)(t_switched - t0),
+		   old_gen, d->dp.active,
 		   d->dp.serial, rep.block, rep.allow, d->n_blocks, rep.lb.services,
 		   rep.lb.backends);
 	if (n_changes)

@@ -13,6 +13,7 @@
 
 #include "model.h"
 #include "pods.h"
+#include "syncookies.h"
 #include "sluice_maps.h"
 
 #define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
@@ -79,6 +80,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
 		{&dp->chunks_fd, "fast4_chunks"},     {&dp->fast6_fd[0], "fast6_g0"},
 		{&dp->fast6_fd[1], "fast6_g1"},       {&dp->fast6_masks_fd, "fast6_masks"},
+		{&dp->cookie_local_fd, "syncookie_local"}, {&dp->cookie_gen_fd, "syncookie_gen"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -137,8 +139,10 @@ void dp_close(struct dataplane *dp)
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
 		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
 		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
-		      &dp->fast6_masks_fd};
+		      &dp->fast6_masks_fd, &dp->cookie_local_fd, &dp->cookie_gen_fd};
 
+	for (int g = 0; g < 2; g++)
+		prefix_list_free(&dp->trie_have[g]);
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
 			munmap(dp->fast_mem[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
@@ -190,16 +194,18 @@ int dp_begin(struct dataplane *dp)
 
 int dp_commit(struct dataplane *dp)
 {
-	struct sluice_state st = {.gen = dp->shadow, .serial = dp->serial + 1,
-				  .has_services = {dp->has_services[0], dp->has_services[1]},
-				  .switched_ns = mono_ns()};
-	struct sluice_state cur;
+	struct sluice_state st;
 	uint32_t zero = 0;
 
-	/* flood_mode is not the generation's: carry the daemon's last write */
-	if (bpf_map_lookup_elem(dp->state_fd, &zero, &cur) == 0)
-		st.flood_mode = cur.flood_mode;
-	/* one 8-byte value write: the data path reads gen once per packet */
+	/* fields outside the generation switch (flood_mode) keep their value */
+	if (bpf_map_lookup_elem(dp->state_fd, &zero, &st))
+		return -errno;
+	st.gen = dp->shadow;
+	st.serial = dp->serial + 1;
+	st.has_services[0] = dp->has_services[0];
+	st.has_services[1] = dp->has_services[1];
+	st.switched_ns = mono_ns();
+	/* one value write: the data path reads gen once per packet */
 	if (bpf_map_update_elem(dp->state_fd, &zero, &st, BPF_ANY))
 		return -errno;
 	dp->active = st.gen;
@@ -286,8 +292,15 @@ int dp_write_pods(struct dataplane *dp, const struct sluice_model *m, char *err,
 		.syn_limits = dp->syn_limits_fd,
 		.gen = dp->shadow,
 	};
+	int rc = pods_apply(m, &t, err, errlen);
 
-	return pods_apply(m, &t, err, errlen);
+	/* SYN cookies' protected local services ride with the pods' switch */
+	if (!rc) {
+		rc = syncookies_write(dp->cookie_local_fd, dp->cookie_gen_fd, dp->shadow, m);
+		if (rc)
+			snprintf(err, errlen, "writing syn_cookies: %s", strerror(-rc));
+	}
+	return rc;
 }
 
 /* Make LPM trie dst hold what src holds (identity tries are small). */
@@ -338,5 +351,7 @@ int dp_copy_pods(struct dataplane *dp)
 		    bpf_map_update_elem(dp->pod_policy_fd, &s, &pol, BPF_ANY))
 			rc = -errno;
 	}
+	if (!rc)
+		rc = syncookies_copy(dp->cookie_local_fd, dp->cookie_gen_fd, dp->active, dp->shadow);
 	return rc;
 }

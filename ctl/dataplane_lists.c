@@ -66,6 +66,49 @@ static int write_classes(struct dataplane *dp, uint32_t gen, const struct sluice
 	return 0;
 }
 
+/* What generation g's tries hold: the remembered copy, or read back. */
+static int tries_known(struct dataplane *dp, uint32_t g)
+{
+	int rc;
+
+	if (dp->trie_known[g])
+		return 0;
+	prefix_list_free(&dp->trie_have[g]);
+	rc = verdicts_dump(dp->trie_fd[0][g], dp->trie_fd[1][g], &dp->trie_have[g]);
+	if (rc) {
+		prefix_list_free(&dp->trie_have[g]);
+		return rc;
+	}
+	dp->trie_known[g] = 1;
+	return 0;
+}
+
+/* Make the shadow generation's tries hold exactly want, writing only the
+ * difference from what they hold (no read-back), and remember want. */
+static int tries_sync(struct dataplane *dp, const struct prefix_list *want,
+		      struct verdict_apply_stats *st)
+{
+	uint32_t g = dp->shadow;
+	struct prefix_list *have = &dp->trie_have[g];
+	int rc = tries_known(dp, g);
+
+	if (rc)
+		return rc;
+	rc = verdicts_apply_diff(dp->trie_fd[0][g], dp->trie_fd[1][g], want, have, st);
+	/* after a failure the tries hold some mix: read them back next time */
+	prefix_list_free(have);
+	dp->trie_known[g] = 0;
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < want->n; i++)
+		if (prefix_list_push(have, &want->v[i])) {
+			prefix_list_free(have);
+			return 0; /* written; only the memory of it is lost */
+		}
+	dp->trie_known[g] = 1;
+	return 0;
+}
+
 /* Read (and with del, empty) an IPv6 hash; out may be NULL. */
 static int drain_hash6(int fd, int del, struct fast6_entry **out, size_t *n)
 {
@@ -170,8 +213,7 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 	if (!rc)
 		rc = write_classes(dp, dp->shadow, t.classes);
 	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &t.trie,
-				    st);
+		rc = tries_sync(dp, &t.trie, st);
 	if (!rc)
 		rc = replace_hash6(dp->fast6_fd[dp->shadow], t.h6, t.n_h6);
 	if (!rc) {
@@ -217,10 +259,12 @@ int dp_copy_lists(struct dataplane *dp)
 	if (!rc)
 		rc = write_classes(dp, dp->shadow, cls);
 	if (!rc)
-		rc = verdicts_dump(dp->trie_fd[0][dp->active], dp->trie_fd[1][dp->active], &trie);
+		rc = tries_known(dp, dp->active);
+	/* copied out first: tries_sync replaces the shadow's remembered list */
+	for (size_t i = 0; !rc && i < dp->trie_have[dp->active].n; i++)
+		rc = prefix_list_push(&trie, &dp->trie_have[dp->active].v[i]) ? -ENOMEM : 0;
 	if (!rc)
-		rc = verdicts_apply(dp->trie_fd[0][dp->shadow], dp->trie_fd[1][dp->shadow], &trie,
-				    &st);
+		rc = tries_sync(dp, &trie, &st);
 	prefix_list_free(&trie);
 	if (!rc)
 		rc = drain_hash6(dp->fast6_fd[dp->active], 0, &h6, &n_h6);

@@ -78,6 +78,13 @@ struct list_source_cfg {
 	int line;            /* config line of the setting naming it */
 };
 
+/* syn_cookies.local: one protected local service (address, TCP port). */
+struct syncookie_local_cfg {
+	struct sluice_prefix addr; /* host prefix: /32 or /128 */
+	uint16_t port;             /* host order, 1..65535 */
+	int line;
+};
+
 struct limits_cfg {
 	uint32_t verdict_v4_max;    /* entries; must fit the compiled lists */
 	uint32_t verdict_v6_max;
@@ -137,6 +144,9 @@ struct sluice_model {
 	struct pod_cfg *pods;
 	size_t n_pods;
 	struct limits_cfg limits;
+	uint32_t syncookie_mode;    /* enum sluice_cookie_mode (syn_cookies.mode) */
+	struct syncookie_local_cfg *syncookie_local; /* ctl/config_syncookies.c */
+	size_t n_syncookie_local;
 	char stats_listen[64];      /* "127.0.0.1:9541"; "" = no endpoint */
 	char control_socket[108];   /* unix socket path */
 	char pin_dir[PATH_MAX];

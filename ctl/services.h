@@ -41,6 +41,7 @@ struct lb_service_cfg {
 	uint16_t port; /* host order; 0 = every port */
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t mode;  /* enum sluice_svc_mode */
+	bool syn_cookies; /* handshakes completed with SYN cookies (NAT only) */
 	struct lb_backend_cfg *backends;
 	size_t n_backends;
 	struct lb_health_cfg health;

@@ -84,6 +84,18 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 		   struct verdict_apply_stats *st)
 {
 	struct prefix_list old = {0};
+	int rc = verdicts_dump(fd_v4, fd_v6, &old);
+
+	if (!rc)
+		rc = verdicts_apply_diff(fd_v4, fd_v6, compiled, &old, st);
+	prefix_list_free(&old);
+	return rc;
+}
+
+int verdicts_apply_diff(int fd_v4, int fd_v6, const struct prefix_list *compiled,
+			const struct prefix_list *oldp, struct verdict_apply_stats *st)
+{
+	const struct prefix_list old = *oldp;
 	struct prefix_set want, have = {0};
 	int rc;
 
@@ -93,8 +105,6 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 		return rc;
 	for (size_t i = 0; i < compiled->n && !rc; i++)
 		rc = prefix_set_add(&want, &compiled->v[i]);
-	if (!rc)
-		rc = verdicts_dump(fd_v4, fd_v6, &old);
 
 	/* entries already there with the same value need no write (a reload
 	 * of a big, mostly unchanged list writes only the difference) */
@@ -128,7 +138,6 @@ int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 		else
 			st->removed++;
 	}
-	prefix_list_free(&old);
 	prefix_set_free(&want);
 	prefix_set_free(&have);
 	return rc;

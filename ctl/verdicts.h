@@ -16,6 +16,11 @@ struct verdict_apply_stats {
 int verdicts_apply(int fd_v4, int fd_v6, const struct prefix_list *compiled,
 		   struct verdict_apply_stats *st);
 
+/* The same, given what the tries hold now (old: as verdicts_dump reads
+ * them), so that a caller who knows it need not read them back. */
+int verdicts_apply_diff(int fd_v4, int fd_v6, const struct prefix_list *compiled,
+			const struct prefix_list *old, struct verdict_apply_stats *st);
+
 /* Read the tries back into a sorted list (for tests and `sluice status`). */
 int verdicts_dump(int fd_v4, int fd_v6, struct prefix_list *out);
 

@@ -39,7 +39,7 @@ struct lb_pkt {
 	__u8 tcp_flags;
 	__u8 frag;
 	__u8 gen; /* active configuration generation */
-	__u8 pad;
+	__u8 sp_done; /* synproxy.h has seen the packet (syn_cookies services) */
 	__u16 l4_len; /* IP payload bytes from l4_off on (per the IP header) */
 	__u16 pad2;
 };
@@ -210,11 +210,13 @@ static __always_inline __u32 lb_pick(const struct sluice_flow_key *fk, const str
 /* Resolve the next hop for the (rewritten) packet and fill in the MACs.
  * Returns an XDP action; a next hop without a neighbour entry yet goes to
  * the stack, which resolves it (and forwards this packet). */
-/* lb_fib_out's answer for a destination that is this node itself. */
+/* lb_fib_route's answer for a destination that is this node itself. */
 #define LB_FIB_TO_NODE (-1)
 
+/* fill, when not NULL, receives the next hop for the per-backend cache. */
 static __always_inline int lb_fib_route(struct xdp_md *ctx, const struct lb_pkt *lp,
-					struct bpf_fib_lookup *fib, struct lb_result *res)
+					struct bpf_fib_lookup *fib, struct lb_result *res,
+					struct sluice_nexthop *fill)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -244,6 +246,12 @@ static __always_inline int lb_fib_route(struct xdp_md *ctx, const struct lb_pkt 
 			return XDP_DROP;
 		__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+		if (fill) {
+			fill->out_ifindex = fib->ifindex;
+			__builtin_memcpy(fill->dmac, fib->dmac, ETH_ALEN);
+			__builtin_memcpy(fill->smac, fib->smac, ETH_ALEN);
+			fill->filled_ns = bpf_ktime_get_coarse_ns();
+		}
 		if (fib->ifindex == ctx->ingress_ifindex)
 			return XDP_TX;
 		return bpf_redirect(fib->ifindex, 0);
@@ -259,9 +267,10 @@ static __always_inline int lb_fib_route(struct xdp_md *ctx, const struct lb_pkt 
 /* Send the rewritten packet on its way; no route (this node included)
  * drops it and counts lb_fib_fail. */
 static __always_inline int lb_fib_out(struct xdp_md *ctx, const struct lb_pkt *lp,
-				      struct bpf_fib_lookup *fib, struct lb_result *res)
+				      struct bpf_fib_lookup *fib, struct lb_result *res,
+				      struct sluice_nexthop *fill)
 {
-	int action = lb_fib_route(ctx, lp, fib, res);
+	int action = lb_fib_route(ctx, lp, fib, res, fill);
 
 	if (action != LB_FIB_TO_NODE)
 		return action;
@@ -356,6 +365,9 @@ static __always_inline void lb_count(void *map, __u32 id, __u64 bytes, __u8 new_
 	}
 }
 
+/* SYN cookies for NAT services (syn_cookies = true) */
+#include "synproxy.h"
+
 /* DSR (Katran-style IP-in-IP): put an outer IPv4 (proto 4) or IPv6 (next
  * header 41) header in front of the client's untouched packet, addressed to
  * the backend, which decapsulates (tc/decap.bpf.c) and answers the client
@@ -435,6 +447,53 @@ static __always_inline int lb_encap(struct xdp_md *ctx, struct lb_pkt *lp, struc
 	return 0;
 }
 
+/* The configuration serial packets run under (sluice_state, one array
+ * lookup: inlined). */
+static __always_inline __u32 lb_serial(void)
+{
+	__u32 zero = 0;
+	struct sluice_state *st = bpf_map_lookup_elem(&sluice_state, &zero);
+
+	return st ? st->serial : 0;
+}
+
+/* Send the rewritten packet to backend bid (whose address is lp->daddr
+ * now): the cached next hop while it is valid, else the FIB, whose answer
+ * is cached.  Same actions as lb_fib_out. */
+static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp,
+				     struct lb_scratch *sc, struct lb_result *res, __u32 bid)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u32 serial = lb_serial();
+	struct sluice_nexthop *nh = bpf_map_lookup_elem(&lb_nexthop, &bid);
+	int action;
+
+	if (!nh)
+		return lb_fib_out(ctx, lp, &sc->fib, res, NULL);
+	if (nh->filled_ns && nh->serial == serial && nh->in_ifindex == ctx->ingress_ifindex &&
+	    nh->addr[0] == lp->daddr[0] && nh->addr[1] == lp->daddr[1] &&
+	    nh->addr[2] == lp->daddr[2] && nh->addr[3] == lp->daddr[3] &&
+	    bpf_ktime_get_coarse_ns() - nh->filled_ns < LB_NH_MAX_AGE_NS) {
+		if ((void *)(eth + 1) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+		if (nh->out_ifindex == ctx->ingress_ifindex)
+			return XDP_TX;
+		return bpf_redirect(nh->out_ifindex, 0);
+	}
+	nh->filled_ns = 0; /* invalid until the FIB answers */
+	action = lb_fib_out(ctx, lp, &sc->fib, res, nh);
+	if (nh->filled_ns) {
+		nh->serial = serial;
+		nh->in_ifindex = ctx->ingress_ifindex;
+		__builtin_memcpy(nh->addr, lp->daddr, 16);
+	}
+	return action;
+}
+
 /* Client -> VIP: choose a backend and DNAT to it. */
 static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
 				       const struct sluice_svc *svc, struct lb_scratch *sc,
@@ -467,14 +526,14 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 			res->reason = SR_LB_ENCAP_FAIL;
 			return;
 		}
-		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+		res->action = lb_nh_out(ctx, lp, sc, res, bid);
 		return;
 	}
 	if (lb_rewrite(lp, h, 1, be->addr, be->port, data_end)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;
 	}
-	res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+	res->action = lb_nh_out(ctx, lp, sc, res, bid);
 }
 
 /* Backend -> client: restore the VIP as the source. */
@@ -502,9 +561,12 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 	res->action = XDP_DROP;
 	if (lp->frag)
 		return 1; /* a reply we cannot restore must not leak the backend */
+	/* syn_cookies service: the caller runs synproxy.h first */
+	if ((rev->flags & SLUICE_SVC_SYNCOOKIE) && !lp->sp_done)
+		return sp_stash_rev(rev, rk.port ? rev->vport : lp->sport);
 	if (lb_rewrite(lp, h, 0, rev->vip, rk.port ? rev->vport : 0, data_end))
 		return 1;
-	action = lb_fib_route(ctx, lp, &sc->fib, res);
+	action = lb_fib_route(ctx, lp, &sc->fib, res, NULL);
 	if (action == LB_FIB_TO_NODE) {
 		/* Not a client's flow: the node's own connection to the
 		 * backend (the daemon's health checks).  Put the backend's
@@ -525,7 +587,8 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 #define LB_MAX_OFF 1024
 
 /* Entry point: returns 1 when the packet was for the load balancer (res
- * filled in), 0 when it goes on as ordinary traffic. */
+ * filled in), 0 when it goes on as ordinary traffic, LB_SP_CLIENT /
+ * LB_SP_BACKEND when the caller must run sluice_sp_run() (synproxy.h). */
 __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result *res)
 {
 	void *data = (void *)(long)ctx->data;
@@ -549,6 +612,12 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 
 	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {
+		/* syn_cookies service: the caller runs synproxy.h first */
+		if ((svc->flags & SLUICE_SVC_SYNCOOKIE) && !lp->sp_done &&
+		    lp->l4_proto == IPPROTO_TCP) {
+			res->svc = svc->id;
+			return LB_SP_CLIENT;
+		}
 		lb_forward(ctx, lp, &h, svc, sc, res);
 		return 1;
 	}
@@ -698,7 +767,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 				res->reason = SR_LB_ENCAP_FAIL;
 				return 1;
 			}
-			res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+			res->action = lb_fib_out(ctx, lp, &sc->fib, res, NULL);
 			return 1;
 		}
 		/* outer destination: IPv4 header checksum, ICMPv6 pseudo header */
@@ -720,7 +789,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 			in_ports[0] = be->port;
 		}
 		__builtin_memcpy(lp->daddr, baddr, 16);
-		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+		res->action = lb_fib_out(ctx, lp, &sc->fib, res, NULL);
 		return 1;
 	}
 
@@ -764,7 +833,7 @@ __noinline int sluice_lb_icmp(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_r
 			csum_replace16(icsum, in_dport, rev->vport);
 			in_ports[1] = rev->vport;
 		}
-		res->action = lb_fib_out(ctx, lp, &sc->fib, res);
+		res->action = lb_fib_out(ctx, lp, &sc->fib, res, NULL);
 	}
 	return 1;
 }

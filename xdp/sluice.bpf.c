@@ -9,6 +9,7 @@
  */
 #include "parsing.h"
 #include "lb.h"
+#include "syncookie.h"
 #include "events.h"
 #include "syn_bucket.h"
 #include "fast_lookup.h"
@@ -73,6 +74,10 @@ static __always_inline __u32 action_for(__u32 reason)
 	if (reason == SR_BLOCKLIST || reason == SR_SYN_RATE ||
 	    (reason >= SR_MAL_ETH && reason <= SR_MAL_ICMP))
 		return XDP_DROP;
+	if (reason == SR_COOKIE_INVALID || reason == SR_COOKIE_UNSUPPORTED)
+		return XDP_DROP;
+	if (reason == SR_COOKIE_SENT)
+		return XDP_TX; /* the frame is our cookie SYN-ACK now */
 	return XDP_PASS;
 }
 
@@ -403,6 +408,32 @@ int sluice_xdp(struct xdp_md *ctx)
 			return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
 	}
 
+	/* SYN cookies for protected local services (xdp/syncookie.h) */
+	if (rc == SLUICE_PARSE_OK && p.l4_proto == IPPROTO_TCP) {
+		struct cookie_pkt cp = {
+			.l3_off = (__u16)(p.l3 - data),
+			.l4_off = (__u16)(p.l4 - data),
+			.sport = p.sport,
+			.dport = p.dport,
+			.v6 = (__u8)v6,
+			.gen = (__u8)gen,
+			.tcp_flags = p.tcp_flags,
+			.plain = !p.frag && p.l4 - p.l3 == (v6 ? 40 : 20),
+		};
+		int cr;
+
+		__builtin_memcpy(cp.saddr, p.saddr, 16);
+		__builtin_memcpy(cp.daddr, p.daddr, 16);
+		cr = sluice_syncookie(ctx, &cp);
+		/* the call may change the packet: pointers taken afresh */
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		p.l3 = data + (cp.l3_off & SLUICE_EXT_OFF_MASK);
+		p.l4 = data + (cp.l4_off & SLUICE_EXT_OFF_MASK);
+		if (cr != SLUICE_PARSE_OK)
+			return finish(ctx, (__u32)cr, bytes, flags, &p, v6, gen);
+	}
+
 	if (rc == SLUICE_PARSE_OK && lb_on) {
 		struct lb_result res = {};
 		struct lb_pkt lp = {
@@ -426,6 +457,9 @@ int sluice_xdp(struct xdp_md *ctx)
 			handled = sluice_lb(ctx, &lp, &res);
 		else if (!p.frag)
 			handled = sluice_lb_icmp(ctx, &lp, &res);
+		/* syn_cookies services: their handshake first (xdp/synproxy.h) */
+		if (handled == LB_SP_CLIENT || handled == LB_SP_BACKEND)
+			handled = sluice_sp_run(ctx, &lp, &res, handled);
 		if (handled)
 			return lb_finish(ctx, &res, bytes, flags, &p, v6, gen);
 	}

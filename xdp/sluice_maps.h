@@ -169,6 +169,19 @@ enum sluice_reason {
 	SR_LB_ENCAP_FAIL,     /* DSR: could not add the outer header (VLAN
 			       * tagged frame, no headroom, too long) */
 	SR_SYN_RATE,          /* a TCP SYN over its source's token bucket */
+	SR_COOKIE_SENT,       /* SYN to a protected local service: answered with
+			       * a cookie SYN-ACK (tx) */
+	SR_COOKIE_VALID,      /* ACK with a valid cookie, no socket yet: to the
+			       * stack (SYNPROXY completes the handshake) */
+	SR_COOKIE_INVALID,    /* ACK/segment to a protected service with no socket
+			       * and no valid cookie: dropped */
+	SR_COOKIE_UNSUPPORTED,/* SYN to a protected service that cannot be answered
+			       * (IPv4 options, IPv6 extension headers): dropped */
+	SR_SP_BACKEND_SYN,    /* cookie ACK to a VIP: turned into a SYN to the
+			       * chosen backend */
+	SR_SP_BACKEND_ACK,    /* the backend's SYN-ACK: answered with the ACK */
+	SR_SP_PENDING,        /* client or backend segment while the backend
+			       * handshake is pending: dropped (retransmitted) */
 	SR_REASON_MAX,
 };
 
@@ -256,7 +269,11 @@ enum sluice_svc_mode {
 struct sluice_svc {
 	__u32 id;   /* index of the service's Maglev table and counters */
 	__u32 mode; /* enum sluice_svc_mode */
+	__u32 flags; /* SLUICE_SVC_SYNCOOKIE (xdp/synproxy.h) */
 };
+
+/* NAT service whose handshakes sluice completes with SYN cookies. */
+#define SLUICE_SVC_SYNCOOKIE 1u
 
 enum sluice_backend_state {
 	SLUICE_BE_ACTIVE = 0,   /* in the Maglev table */
@@ -280,6 +297,34 @@ struct sluice_rev {
 	__u8 vip[16];
 	__be16 vport;
 	__u16 svc_id;
+	__u32 flags; /* the service's flags (SLUICE_SVC_SYNCOOKIE) */
+};
+
+/* Next hop of a backend, cached per CPU so that an established flow's
+ * packets do not each pay bpf_fib_lookup (the largest single cost of the NAT
+ * path).  Indexed by backend id (stable across generations).  An entry is
+ * used only while all of these still hold, else the FIB is asked again and
+ * the entry refilled:
+ *  - serial: the configuration serial it was filled under (any generation
+ *    switch, which every backend or service change is, invalidates it);
+ *  - addr / in_ifindex: the backend address and ingress interface it was
+ *    resolved for (a backend id reused for another address never inherits);
+ *  - filled_ns: at most LB_NH_MAX_AGE_NS old, so a neighbour or route change
+ *    (new MAC, route via another interface, entry gone) is seen within that
+ *    bound without the data path watching the kernel's tables.
+ * Only FIB successes are cached: "no neighbour yet" and failures are asked
+ * again every time.  With ECMP routes a backend's packets follow one path per
+ * CPU (the FIB's multipath hash of the first packet) until the entry ages. */
+#define LB_NH_MAX_AGE_NS 250000000ull /* 250 ms */
+
+struct sluice_nexthop {
+	__u32 addr[4];
+	__u64 filled_ns; /* bpf_ktime_get_coarse_ns() when filled; 0 = empty */
+	__u32 serial;
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u8 dmac[6];
+	__u8 smac[6];
 };
 
 struct sluice_flow_key {
@@ -295,6 +340,16 @@ struct sluice_flow_key {
 struct sluice_conn {
 	__u32 backend;
 	__u32 svc;
+	__u32 sp_state; /* enum sluice_sp_state: SYN-cookie services only */
+	__u32 sp_seq;   /* PENDING: our cookie (ISN to the client);
+			 * ESTABLISHED: backend ISN - cookie (seq delta) */
+};
+
+/* A connection of a syn_cookies service (xdp/synproxy.h). */
+enum sluice_sp_state {
+	SLUICE_SP_NONE = 0,        /* ordinary connection */
+	SLUICE_SP_PENDING = 1,     /* cookie ACK seen, SYN sent to the backend */
+	SLUICE_SP_ESTABLISHED = 2, /* backend answered: seq/ack translated */
 };
 
 struct sluice_lb_counter {
@@ -493,6 +548,31 @@ struct sluice_autoblock_req {
 	__u32 addr[4]; /* the bucket key: the /32, or the /64 (rest 0) */
 };
 
+/* ---- SYN-flood defence: SYN cookies for local services ------------------- */
+
+/* Protected local services (address, TCP port), keyed per generation (gen
+ * is part of the key: one hash holds both).  syncookie_gen[gen] is the
+ * largest mode of any entry of that generation, so traffic pays no lookup
+ * when no service is protected (docs/syn-cookies.md). */
+#define SLUICE_COOKIE_MAX 1024
+
+enum sluice_cookie_mode {
+	SLUICE_COOKIE_OFF = 0,
+	SLUICE_COOKIE_FLOOD = 1,  /* only while sluice_state.flood_mode is on */
+	SLUICE_COOKIE_ALWAYS = 2,
+};
+
+struct sluice_cookie_key {
+	__u8 addr[16]; /* v4 in the first 4 bytes, rest 0 */
+	__be16 port;
+	__u8 family;   /* 4 or 6 */
+	__u8 gen;
+};
+
+struct sluice_cookie_svc {
+	__u32 mode; /* enum sluice_cookie_mode */
+};
+
 #ifdef __bpf__
 /* ---- map definitions (BPF side) --------------------------------------- */
 #include <bpf/bpf_helpers.h>
@@ -683,6 +763,15 @@ struct {
 	__type(value, struct sluice_rev);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_rev_g1 SEC(".maps");
+
+/* Per-CPU next-hop cache of the load balancer (struct sluice_nexthop):
+ * data-path private, not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SLUICE_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct sluice_nexthop);
+} lb_nexthop SEC(".maps");
 
 /* Per-CPU LRU lists (no common LRU): a flood on one CPU cannot evict the
  * flows another CPU serves, and there is no cross-CPU lock. */
@@ -881,6 +970,22 @@ struct {
 	__uint(max_entries, SLUICE_AUTOBLOCK_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } autoblock_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SLUICE_GENS * SLUICE_COOKIE_MAX);
+	__type(key, struct sluice_cookie_key);
+	__type(value, struct sluice_cookie_svc);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_local SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS);
+	__type(key, __u32);
+	__type(value, __u32); /* enum sluice_cookie_mode: the largest in that gen */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} syncookie_gen SEC(".maps");
 #else
 /* ---- userspace side --------------------------------------------------- */
 static const char *const sluice_reason_names[SR_REASON_MAX] = {
@@ -915,6 +1020,13 @@ static const char *const sluice_reason_names[SR_REASON_MAX] = {
 	[SR_LB_FIB_FAIL] = "lb_fib_fail",
 	[SR_LB_ENCAP_FAIL] = "lb_encap_fail",
 	[SR_SYN_RATE] = "syn_rate_limited",
+	[SR_COOKIE_SENT] = "syncookie_sent",
+	[SR_COOKIE_VALID] = "syncookie_ack_valid",
+	[SR_COOKIE_INVALID] = "syncookie_ack_invalid",
+	[SR_COOKIE_UNSUPPORTED] = "syncookie_syn_unsupported",
+	[SR_SP_BACKEND_SYN] = "synproxy_backend_syn",
+	[SR_SP_BACKEND_ACK] = "synproxy_backend_ack",
+	[SR_SP_PENDING] = "synproxy_pending_drop",
 };
 
 static const char *const sluice_action_names[SLUICE_ACTION_MAX] = {
