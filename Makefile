@@ -86,13 +86,18 @@ demo: deps
 	$(MAKE) all
 	tests/lab/demo.sh
 
+# Two sluice nodes behind a router's ECMP, VIPs over BGP (BIRD), one stopped.
+demo-cluster: deps
+	$(MAKE) all
+	tests/lab/demo_cluster.sh
+
 format:
 	clang-format -i xdp/*.c xdp/*.h ctl/*.c ctl/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test unit demo format clean
+.PHONY: all deps test unit demo demo-cluster format clean
 .DELETE_ON_ERROR:
 .SECONDARY:
 

@@ -144,6 +144,7 @@ static void teardown(struct daemon *d)
 	daemon_health_stop(d);
 	blocks_close(d);
 	overrides_close(d);
+	announce_close(d);
 	evstream_close(d);
 	syn_defence_close(d);
 	observe_close(d);
@@ -235,6 +236,8 @@ static int setup(struct daemon *d)
 		dlog("error: setting up the health checks: %s", strerror(errno));
 		return -1; /* the data path is configured: leave it serving */
 	}
+	if (announce_open(d, d->epfd))
+		dlog("error: bgp: cannot set up the announcement timer: %s", strerror(errno));
 	return 0;
 undo:
 	detach_new(d);
@@ -266,7 +269,8 @@ int cmd_run(struct cli *c)
 			   .wl = {.map_fd = -1, .overflow_fd = -1, .ino_fd = -1},
 			   .ev = {.map_fd = -1, .rb_fd = -1},
 			   .health = {.epfd = -1, .timer_fd = -1},
-			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1}};
+			   .syn = {.tick_fd = -1, .cfg_fd = -1, .rb_fd = -1, .seen_fd = -1},
+			   .ann = {.timer_fd = -1}};
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct diag dg = {0};
 	char err[256], caps[256], cwd[PATH_MAX];
@@ -320,6 +324,8 @@ int cmd_run(struct cli *c)
 	dlog("ready: serving %s; capabilities now %s", d.sock_path, caps);
 	daemon_notify("READY=1");
 	rc = daemon_loop(&d) ? 1 : 0;
+	/* before anything else goes: the router must stop sending us flows */
+	announce_withdraw_all(&d, "stopping");
 	dlog("exiting (pid %d): XDP stays attached and the maps pinned under serial %u",
 	     (int)getpid(), d.dp.serial);
 out:

@@ -19,7 +19,7 @@
 static const char *const top_keys[] = {
     "interfaces", "blocklist", "allowlist", "identities", "services",
     "pods",	  "limits",    "stats",	    "control",	  "syn_guard", "auto_block", "syn_flood",
-    "syn_cookies", NULL,
+    "syn_cookies", "bgp", NULL,
 };
 
 static void model_defaults(struct sluice_model *m)
@@ -167,6 +167,7 @@ static void load_root(struct cfg_ctx *c, const config_setting_t *root)
 	cfg_pods(c, root);
 	cfg_stats(c, root);
 	cfg_control(c, root);
+	cfg_bgp(c, root);
 }
 
 int model_load(const char *path, struct sluice_model *m, struct diag *d)

@@ -124,5 +124,6 @@ void cfg_syn_cookies(struct cfg_ctx *c, const config_setting_t *root);
 /* A service's `syn_cookies = true;` (NAT mode only). */
 void cfg_service_syn_cookies(struct cfg_ctx *c, const config_setting_t *g,
 			     struct lb_service_cfg *s);
+void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root);
 
 #endif

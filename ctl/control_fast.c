@@ -71,5 +71,7 @@ void status_json(struct daemon *d, struct buf *out)
 		   s->buckets6, s->h6_entries, s->deeper6, s->trie_entries, s->build_ms,
 		   s->write_ms);
 	health_status_json(d, out);
+	buf_printf(out, ", ");
+	announce_status_json(d, out); /* "bgp": {...} */
 	buf_printf(out, "}\n");
 }

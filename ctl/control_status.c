@@ -119,4 +119,5 @@ void status_text(struct daemon *d, struct buf *out)
 		model_bad_lines(m, status_bad_line, out);
 	}
 	workloads_status(d, out);
+	announce_status(d, out);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "announce.h"
 #include "apply.h"
 #include "control.h"
 #include "dataplane.h"
@@ -136,6 +137,7 @@ struct daemon {
 	/* backend health checks (health.h); health.epfd -1: none */
 	struct health health;
 	struct syn_defence syn;
+	struct announce ann; /* VIPs announced over BGP (announce.h) */
 	bool stopping;
 	int stop_conn; /* `sluice stop` waits on it: closed by our exit */
 

@@ -263,5 +263,10 @@ size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, st
 			   o->pin_dir, n->pin_dir);
 		changes++;
 	}
+	if (o->bgp.enabled != n->bgp.enabled || strcmp(o->bgp.include, n->bgp.include) ||
+	    strcmp(o->bgp.socket, n->bgp.socket) || o->bgp.drain_ms != n->bgp.drain_ms) {
+		buf_printf(out, "  bgp: WARNING: changes take effect at the next restart\n");
+		changes++;
+	}
 	return changes;
 }

@@ -72,8 +72,11 @@ int daemon_loop(struct daemon *d)
 
 				if (read(d->timer_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
 					blocks_expire(d);
+			} else if (fd == d->ann.timer_fd) {
+				announce_tick(d);
 			} else if (fd == d->ctl_fd) {
 				control_accept(d);
+				announce_tick(d); /* a backend state may have changed */
 			} else if (fd == d->prom_fd) {
 				prom_accept(d);
 			} else if (fd == d->pw.nl_fd) {
@@ -88,6 +91,7 @@ int daemon_loop(struct daemon *d)
 				workloads_handle(&d->wl);
 			} else if (fd == d->health.epfd) {
 				daemon_health_event(d);
+				announce_tick(d); /* a backend may have gone down or up */
 			} else {
 				evstream_hangup(d, fd); /* an `events` client went away */
 			}

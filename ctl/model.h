@@ -116,6 +116,18 @@ struct syn_flood_cfg {
 	int line;
 };
 
+/* bgp: the VIPs this node announces, through BIRD (ctl/announce.c);
+ * enabled when the config has the key. */
+struct bgp_cfg {
+	bool enabled;
+	char include[PATH_MAX]; /* the file the daemon writes, bird.conf includes */
+	char socket[108];       /* BIRD's control socket */
+	uint32_t drain_ms;      /* withdraw, wait this long, then stop */
+	int line;
+};
+#define SLUICE_BGP_SOCKET_DEFAULT "/run/bird/bird.ctl"
+#define SLUICE_BGP_DRAIN_MS_DEFAULT 5000
+
 struct sluice_model {
 	char path[PATH_MAX];
 	struct iface_cfg *ifaces;
@@ -140,6 +152,7 @@ struct sluice_model {
 	char stats_listen[64];      /* "127.0.0.1:9541"; "" = no endpoint */
 	char control_socket[108];   /* unix socket path */
 	char pin_dir[PATH_MAX];
+	struct bgp_cfg bgp;
 };
 
 /* The file `sluice check` and the daemon read when no -c is given. */

@@ -417,6 +417,7 @@ void prom_render(struct daemon *d, struct buf *o)
 	render_event_stream(d, o);
 	flood_prom(d, o);
 	autoblock_prom(d, o);
+	announce_prom(d, o);
 	help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "
 	     "result; a failed one changed nothing.");

@@ -1113,3 +1113,523 @@ lab_lb_client_gen_ready() {
 	_lab_do ip -n "$LAB_NS_FABRIC" link set dev "${LAB_LB_CLIENT_PORT[$1]}" xdp \
 		obj "$LAB_LB_XDP_PASS" sec xdp
 }
+
+# ==== the two-node cluster: lab_up_cluster ========================================
+#
+# Scale-out (docs/scale-out.md): two sluice nodes behind one router that
+# spreads flows over them by ECMP, the VIPs announced over BGP by BIRD 2 on
+# each node.  Same conventions as above (LAB_ID-prefixed namespaces, nothing
+# in the root namespace, permanent neighbours, BIRD's sockets, logs and
+# configs under $LAB_TMP).  lab_cluster_down, then lab_down, undo it:
+#   trap 'lab_cluster_down; lab_down' EXIT
+#
+#   "$LAB_NS_CLIENT"            "$LAB_CL_NS_ROUTER" (BIRD, AS 65000)
+#   c0 198.51.100.2/24 -------- rc0 198.51.100.1/24
+#      + 198.51.100.64-79/32    rf0 203.0.113.1/24 ------------+
+#      default via the router   multipath BGP -> kernel (merge |
+#                               paths), fib_multipath_hash_    |
+#                               policy=1 (L4 hash)             |
+#                                                              |  "$LAB_NS_FABRIC"
+#   "${LAB_CL_NS_NODE[0]}" up0 203.0.113.2/24 --- p-n1 (xdp_pass) --- br0
+#   "${LAB_CL_NS_NODE[1]}" up0 203.0.113.3/24 --- p-n2 (xdp_pass) ---+
+#      sluice run (XDP on up0) + BIRD (AS 65001), default via router |
+#                                                                    |
+#   "${LAB_LB_BACKEND_NS[i]}" b0 203.0.113.1{1,2,3}/24 --- p-be{1,2,3}+
+#      HTTP :8080 (lab_lb_servers_start), DSR VIPs on lo + sluice
+#      decap on b0 (dsr-ipip); default route: ECMP via both nodes (NAT
+#      replies must reach a node that reverse-NATs them); from the VIP
+#      range (DSR replies): via the router, straight to the client.
+#
+# Services (lab_cluster_write_config, identical on both nodes, so both build
+# the same Maglev tables):
+#   web    nat       TCP 192.0.2.10:80   -> 203.0.113.11-13:8080
+#   webdsr dsr-ipip  TCP 192.0.2.20:8080 -> 203.0.113.11-13:8080
+#   spare  dsr-ipip  TCP 192.0.2.30:8081 -> 203.0.113.11-13:8081 (for withdraw tests;
+#                                                TCP health checks every 300 ms)
+# spare has backends of its own (port 8081, lab_cluster_servers_start): the
+# data path keeps one state per backend address and port, so `sluice
+# backend down` on a shared backend would take it out of every service.
+#
+# Why NAT replies may go through either node: sluice's reverse NAT is
+# stateless (xdp/lb.h lb_reply: the reply's source backend:port is looked
+# up in lb_rev, filled from the config, not from the connection table), so
+# any node with the same config restores the VIP on any reply.
+#
+# BGP timers are short (hold 3 s, keepalive 1 s, connect delay/retry 1 s)
+# so sessions come up within a few seconds of start.
+
+LAB_CL_NS_ROUTER="${LAB_PREFIX}-router"
+LAB_CL_NS_NODE=("${LAB_PREFIX}-n1" "${LAB_PREFIX}-n2")
+LAB_CL_NODE_NAME=(n1 n2)
+LAB_CL_NODE_PORT=(p-n1 p-n2)
+LAB_CL_NODE_V4=(203.0.113.2 203.0.113.3)
+LAB_CL_NODE_MAC=(02:5c:00:00:04:11 02:5c:00:00:04:12)
+LAB_CL_ROUTER_PORT=p-rtr
+LAB_CL_ROUTER_FAB_IF=rf0
+LAB_CL_ROUTER_CL_IF=rc0
+LAB_CL_ROUTER_FAB_V4=203.0.113.1
+LAB_CL_ROUTER_CL_V4=198.51.100.1
+LAB_CL_ROUTER_FAB_MAC=02:5c:00:00:04:01
+LAB_CL_ROUTER_CL_MAC=02:5c:00:00:04:02
+LAB_CL_CLIENT_V4=198.51.100.2
+# Extra client sources: many (source address, port) pairs for ECMP to spread.
+LAB_CL_CLIENT_SRCS=(198.51.100.64 198.51.100.65 198.51.100.66 198.51.100.67)
+LAB_CL_ROUTER_AS=65000
+LAB_CL_NODE_AS=65001
+LAB_CL_VIP_NET=192.0.2.0/24
+LAB_CL_VIP_WEB=192.0.2.10
+LAB_CL_VIP_DSR=192.0.2.20
+LAB_CL_VIP_SPARE=192.0.2.30
+LAB_CL_VIPS=("$LAB_CL_VIP_WEB" "$LAB_CL_VIP_DSR" "$LAB_CL_VIP_SPARE")
+LAB_CL_SPARE_PORT=8081
+LAB_CL_DRAIN=${LAB_CL_DRAIN:-1s}
+LAB_CL_BIRD=${LAB_CL_BIRD:-bird}
+# Per node: its directory under $LAB_TMP (config, sockets, logs), pins.
+LAB_CL_DIR=("$LAB_TMP/n1" "$LAB_TMP/n2")
+LAB_CL_PIN_DIR=("$LAB_BPFFS/sluice-lab-${LAB_ID}-n1" "$LAB_BPFFS/sluice-lab-${LAB_ID}-n2")
+LAB_CL_XDP_BPFFS=("$LAB_BPFFS/sluice-lab-${LAB_ID}-n1-libxdp" "$LAB_BPFFS/sluice-lab-${LAB_ID}-n2-libxdp")
+LAB_CL_DAEMON_PID=("" "")
+LAB_CL_BIRD_PIDS=()
+
+_lab_cl_namespaces() { echo "$LAB_CL_NS_ROUTER" "${LAB_CL_NS_NODE[@]}"; }
+
+# lab_cl_exec_node I CMD...: run CMD in node I (0-based).
+lab_cl_exec_node() {
+	local i=$1
+	shift
+	lab_in "${LAB_CL_NS_NODE[$i]}" "$@"
+}
+lab_cl_exec_router() { lab_in "$LAB_CL_NS_ROUTER" "$@"; }
+# lab_cl_xdp_attached I: true if an XDP program is on node I's uplink.
+lab_cl_xdp_attached() {
+	ip -n "${LAB_CL_NS_NODE[$1]}" link show dev "$LAB_IF_NODE" 2>/dev/null | grep -q xdp
+}
+
+# lab_cl_sluice I ARGS...: the sluice CLI of node I (its pins, its socket).
+lab_cl_sluice() {
+	local i=$1
+	shift
+	lab_cl_exec_node "$i" env SLUICE_PIN_DIR="${LAB_CL_PIN_DIR[$i]}" \
+		LIBXDP_BPFFS="${LAB_CL_XDP_BPFFS[$i]}" SLUICE_SOCKET="${LAB_CL_DIR[$i]}/sluice.sock" \
+		"$LAB_SLUICE" --pin-dir "${LAB_CL_PIN_DIR[$i]}" "$@"
+}
+
+# lab_cl_birdc NS_NAME CMD...: BIRD's answer over its control socket
+# (birdc, for the lab's eyes only; sluice itself never uses birdc).
+lab_cl_birdc() {
+	local who=$1
+	shift
+	birdc -s "$LAB_TMP/bird-$who.ctl" "$@"
+}
+
+_lab_cl_sysctls() {
+	# shellcheck disable=SC2016
+	lab_in "$1" bash -c '
+		set -e
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+		echo 1 >/proc/sys/net/ipv4/fib_multipath_hash_policy
+		for scope in default all; do
+			echo 0 >"/proc/sys/net/ipv4/conf/$scope/send_redirects"
+			echo 0 >"/proc/sys/net/ipv4/conf/$scope/rp_filter"
+		done'
+}
+
+# lab_cluster_write_config I FILE: node I's sluice config.  The services are
+# the same on both nodes; only the paths (socket, pins, BIRD) differ.
+lab_cluster_write_config() {
+	local i=$1 file=$2 svc name vip port mode k
+	{
+		echo "# sluice cluster lab, node ${LAB_CL_NODE_NAME[$i]} (tests/lab/lab.sh)"
+		echo "interfaces = ( { name = \"$LAB_IF_NODE\"; allow_generic = false; } );"
+		echo "services = ("
+		for svc in "web $LAB_CL_VIP_WEB 80 nat" "webdsr $LAB_CL_VIP_DSR $LAB_LB_HTTP_PORT dsr-ipip" \
+			"spare $LAB_CL_VIP_SPARE $LAB_CL_SPARE_PORT dsr-ipip"; do
+			read -r name vip port mode <<<"$svc"
+			echo "  { name = \"$name\"; vip = \"$vip\"; port = $port; protocol = \"tcp\"; mode = \"$mode\";"
+			[[ $name == spare ]] &&
+				echo "    health = { type = \"tcp\"; interval = \"300ms\"; timeout = \"200ms\"; rise = 2; fall = 2; };"
+			echo "    backends = ("
+			for k in 0 1 2; do
+				echo "      { address = \"${LAB_LB_BACKEND_V4[$k]}\"; port = $([[ $name == spare ]] && echo "$LAB_CL_SPARE_PORT" || echo "$LAB_LB_HTTP_PORT"); }$([[ $k == 2 ]] || echo ,)"
+			done
+			echo "    ); }$([[ $name == spare ]] || echo ,)"
+		done
+		echo ");"
+		echo "stats = { listen = \"127.0.0.1:9541\"; };"
+		echo "control = { socket = \"${LAB_CL_DIR[$i]}/sluice.sock\"; pin_dir = \"${LAB_CL_PIN_DIR[$i]}\"; };"
+		echo "bgp = { include = \"${LAB_CL_DIR[$i]}/bird-vips.conf\"; socket = \"$LAB_TMP/bird-${LAB_CL_NODE_NAME[$i]}.ctl\";"
+		echo "        drain = \"$LAB_CL_DRAIN\"; };"
+	} >"$file"
+	chmod 0644 "$file"
+}
+
+# BGP timers for the lab: sessions up within ~2 s, a dead peer noticed in 3 s.
+_lab_cl_bgp_timers() {
+	echo "	hold time 3; keepalive time 1; connect delay time 1; connect retry time 1;"
+	echo "	error wait time 1, 4; startup hold time 3;"
+}
+
+# The router's bird.conf (conf/bird/router.conf is the documented version).
+_lab_cl_router_bird_conf() {
+	local i
+	echo "log \"$LAB_TMP/bird-router.log\" all;"
+	echo "router id $LAB_CL_ROUTER_FAB_V4;"
+	echo "protocol device { scan time 10; }"
+	echo "protocol kernel {"
+	echo "	ipv4 { import none; export all; };"
+	echo "	merge paths on;"
+	echo "}"
+	echo "template bgp sluice_node {"
+	echo "	local $LAB_CL_ROUTER_FAB_V4 as $LAB_CL_ROUTER_AS;"
+	_lab_cl_bgp_timers
+	echo "	ipv4 { import where net ~ [ $LAB_CL_VIP_NET{32,32} ]; export none; };"
+	echo "}"
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		echo "protocol bgp ${LAB_CL_NODE_NAME[$i]} from sluice_node { neighbor ${LAB_CL_NODE_V4[$i]} as $LAB_CL_NODE_AS; }"
+	done
+}
+
+# Node I's bird.conf (conf/bird/node.conf is the documented version).
+_lab_cl_node_bird_conf() {
+	local i=$1
+	echo "log \"$LAB_TMP/bird-${LAB_CL_NODE_NAME[$i]}.log\" all;"
+	echo "router id ${LAB_CL_NODE_V4[$i]};"
+	echo "protocol device { scan time 10; }"
+	echo "include \"${LAB_CL_DIR[$i]}/bird-vips.conf\";"
+	echo "protocol bgp upstream {"
+	echo "	local ${LAB_CL_NODE_V4[$i]} as $LAB_CL_NODE_AS;"
+	echo "	neighbor $LAB_CL_ROUTER_FAB_V4 as $LAB_CL_ROUTER_AS;"
+	_lab_cl_bgp_timers
+	echo "	ipv4 { import none; export where proto = \"sluice_vips4\"; };"
+	echo "}"
+}
+
+# _lab_cl_bird_start WHO NS CONF: BIRD in the foreground (lab_down kills
+# it), its control socket $LAB_TMP/bird-WHO.ctl; waits until it answers.
+_lab_cl_bird_start() {
+	local who=$1 ns=$2 conf=$3 k
+	lab_bg "$ns" "$LAB_TMP/bird-$who.out" "$LAB_CL_BIRD" -f -c "$conf" \
+		-s "$LAB_TMP/bird-$who.ctl" -P "$LAB_TMP/bird-$who.pid"
+	LAB_CL_BIRD_PIDS+=("${LAB_PIDS[-1]}")
+	for ((k = 0; k < 50; k++)); do
+		lab_cl_birdc "$who" show status >/dev/null 2>&1 && return 0
+		kill -0 "${LAB_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "error: BIRD ($who) did not start: $(tail -n 3 "$LAB_TMP/bird-$who.out" 2>/dev/null | tr '\n' ' ')" >&2
+	return 1
+}
+
+lab_up_cluster() {
+	local a i ns
+	lab_require_root || return 1
+	lab_ensure_bpffs || return 1
+	for a in ip bridge ethtool nsenter python3 ping "$LAB_CL_BIRD" birdc; do
+		command -v "$a" >/dev/null || {
+			echo "error: $a not found (make deps installs what the lab needs; bird2 for bird)" >&2
+			return 1
+		}
+	done
+	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
+		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
+		return 1
+	fi
+	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
+		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
+		return 1
+	fi
+	for ns in "$LAB_NS_CLIENT" "$LAB_NS_FABRIC" "${LAB_LB_BACKEND_NS[@]}" $(_lab_cl_namespaces); do
+		if [[ -e /run/netns/$ns ]]; then
+			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+	LAB_IS_UP=1
+	LAB_CLUSTER_UP=1
+	_lab_do mkdir -p "$LAB_TMP" "${LAB_CL_DIR[@]}" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" \
+		"${LAB_CL_PIN_DIR[@]}" "${LAB_CL_XDP_BPFFS[@]}" || return 1
+	chmod 0755 "$LAB_TMP" "${LAB_CL_DIR[@]}"
+	for ns in "$LAB_NS_CLIENT" "$LAB_NS_FABRIC" "${LAB_LB_BACKEND_NS[@]}" $(_lab_cl_namespaces); do
+		_lab_do ip netns add "$ns" || return 1
+		_lab_do _lab_quiet_sysctls "$ns" || return 1
+	done
+	for ns in $(_lab_cl_namespaces) "${LAB_LB_BACKEND_NS[@]}"; do
+		_lab_do _lab_cl_sysctls "$ns" || return 1
+	done
+
+	# The fabric: as in lab_up_lb, a plain L2 switch without br_netfilter.
+	# shellcheck disable=SC2016
+	_lab_do lab_in "$LAB_NS_FABRIC" bash -c '
+		set -e
+		for scope in default all; do
+			echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
+		done
+		for f in bridge-nf-call-iptables bridge-nf-call-ip6tables bridge-nf-call-arptables; do
+			if [[ -e /proc/sys/net/bridge/$f ]]; then
+				echo 0 >"/proc/sys/net/bridge/$f"
+			fi
+		done' || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set lo up || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link add name "$LAB_LB_BRIDGE" type bridge \
+		stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
+
+	# Who is on the fabric: router, nodes, backends (address, MAC, netns, if).
+	local -a fab_ns=("$LAB_CL_NS_ROUTER" "${LAB_CL_NS_NODE[@]}" "${LAB_LB_BACKEND_NS[@]}")
+	local -a fab_if=("$LAB_CL_ROUTER_FAB_IF" "$LAB_IF_NODE" "$LAB_IF_NODE" "$LAB_LB_IF_BACKEND"
+		"$LAB_LB_IF_BACKEND" "$LAB_LB_IF_BACKEND")
+	local -a fab_mac=("$LAB_CL_ROUTER_FAB_MAC" "${LAB_CL_NODE_MAC[@]}" "${LAB_LB_BACKEND_MAC[@]}")
+	local -a fab_port=("$LAB_CL_ROUTER_PORT" "${LAB_CL_NODE_PORT[@]}" "${LAB_LB_BACKEND_PORT[@]}")
+	local -a fab_v4=("$LAB_CL_ROUTER_FAB_V4" "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}")
+	local j
+	for i in "${!fab_ns[@]}"; do
+		_lab_do _lab_bridge_port "${fab_ns[$i]}" "${fab_if[$i]}" "${fab_mac[$i]}" "${fab_port[$i]}" || return 1
+		_lab_do ip -n "${fab_ns[$i]}" addr add "${fab_v4[$i]}/24" dev "${fab_if[$i]}" || return 1
+	done
+	for i in "${!fab_ns[@]}"; do
+		for j in "${!fab_ns[@]}"; do
+			[[ $i == "$j" ]] && continue
+			_lab_do _lab_neigh "${fab_ns[$i]}" "${fab_if[$i]}" "${fab_mac[$j]}" "${fab_v4[$j]}" || return 1
+		done
+	done
+	# XDP_TX out of a node's up0 reaches the bridge only with XDP on the peer.
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		_lab_do ip -n "$LAB_NS_FABRIC" link set dev "${LAB_CL_NODE_PORT[$i]}" xdp \
+			obj "$LAB_LB_XDP_PASS" sec xdp || return 1
+		_lab_do ip -n "${LAB_CL_NS_NODE[$i]}" route add default via "$LAB_CL_ROUTER_FAB_V4" \
+			dev "$LAB_IF_NODE" || return 1
+	done
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		ns=${LAB_LB_BACKEND_NS[$i]}
+		_lab_do _lab_sender_offloads "$ns" "$LAB_LB_IF_BACKEND" || return 1
+		_lab_do ip -n "$ns" route add default nexthop via "${LAB_CL_NODE_V4[0]}" dev "$LAB_LB_IF_BACKEND" \
+			nexthop via "${LAB_CL_NODE_V4[1]}" dev "$LAB_LB_IF_BACKEND" || return 1
+		# DSR: the VIPs are local, their replies go straight to the router.
+		_lab_do ip -n "$ns" addr add "$LAB_CL_VIP_DSR/32" dev lo || return 1
+		_lab_do ip -n "$ns" addr add "$LAB_CL_VIP_SPARE/32" dev lo || return 1
+		_lab_do ip -n "$ns" route add default via "$LAB_CL_ROUTER_FAB_V4" dev "$LAB_LB_IF_BACKEND" table 100 || return 1
+		_lab_do ip -n "$ns" rule add from "$LAB_CL_VIP_NET" lookup 100 priority 100 || return 1
+		_lab_do lab_in "$ns" "$LAB_SLUICE" decap attach "$LAB_LB_IF_BACKEND" >/dev/null || return 1
+	done
+
+	# Client <-> router: one veth, no bridge.
+	_lab_do ip link add name "$LAB_IF_CLIENT" netns "$LAB_NS_CLIENT" address "$LAB_MAC_CLIENT" \
+		type veth peer name "$LAB_CL_ROUTER_CL_IF" netns "$LAB_CL_NS_ROUTER" \
+		address "$LAB_CL_ROUTER_CL_MAC" || return 1
+	_lab_do ip -n "$LAB_NS_CLIENT" link set lo up || return 1
+	_lab_do ip -n "$LAB_NS_CLIENT" link set "$LAB_IF_CLIENT" up || return 1
+	_lab_do ip -n "$LAB_CL_NS_ROUTER" link set "$LAB_CL_ROUTER_CL_IF" up || return 1
+	_lab_do _lab_sender_offloads "$LAB_NS_CLIENT" "$LAB_IF_CLIENT" || return 1
+	_lab_do ip -n "$LAB_NS_CLIENT" addr add "$LAB_CL_CLIENT_V4/24" dev "$LAB_IF_CLIENT" || return 1
+	for a in "${LAB_CL_CLIENT_SRCS[@]}"; do
+		_lab_do ip -n "$LAB_NS_CLIENT" addr add "$a/32" dev "$LAB_IF_CLIENT" || return 1
+	done
+	_lab_do ip -n "$LAB_CL_NS_ROUTER" addr add "$LAB_CL_ROUTER_CL_V4/24" dev "$LAB_CL_ROUTER_CL_IF" || return 1
+	_lab_do ip -n "$LAB_NS_CLIENT" route add default via "$LAB_CL_ROUTER_CL_V4" dev "$LAB_IF_CLIENT" || return 1
+	_lab_do _lab_neigh "$LAB_NS_CLIENT" "$LAB_IF_CLIENT" "$LAB_CL_ROUTER_CL_MAC" "$LAB_CL_ROUTER_CL_V4" || return 1
+	_lab_do _lab_neigh "$LAB_CL_NS_ROUTER" "$LAB_CL_ROUTER_CL_IF" "$LAB_MAC_CLIENT" \
+		"$LAB_CL_CLIENT_V4" "${LAB_CL_CLIENT_SRCS[@]}" || return 1
+
+	# Plumbing check: client -> router -> every fabric member.
+	for a in "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}"; do
+		if ! lab_cl_exec_router ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+			echo "error: lab $LAB_ID: the router cannot reach $a over the fabric" >&2
+			return 1
+		fi
+	done
+	if ! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_CL_ROUTER_FAB_V4" >/dev/null; then
+		echo "error: lab $LAB_ID: the client cannot reach the router" >&2
+		return 1
+	fi
+
+	# BIRD: the router, then each node (with an empty VIP set until its
+	# sluice daemon writes one).
+	_lab_cl_router_bird_conf >"$LAB_TMP/bird-router.conf"
+	_lab_do _lab_cl_bird_start router "$LAB_CL_NS_ROUTER" "$LAB_TMP/bird-router.conf" || return 1
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		printf 'protocol static sluice_vips4 {\n\tipv4;\n}\nprotocol static sluice_vips6 {\n\tipv6;\n}\n' \
+			>"${LAB_CL_DIR[$i]}/bird-vips.conf"
+		_lab_cl_node_bird_conf "$i" >"${LAB_CL_DIR[$i]}/bird.conf"
+		_lab_do _lab_cl_bird_start "${LAB_CL_NODE_NAME[$i]}" "${LAB_CL_NS_NODE[$i]}" \
+			"${LAB_CL_DIR[$i]}/bird.conf" || return 1
+	done
+}
+
+# lab_cluster_servers_start: every backend's servers (lab_lb_servers_start)
+# plus an HTTP server on $LAB_CL_SPARE_PORT for the spare service.
+lab_cluster_servers_start() {
+	lab_lb_servers_start || return 1
+	lab_cluster_spare_start
+}
+
+# lab_cluster_spare_start / lab_cluster_spare_kill: the spare service's
+# servers on every backend (started and waited for / SIGKILLed and reaped).
+LAB_CL_SPARE_PIDS=()
+lab_cluster_spare_kill() {
+	local pid
+	for pid in "${LAB_CL_SPARE_PIDS[@]}"; do
+		_lab_kill_wait "$pid"
+	done
+	LAB_CL_SPARE_PIDS=()
+}
+lab_cluster_spare_start() {
+	local i name k n
+	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
+		name=${LAB_LB_BACKEND_NAME[$i]}
+		rm -f "$LAB_TMP/spare-$name.ready"
+		lab_bg "${LAB_LB_BACKEND_NS[$i]}" "$LAB_TMP/spare-$name.err" python3 "$LAB_NET_PY" \
+			http-server --name "$name" --port "$LAB_CL_SPARE_PORT" --ready "$LAB_TMP/spare-$name.ready"
+		LAB_CL_SPARE_PIDS+=("${LAB_PIDS[-1]}")
+	done
+	for ((k = 0; k < 100; k++)); do
+		n=0
+		for name in "${LAB_LB_BACKEND_NAME[@]}"; do
+			[[ -s $LAB_TMP/spare-$name.ready ]] && n=$((n + 1))
+		done
+		[[ $n == "${#LAB_LB_BACKEND_NAME[@]}" ]] && return 0
+		sleep 0.1
+	done
+	echo "error: spare servers did not come up" >&2
+	return 1
+}
+
+# lab_cluster_node_start I: write node I's config and start `sluice run` in
+# it (output to ${LAB_CL_DIR[I]}/sluice.log); waits until it answers.
+lab_cluster_node_start() {
+	local i=$1 k conf=${LAB_CL_DIR[$1]}/sluice.conf
+	lab_cluster_write_config "$i" "$conf"
+	lab_bg "${LAB_CL_NS_NODE[$i]}" "${LAB_CL_DIR[$i]}/sluice.log" env \
+		SLUICE_PIN_DIR="${LAB_CL_PIN_DIR[$i]}" LIBXDP_BPFFS="${LAB_CL_XDP_BPFFS[$i]}" \
+		"$LAB_SLUICE" --pin-dir "${LAB_CL_PIN_DIR[$i]}" run -c "$conf"
+	LAB_CL_DAEMON_PID[i]=${LAB_PIDS[-1]}
+	for ((k = 0; k < 100; k++)); do
+		kill -0 "${LAB_CL_DAEMON_PID[$i]}" 2>/dev/null || break
+		lab_cl_sluice "$i" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "error: sluice on ${LAB_CL_NODE_NAME[$i]} did not start: $(tail -n 3 "${LAB_CL_DIR[$i]}/sluice.log" | tr '\n' ' ')" >&2
+	return 1
+}
+
+# lab_cluster_node_stop I: `sluice stop` on node I (withdraw, drain, exit);
+# returns when the daemon is gone.
+lab_cluster_node_stop() {
+	local i=$1
+	lab_cl_sluice "$i" stop >/dev/null || return 1
+	wait "${LAB_CL_DAEMON_PID[$i]}" 2>/dev/null || true
+	LAB_CL_DAEMON_PID[i]=
+}
+
+# lab_cluster_nexthops VIP: the router's next hops for VIP, sorted, one
+# line ("" when it has no route).
+lab_cluster_nexthops() {
+	ip -n "$LAB_CL_NS_ROUTER" -j route show "$1/32" | python3 -c '
+import json, sys
+hops = []
+for r in json.load(sys.stdin):
+    if "gateway" in r:
+        hops.append(r["gateway"])
+    for n in r.get("nexthops", []):
+        hops.append(n["gateway"])
+print(" ".join(sorted(hops)))'
+}
+
+# lab_cluster_wait_nexthops VIP WANT SECS: wait until the router's next
+# hops for VIP are exactly WANT (a sorted, space-separated list; "" for no
+# route); prints how long it took (seconds) or fails.
+lab_cluster_wait_nexthops() {
+	local vip=$1 want=$2 secs=$3 t0 now
+	t0=$(date +%s.%N)
+	while :; do
+		if [[ $(lab_cluster_nexthops "$vip") == "$want" ]]; then
+			now=$(date +%s.%N)
+			python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$now"
+			return 0
+		fi
+		now=$(date +%s.%N)
+		python3 -c "import sys; sys.exit(0 if float(sys.argv[2]) - float(sys.argv[1]) < float(sys.argv[3]) else 1)" \
+			"$t0" "$now" "$secs" || return 1
+		sleep 0.2
+	done
+}
+
+# lab_cluster_via SRC SPORT VIP DPORT: the node (n1/n2) the router's ECMP
+# hash sends this TCP flow to (ip route get with the flow's L4 fields).
+lab_cluster_via() {
+	local gw i
+	gw=$(ip -n "$LAB_CL_NS_ROUTER" -j route get "$3" from "$1" iif "$LAB_CL_ROUTER_CL_IF" \
+		ipproto tcp sport "$2" dport "$4" 2>/dev/null |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r[0].get("gateway", ""))')
+	for i in "${!LAB_CL_NODE_V4[@]}"; do
+		[[ $gw == "${LAB_CL_NODE_V4[$i]}" ]] && echo "${LAB_CL_NODE_NAME[$i]}" && return 0
+	done
+	echo "none"
+}
+
+# lab_cluster_down: stop the daemons and BIRDs, detach XDP, delete the
+# router and node namespaces and the nodes' pins.  Call before lab_down
+# (which removes the client, fabric and backends); safe to call twice.
+lab_cluster_down() {
+	local i pid
+	[[ ${LAB_CLUSTER_UP:-0} == 1 ]] || return 0
+	LAB_CLUSTER_UP=0
+	# Daemons first (SIGTERM: they withdraw through BIRD), then the BIRDs.
+	for pid in "${LAB_CL_DAEMON_PID[@]}" - "${LAB_CL_BIRD_PIDS[@]}"; do
+		if [[ $pid == - ]]; then
+			wait "${LAB_CL_DAEMON_PID[@]}" 2>/dev/null || true
+			continue
+		fi
+		[[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+	done
+	wait "${LAB_CL_BIRD_PIDS[@]}" 2>/dev/null || true
+	LAB_CL_DAEMON_PID=("" "")
+	LAB_CL_BIRD_PIDS=()
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		[[ -e /run/netns/${LAB_CL_NS_NODE[$i]} ]] || continue
+		for pid in $(ip netns pids "${LAB_CL_NS_NODE[$i]}" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null || true
+		done
+		if [[ -x $LAB_SLUICE ]]; then
+			timeout 10 nsenter --net="/run/netns/${LAB_CL_NS_NODE[$i]}" -- \
+				env SLUICE_PIN_DIR="${LAB_CL_PIN_DIR[$i]}" LIBXDP_BPFFS="${LAB_CL_XDP_BPFFS[$i]}" \
+				"$LAB_SLUICE" --pin-dir "${LAB_CL_PIN_DIR[$i]}" detach "$LAB_IF_NODE" >/dev/null 2>&1 || true
+		fi
+		ip -n "${LAB_CL_NS_NODE[$i]}" link set dev "$LAB_IF_NODE" xdp off 2>/dev/null || true
+	done
+	for pid in $(ip netns pids "$LAB_CL_NS_ROUTER" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for ns in $(_lab_cl_namespaces); do
+		[[ -e /run/netns/$ns ]] && ip netns del "$ns" 2>/dev/null
+	done
+	for i in "${!LAB_CL_PIN_DIR[@]}"; do
+		if [[ ${LAB_CL_PIN_DIR[$i]} == "$LAB_BPFFS"/sluice-lab-* ]]; then
+			rm -rf -- "${LAB_CL_PIN_DIR[$i]}" "${LAB_CL_XDP_BPFFS[$i]}" 2>/dev/null || true
+		fi
+	done
+	return 0
+}
+
+# lab_cluster_flows: every TCP flow in each node's connection table (the
+# pinned lb_conns map, so also a stopped daemon's node), one line each:
+# "NODE CLIENT SPORT VIP DPORT".  What the nodes saw, not what ECMP should do.
+lab_cluster_flows() {
+	local i
+	for i in "${!LAB_CL_NS_NODE[@]}"; do
+		bpftool -j map dump pinned "${LAB_CL_PIN_DIR[$i]}/lb_conns" 2>/dev/null |
+			python3 -c '
+import ipaddress, json, sys
+node = sys.argv[1]
+try:
+    entries = json.load(sys.stdin)
+except ValueError:
+    sys.exit()
+for e in entries:
+    k = bytes(int(x, 16) for x in e["key"])
+    if k[36] != 6 or k[37] != 4:  # TCP, IPv4
+        continue
+    src = ipaddress.IPv4Address(k[0:4]); dst = ipaddress.IPv4Address(k[16:20])
+    print(node, src, int.from_bytes(k[32:34], "big"), dst, int.from_bytes(k[34:36], "big"))
+' "${LAB_CL_NODE_NAME[$i]}"
+	done
+}
