@@ -49,8 +49,9 @@
 #           legit loss in that window
 #   feedload 1M v4 + 256k v6 prefixes in one gzip feed through the daemon:
 #           start and reload to the generation switch, where the time goes
-#           (sluice-feedload: parse, compile, paint, map writes), memory
-#           from the maps (no traffic)
+#           (sluice-feedload: parse, compile, fast-table build, each map
+#           write: chunks, v6 hash, tries, tables), memory from the maps
+#           (no traffic)
 #
 # Output: $OUT/latest.json (every run, medians, kernel, CPU, commit),
 # latest.md (tables, ratios vs targets, the command), latest-*.png.
@@ -1064,20 +1065,22 @@ feedload_daemon_ms() { # LOGFILE: wait for "applied" (60 s at most)
 	return 1
 }
 
-# feedload_reload: "TOTAL READ CHECKS SWITCH DIFF" (ms), as the daemon says
+# feedload_reload: "TOTAL SWITCHED READ CHECKS SWITCH DIFF" (ms), as the
+# daemon says (SWITCHED: from the start to the generation switch, i.e. applied)
 feedload_reload() {
-	local out total took
+	local out total switched took
 	out=$(lab_exec_node "$LAB_SLUICE" --socket "$FEEDLOAD_SOCK" reload 2>&1) ||
 		die "sluice reload failed: $out"
 	log "$out"
 	total=$(sed -n 's/.*reloaded .* in \([0-9]*\) ms.*/\1/p' <<<"$out" | head -n 1)
 	took=$(sed -n 's/.*took: read + parse \([0-9]*\) ms, file checks \([0-9]*\) ms, .* \([0-9]*\) ms, diff \([0-9]*\) ms.*/\1 \2 \3 \4/p' <<<"$out")
+	switched=$(sed -n 's/.*switched \([0-9]*\) ms after the start.*/\1/p' <<<"$out" | head -n 1)
 	[[ -n $total ]] || die "no reload time in: $out"
-	echo "$total ${took:-0 0 0 0}"
+	echo "$total ${switched:-0} ${took:-0 0 0 0}"
 }
 
 scenario_feedload() {
-	local n6 feed conf pin dlog t0 t1 start_s r same=() fewer more phases maps
+	local n6 feed conf pin dlog t0 t1 start_s start_switch r same=() fewer more phases maps
 	n6=$(v6_of "$FEED_V4")
 	feed=$W/feed.txt.gz
 	conf=$W/feedload.conf
@@ -1116,10 +1119,13 @@ scenario_feedload() {
 	feedload_daemon_ms "$dlog" || die "the daemon did not apply the feed in 60 s: $(tail -n 3 "$dlog")"
 	t1=$EPOCHREALTIME
 	start_s=$("$PY" -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$t0" "$t1")
+	# the start's own switch: "switch took N ms: compile lists C, ... lists
+	# into the inactive generation L, ..." (the rest: read, BPF load, attach)
+	start_switch=$(sed -n 's/^sluice: switch took \([0-9]*\) ms: compile lists \([0-9]*\),.* inactive generation \([0-9]*\),.*/\1 \2 \3/p' "$dlog" | head -n 1)
 	for r in 1 2 3; do
 		same+=("$(feedload_reload)")
 	done
-	# (each entry: total read checks switch diff)
+	# (each entry: total switched read checks switch diff)
 	cp "$W/feed-fewer.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
 	fewer=$(feedload_reload)
 	cp "$W/feed-all.txt.gz" "$feed.new" && mv "$feed.new" "$feed"
@@ -1135,7 +1141,7 @@ a = sys.argv
 m = {"scenario": "feedload", "prefixes_v4": int(a[1]), "prefixes_v6": int(a[2]),
      "feed_bytes": int(a[3]), "start_to_applied_s": float(a[4]),
      "phases": json.loads(a[8]), "maps": json.loads(a[9])}
-keys = ("total_ms", "read_parse_ms", "file_checks_ms", "switch_ms", "diff_ms")
+keys = ("total_ms", "applied_ms", "read_parse_ms", "file_checks_ms", "switch_ms", "diff_ms")
 def parts(text):
     return dict(zip(keys, (int(x) for x in text.split())))
 m["reloads_same"] = [parts(x) for x in a[5].split(",")]
@@ -1144,8 +1150,11 @@ m["reload_fewer"] = parts(a[6])
 m["reload_more"] = parts(a[7])
 m["reload_fewer_ms"] = m["reload_fewer"]["total_ms"]
 m["reload_more_ms"] = m["reload_more"]["total_ms"]
+sw = [int(x) for x in a[10].split()]
+if len(sw) == 3:
+    m["start_switch"] = dict(zip(("switch_ms", "compile_ms", "lists_ms"), sw))
 print(json.dumps(m))' "$FEED_V4" "$n6" "$(stat -c %s "$W/feed-all.txt.gz")" "$start_s" "$(IFS=,; echo "${same[*]}")" \
-		"$fewer" "$more" "$phases" "$maps" >>"$RAW"
+		"$fewer" "$more" "$phases" "$maps" "$start_switch" >>"$RAW"
 }
 
 # ---- main ------------------------------------------------------------------------------

@@ -2,15 +2,22 @@
 /*
  * feedload.c - where a big feed's load time goes (the bench's feedload
  * scenario).  The daemon's path, phase by phase, with the daemon's own
- * functions: read + parse the config and its list files (model_load),
- * of which inflating alone (zlib, no parsing), compile (allowlist
- * precedence, duplicates), paint (the DIR-24 tables and the slow-path trie
- * entries) and the map writes (verdicts_apply into LPM tries made like the
- * data path's, twice: into empty maps as at start, and again into the
- * filled ones as a reload of an unchanged feed does; the two 16 MiB
- * tables copied into mmapped arrays).  Memory: the kernel's own account of
- * each map (memlock in fdinfo; for an LPM trie that is its nodes), and this
- * process's peak RSS.
+ * functions, into maps made like the data path's (xdp/sluice_maps.h: both
+ * generations of fast_v4, fast4_chunks, fast_v6, the fast6_g0/g1 hashes,
+ * fast6_masks, verdict_classes, the four overflow tries):
+ *   read + parse the config and its list files (model_load), of which
+ *   inflating alone (zlib, no parsing); compile (compile_verdicts);
+ *   build the fast tables in memory (verdict_tables_build); then each map
+ *   write of dp_write_lists on its own, into generation 0: classes + masks,
+ *   overflow tries (verdicts_apply), IPv6 hash (8192-entry batches, as
+ *   dataplane_lists.c), IPv4 chunks, the IPv4 and IPv6 top tables (mmap
+ *   copies); then dp_write_lists itself, the production function, into
+ *   generation 1 (fresh maps: a start) and again into generation 0, which
+ *   holds the same lists (a reload of an unchanged feed: hash drained and
+ *   rewritten, tries diffed against what the daemon remembers).
+ * Memory: the kernel's own account of each map (memlock in fdinfo: the
+ * preallocated arrays, the hash's elements, the tries' nodes), the mmapped
+ * bytes, and this process's peak RSS.
  *
  *   sluice-feedload CONFIG [--repeat N]     phases, one JSON object
  *   sluice-feedload --maps PIN_DIR          memlock of the pinned maps (JSON)
@@ -28,6 +35,7 @@
 #include <zlib.h>
 
 #include "compile.h"
+#include "dataplane.h"
 #include "fastpath.h"
 #include "model.h"
 #include "verdicts.h"
@@ -75,44 +83,91 @@ static long long inflate_only(const char *path)
 	return total;
 }
 
+#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8) /* per generation */
+#define FAST6_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * 256)
+#define BATCH 8192
+
+/* The list maps of the data path, made like xdp/sluice_maps.h's, in a
+ * struct dataplane so that dp_write_lists can write them. */
 struct maps {
-	int v4, v6, fast4, fast6;
-	void *mem4, *mem6;
+	struct dataplane dp;
+	size_t mm_bytes[3]; /* fast_v4, fast4_chunks, fast_v6: both generations */
 };
-
-static int maps_create(struct maps *m)
-{
-	size_t bytes = (size_t)SLUICE_FAST_WORDS * 8;
-	LIBBPF_OPTS(bpf_map_create_opts, lpm, .map_flags = BPF_F_NO_PREALLOC);
-	LIBBPF_OPTS(bpf_map_create_opts, mm, .map_flags = BPF_F_MMAPABLE);
-
-	m->v4 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fl_v4", sizeof(struct sluice_lpm_v4_key),
-			       sizeof(struct sluice_verdict), SLUICE_VERDICT_V4_MAX, &lpm);
-	m->v6 = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "fl_v6", sizeof(struct sluice_lpm_v6_key),
-			       sizeof(struct sluice_verdict), SLUICE_VERDICT_V6_MAX, &lpm);
-	m->fast4 = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fl_fast4", 4, 8, SLUICE_FAST_WORDS, &mm);
-	m->fast6 = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fl_fast6", 4, 8, SLUICE_FAST_WORDS, &mm);
-	if (m->v4 < 0 || m->v6 < 0 || m->fast4 < 0 || m->fast6 < 0)
-		return -errno;
-	m->mem4 = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->fast4, 0);
-	m->mem6 = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m->fast6, 0);
-	if (m->mem4 == MAP_FAILED || m->mem6 == MAP_FAILED)
-		return -errno;
-	return 0;
-}
 
 static void maps_close(struct maps *m)
 {
-	if (m->v4 < 0)
-		return;
-	if (m->mem4 != MAP_FAILED)
-		munmap(m->mem4, (size_t)SLUICE_FAST_WORDS * 8);
-	if (m->mem6 != MAP_FAILED)
-		munmap(m->mem6, (size_t)SLUICE_FAST_WORDS * 8);
-	close(m->v4);
-	close(m->v6);
-	close(m->fast4);
-	close(m->fast6);
+	struct dataplane *dp = &m->dp;
+	void *mem[3] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1]};
+	int fds[] = {dp->fast_fd[0],	 dp->fast_fd[1],     dp->chunks_fd,	dp->fast6_fd[0],
+		     dp->fast6_fd[1],	 dp->fast6_masks_fd, dp->classes_fd,	dp->trie_fd[0][0],
+		     dp->trie_fd[0][1], dp->trie_fd[1][0], dp->trie_fd[1][1]};
+
+	for (int i = 0; i < 3; i++)
+		if (mem[i] && mem[i] != MAP_FAILED)
+			munmap(mem[i], m->mm_bytes[i]);
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	prefix_list_free(&dp->trie_have[0]);
+	prefix_list_free(&dp->trie_have[1]);
+	memset(m, 0, sizeof(*m));
+}
+
+static void *map_mmap(int fd, size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int maps_create(struct maps *m)
+{
+	struct dataplane *dp = &m->dp;
+	LIBBPF_OPTS(bpf_map_create_opts, np, .map_flags = BPF_F_NO_PREALLOC);
+	LIBBPF_OPTS(bpf_map_create_opts, mm, .map_flags = BPF_F_MMAPABLE);
+	LIBBPF_OPTS(bpf_map_create_opts, plain);
+
+	memset(m, 0, sizeof(*m));
+	m->mm_bytes[0] = SLUICE_GENS * FAST4_BYTES;
+	m->mm_bytes[1] = SLUICE_GENS * CHUNKS_BYTES;
+	m->mm_bytes[2] = SLUICE_GENS * FAST6_BYTES;
+	dp->fast_fd[0] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v4", 4, 8,
+					SLUICE_GENS * SLUICE_FAST4_WORDS, &mm);
+	dp->chunks_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_chunks", 4, 8,
+				       SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS, &mm);
+	dp->fast_fd[1] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v6", 4, 8,
+					SLUICE_GENS * SLUICE_FAST_WORDS, &mm);
+	for (int g = 0; g < 2; g++) {
+		dp->fast6_fd[g] = bpf_map_create(BPF_MAP_TYPE_HASH, g ? "fast6_g1" : "fast6_g0",
+						 sizeof(struct sluice_fast6_key),
+						 sizeof(struct sluice_fast6_val),
+						 SLUICE_FAST6_ENTRIES, &np);
+		dp->trie_fd[0][g] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, g ? "verdict_v4_g1" : "verdict_v4_g0",
+						   sizeof(struct sluice_lpm_v4_key),
+						   sizeof(struct sluice_verdict), SLUICE_VERDICT_V4_MAX, &np);
+		dp->trie_fd[1][g] = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, g ? "verdict_v6_g1" : "verdict_v6_g0",
+						   sizeof(struct sluice_lpm_v6_key),
+						   sizeof(struct sluice_verdict), SLUICE_VERDICT_V6_MAX, &np);
+	}
+	dp->fast6_masks_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast6_masks", 4,
+					    sizeof(struct sluice_fast6_mask), 129, &plain);
+	dp->classes_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "verdict_classes", 4,
+					sizeof(struct sluice_verdict), SLUICE_GENS * SLUICE_CLASSES,
+					&plain);
+	/* the rest of struct dataplane: not list maps, never touched here */
+	dp->state_fd = dp->ring_fd = dp->backends_fd = -1;
+	if (dp->fast_fd[0] < 0 || dp->fast_fd[1] < 0 || dp->chunks_fd < 0 || dp->fast6_fd[0] < 0 ||
+	    dp->fast6_fd[1] < 0 || dp->trie_fd[0][0] < 0 || dp->trie_fd[0][1] < 0 ||
+	    dp->trie_fd[1][0] < 0 || dp->trie_fd[1][1] < 0 || dp->fast6_masks_fd < 0 ||
+	    dp->classes_fd < 0)
+		return -errno;
+	dp->fast_mem[0] = map_mmap(dp->fast_fd[0], m->mm_bytes[0]);
+	dp->chunks_mem = map_mmap(dp->chunks_fd, m->mm_bytes[1]);
+	dp->fast_mem[1] = map_mmap(dp->fast_fd[1], m->mm_bytes[2]);
+	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1])
+		return -errno;
+	return 0;
 }
 
 static int by_double(const void *a, const void *b)
@@ -132,52 +187,84 @@ enum {
 	P_READ_PARSE,
 	P_INFLATE,
 	P_COMPILE,
-	P_PAINT,
-	P_TRIE_FRESH,
-	P_TRIE_AGAIN,
-	P_TRIE_V6,
-	P_TABLES,
+	P_BUILD,
+	P_CLASSES,
+	P_TRIES,
+	P_HASH6,
+	P_CHUNKS,
+	P_FAST4,
+	P_FAST6,
+	P_START,
+	P_START_BUILD,
+	P_START_WRITE,
+	P_AGAIN,
+	P_AGAIN_BUILD,
+	P_AGAIN_WRITE,
 	P_N
 };
 static const char *const phase_names[P_N] = {
-    "read_parse_ms",	   "inflate_only_ms",	      "compile_ms",
-    "paint_ms",		   "trie_write_fresh_ms",     "trie_write_unchanged_ms",
-    "trie_write_v6_only_ms", "table_copy_ms"};
+    "read_parse_ms",	     "inflate_only_ms",	    "compile_ms",
+    "build_ms",		     "write_classes_ms",    "write_tries_ms",
+    "write_hash6_ms",	     "write_chunks_ms",	    "write_fast4_ms",
+    "write_fast6_ms",	     "write_lists_start_ms", "write_lists_start_build_ms",
+    "write_lists_start_write_ms", "write_lists_again_ms", "write_lists_again_build_ms",
+    "write_lists_again_write_ms"};
 
-/* The v6 share of the trie writes alone, into fresh maps: what is left of
- * them when IPv4 needs no trie entries (a second table level). */
-static double v6_writes_ms(const struct prefix_list *trie)
+/* The IPv6 hash in batches, as dataplane_lists.c writes it. */
+static int write_hash6(int fd, const struct fast6_entry *e, size_t n)
 {
-	struct maps mm = {.v4 = -1, .v6 = -1, .fast4 = -1, .fast6 = -1,
-			  .mem4 = MAP_FAILED, .mem6 = MAP_FAILED};
-	struct prefix_list v6 = {0};
-	struct verdict_apply_stats st;
-	double t0, ms = -1;
+	struct sluice_fast6_key *keys = malloc(BATCH * sizeof(*keys));
+	struct sluice_fast6_val *vals = malloc(BATCH * sizeof(*vals));
+	int rc = keys && vals ? 0 : -ENOMEM;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
-	for (size_t i = 0; i < trie->n; i++)
-		if (trie->v[i].family == 6 && prefix_list_push(&v6, &trie->v[i]))
-			goto out;
-	if (maps_create(&mm))
-		goto out;
-	t0 = now_ms();
-	if (!verdicts_apply(mm.v4, mm.v6, &v6, &st))
-		ms = now_ms() - t0;
-out:
-	maps_close(&mm);
-	prefix_list_free(&v6);
-	return ms;
+	for (size_t i = 0; i < n && !rc; i += BATCH) {
+		uint32_t count = (uint32_t)(n - i < BATCH ? n - i : BATCH);
+
+		for (uint32_t j = 0; j < count; j++) {
+			keys[j] = e[i + j].k;
+			vals[j] = e[i + j].v;
+		}
+		if (bpf_map_update_batch(fd, keys, vals, &count, &opts))
+			rc = -errno;
+	}
+	free(keys);
+	free(vals);
+	return rc;
 }
 
-static int run_once(const char *conf, double *ms, struct maps *mm, size_t *counts, long long *mem)
+static int write_classes(int fd, const struct sluice_verdict *cls)
+{
+	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
+		if (bpf_map_update_elem(fd, &i, &cls[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* counts: prefixes, compiled, chunks, buckets6, h6 entries, trie v4, trie
+ * v6, deeper4, deeper6 */
+enum { C_PREFIXES, C_COMPILED, C_CHUNKS, C_BUCKETS6, C_H6, C_TRIE4, C_TRIE6, C_DEEPER4, C_DEEPER6, C_N };
+static const char *const count_names[C_N] = {
+    "prefixes",	       "compiled",	  "chunks_v4", "buckets_v6", "hash_v6_entries",
+    "trie_v4_entries", "trie_v6_entries", "deeper_v4", "deeper_v6"};
+
+struct mem {
+	long long fast_v4, chunks, fast_v6, hash6, trie4, trie6, classes;
+	size_t mmapped;
+};
+
+static int run_once(const char *conf, double *ms, size_t *counts, struct mem *mem)
 {
 	struct prefix_list compiled = {0};
 	struct verdict_apply_stats st;
-	struct verdict_tables t;
+	struct verdict_tables t = {0};
 	struct sluice_model m;
+	struct maps mm;
+	struct dataplane *dp = &mm.dp;
 	struct diag dg = {0};
 	char err[SLUICE_ERRLEN];
 	double t0;
-	int rc;
+	int rc, built = 0;
 
 	t0 = now_ms();
 	if (model_load(conf, &m, &dg)) {
@@ -189,7 +276,7 @@ static int run_once(const char *conf, double *ms, struct maps *mm, size_t *count
 	diag_free(&dg);
 	t0 = now_ms();
 	for (size_t i = 0; i < m.n_list_sources; i++)
-		if (m.list_sources[i].what[0] == '/' || strchr(m.list_sources[i].what, '/'))
+		if (strchr(m.list_sources[i].what, '/'))
 			inflate_only(m.list_sources[i].what);
 	ms[P_INFLATE] = now_ms() - t0;
 
@@ -197,42 +284,89 @@ static int run_once(const char *conf, double *ms, struct maps *mm, size_t *count
 	rc = compile_verdicts(&m.block, &m.allow, &compiled);
 	ms[P_COMPILE] = now_ms() - t0;
 	if (rc)
-		return rc;
+		goto out;
 	t0 = now_ms();
 	rc = verdict_tables_build(&compiled, &t, err, sizeof(err));
-	ms[P_PAINT] = now_ms() - t0;
+	ms[P_BUILD] = now_ms() - t0;
 	if (rc) {
 		fprintf(stderr, "sluice-feedload: %s\n", err);
-		return rc;
+		goto out;
 	}
-	if (maps_create(mm)) {
-		fprintf(stderr, "sluice-feedload: creating maps: %s\n", strerror(errno));
-		return -1;
+	built = 1;
+	rc = maps_create(&mm);
+	if (rc) {
+		fprintf(stderr, "sluice-feedload: creating maps: %s\n", strerror(-rc));
+		goto out_maps;
 	}
+
+	/* each write of dp_write_lists on its own, into generation 0 */
 	t0 = now_ms();
-	rc = verdicts_apply(mm->v4, mm->v6, &t.trie, &st);
-	ms[P_TRIE_FRESH] = now_ms() - t0;
+	rc = write_classes(dp->classes_fd, t.classes);
+	ms[P_CLASSES] = now_ms() - t0;
 	t0 = now_ms();
 	if (!rc)
-		rc = verdicts_apply(mm->v4, mm->v6, &t.trie, &st);
-	ms[P_TRIE_AGAIN] = now_ms() - t0;
-	ms[P_TRIE_V6] = v6_writes_ms(&t.trie);
+		rc = verdicts_apply(dp->trie_fd[0][0], dp->trie_fd[1][0], &t.trie, &st);
+	ms[P_TRIES] = now_ms() - t0;
 	t0 = now_ms();
-	memcpy(mm->mem4, t.fast4, (size_t)SLUICE_FAST_WORDS * 8);
-	memcpy(mm->mem6, t.fast6, (size_t)SLUICE_FAST_WORDS * 8);
-	ms[P_TABLES] = now_ms() - t0;
-	counts[0] = m.block.n;
-	counts[1] = compiled.n;
-	counts[2] = 0;
-	counts[3] = 0;
+	if (!rc)
+		rc = write_hash6(dp->fast6_fd[0], t.h6, t.n_h6);
+	ms[P_HASH6] = now_ms() - t0;
+	if (rc) {
+		fprintf(stderr, "sluice-feedload: writing the maps: %s\n", strerror(-rc));
+		goto out_maps;
+	}
+	t0 = now_ms();
+	if (t.n_chunks)
+		memcpy(dp->chunks_mem, t.chunks, t.n_chunks * 256);
+	ms[P_CHUNKS] = now_ms() - t0;
+	t0 = now_ms();
+	memcpy(dp->fast_mem[0], t.fast4, FAST4_BYTES);
+	ms[P_FAST4] = now_ms() - t0;
+	t0 = now_ms();
+	memcpy(dp->fast_mem[1], t.fast6, FAST6_BYTES);
+	ms[P_FAST6] = now_ms() - t0;
+
+	/* the production function: generation 1 fresh (a start), then
+	 * generation 0 again over the same lists (a reload, feed unchanged) */
+	for (int pass = 0; pass < 2; pass++) {
+		int p = pass ? P_AGAIN : P_START;
+
+		dp->shadow = pass ? 0 : 1;
+		dp->active = !dp->shadow;
+		t0 = now_ms();
+		rc = dp_write_lists(dp, &compiled, &st, err, sizeof(err));
+		ms[p] = now_ms() - t0;
+		if (rc) {
+			fprintf(stderr, "sluice-feedload: dp_write_lists: %s\n", err);
+			goto out_maps;
+		}
+		ms[p + 1] = dp->fast[dp->shadow].build_ms;
+		ms[p + 2] = dp->fast[dp->shadow].write_ms;
+	}
+
+	counts[C_PREFIXES] = m.block.n + m.allow.n;
+	counts[C_COMPILED] = compiled.n;
+	counts[C_CHUNKS] = t.n_chunks;
+	counts[C_BUCKETS6] = t.buckets6;
+	counts[C_H6] = t.n_h6;
+	counts[C_TRIE4] = counts[C_TRIE6] = 0;
 	for (size_t i = 0; i < t.trie.n; i++)
-		counts[t.trie.v[i].family == 6 ? 3 : 2]++;
-	counts[4] = t.deeper4;
-	mem[0] = memlock_of(mm->v4);
-	mem[1] = memlock_of(mm->v6);
-	mem[2] = memlock_of(mm->fast4) + memlock_of(mm->fast6);
-	maps_close(mm);
-	verdict_tables_free(&t);
+		counts[t.trie.v[i].family == 6 ? C_TRIE6 : C_TRIE4]++;
+	counts[C_DEEPER4] = t.deeper4;
+	counts[C_DEEPER6] = t.deeper6;
+	mem->fast_v4 = memlock_of(dp->fast_fd[0]);
+	mem->chunks = memlock_of(dp->chunks_fd);
+	mem->fast_v6 = memlock_of(dp->fast_fd[1]);
+	mem->hash6 = memlock_of(dp->fast6_fd[0]) + memlock_of(dp->fast6_fd[1]);
+	mem->trie4 = memlock_of(dp->trie_fd[0][0]) + memlock_of(dp->trie_fd[0][1]);
+	mem->trie6 = memlock_of(dp->trie_fd[1][0]) + memlock_of(dp->trie_fd[1][1]);
+	mem->classes = memlock_of(dp->classes_fd);
+	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2];
+out_maps:
+	maps_close(&mm);
+out:
+	if (built)
+		verdict_tables_free(&t);
 	prefix_list_free(&compiled);
 	model_free(&m);
 	return rc;
@@ -241,17 +375,15 @@ static int run_once(const char *conf, double *ms, struct maps *mm, size_t *count
 static int phases(const char *conf, int repeat)
 {
 	double ms[16][P_N], col[16];
-	size_t counts[5] = {0};
-	long long mem[3] = {0};
+	size_t counts[C_N] = {0};
+	struct mem mem = {0};
 	struct rusage ru;
-	struct maps mm = {.v4 = -1, .v6 = -1, .fast4 = -1, .fast6 = -1,
-			  .mem4 = MAP_FAILED, .mem6 = MAP_FAILED};
 	const char *sep = "";
 
 	if (repeat < 1 || repeat > 16)
 		repeat = 3;
 	for (int r = 0; r < repeat; r++)
-		if (run_once(conf, ms[r], &mm, counts, mem))
+		if (run_once(conf, ms[r], counts, &mem))
 			return 1;
 	getrusage(RUSAGE_SELF, &ru);
 	printf("{\"repeat\":%d,", repeat);
@@ -261,11 +393,15 @@ static int phases(const char *conf, int repeat)
 		printf("%s\"%s\":%.1f", sep, phase_names[p], median(col, repeat));
 		sep = ",";
 	}
-	printf(",\"prefixes\":%zu,\"compiled\":%zu,\"trie_v4_entries\":%zu,\"trie_v6_entries\":%zu,"
-	       "\"deeper_v4_buckets\":%zu,\"memlock_trie_v4\":%lld,\"memlock_trie_v6\":%lld,"
-	       "\"memlock_fast_tables_one_gen\":%lld,\"peak_rss_kib\":%ld}\n",
-	       counts[0], counts[1], counts[2], counts[3], counts[4], mem[0], mem[1], mem[2],
-	       ru.ru_maxrss);
+	for (int c = 0; c < C_N; c++)
+		printf(",\"%s\":%zu", count_names[c], counts[c]);
+	printf(",\"memlock\":{\"fast_v4\":%lld,\"fast4_chunks\":%lld,\"fast_v6\":%lld,"
+	       "\"fast6_g0_g1\":%lld,\"verdict_v4_g0_g1\":%lld,\"verdict_v6_g0_g1\":%lld,"
+	       "\"verdict_classes\":%lld,\"total\":%lld},\"mmapped_bytes\":%zu,\"peak_rss_kib\":%ld}\n",
+	       mem.fast_v4, mem.chunks, mem.fast_v6, mem.hash6, mem.trie4, mem.trie6, mem.classes,
+	       mem.fast_v4 + mem.chunks + mem.fast_v6 + mem.hash6 + mem.trie4 + mem.trie6 +
+		   mem.classes,
+	       mem.mmapped, ru.ru_maxrss);
 	return 0;
 }
 

@@ -457,46 +457,73 @@ def feedload_md(fl):
                        ("`sluice reload`, 10% of the v4 lines gone", fl["reload_fewer_ms"] / 1000),
                        ("`sluice reload`, those lines back", fl["reload_more_ms"] / 1000)):
         L.append(f"| {label} | {sec:.2f} | {'met' if sec < 2 else 'missed'} (< 2 s) |")
+    applied = sorted(r.get("applied_ms") or 0 for r in fl.get("reloads_same", []))
+    if applied and applied[0] > 0:
+        sec = applied[len(applied) // 2] / 1000
+        L.append(f"| `sluice reload`, feed unchanged, start to the switch (applied; median of 3) | "
+                 f"{sec:.2f} | {'met' if sec < 2 else 'missed'} (< 2 s) |")
     L.append("")
+    sw = fl.get("start_switch")
+    if sw:
+        L.append(f"The start's generation switch took {sw['switch_ms']} ms (compile {sw['compile_ms']}, lists "
+                 f"into the inactive generation {sw['lists_ms']}); the rest of `sluice run` to the switch is "
+                 f"process start, read + parse, the BPF object's load (its preallocated arrays) and attach.")
+        L.append("")
     if fl.get("reloads_same"):
         L.append("The daemon's own split of each reload (ms; `took:` line of `sluice reload`):")
         L.append("")
-        L.append("| reload | total | read + parse | file checks | compile + tables + map writes + switch | diff |")
-        L.append("|---|---|---|---|---|---|")
+        L.append("| reload | total (reply) | applied (switch) | read + parse | file checks | "
+                 "compile + tables + map writes + switch | after the switch (config diff) |")
+        L.append("|---|---|---|---|---|---|---|")
         rows = [(f"unchanged #{i + 1}", r) for i, r in enumerate(fl["reloads_same"])]
         rows += [("10% v4 gone", fl["reload_fewer"]), ("lines back", fl["reload_more"])]
         for label, r in rows:
-            L.append(f"| {label} | {r['total_ms']} | {r['read_parse_ms']} | {r['file_checks_ms']} | "
+            L.append(f"| {label} | {r['total_ms']} | {r.get('applied_ms', '-')} | {r['read_parse_ms']} | {r['file_checks_ms']} | "
                      f"{r['switch_ms']} | {r['diff_ms']} |")
         L.append("")
     L.append(f"Where the time goes (sluice-feedload: the daemon's functions, medians of {ph['repeat']}):")
     L.append("")
     L.append("| phase | ms |")
     L.append("|---|---|")
-    for key, label in (("read_parse_ms", "read + parse (config, gzip inflate, lines)"),
+    for key, label in (("read_parse_ms", "read + parse (config, gzip inflate, lines; model_load)"),
                        ("inflate_only_ms", "  of which zlib inflate alone"),
-                       ("compile_ms", "compile (allowlist precedence, duplicates, sort)"),
-                       ("paint_ms", "paint (DIR-24 tables + slow-path trie entries; fastpath.c)"),
-                       ("trie_write_fresh_ms", "LPM trie writes into empty maps (start)"),
-                       ("trie_write_unchanged_ms", "LPM trie writes over the same entries (reload: dump + diff)"),
-                       ("trie_write_v6_only_ms", "  the v6 entries alone, into empty maps"),
-                       ("table_copy_ms", "DIR-24 tables into the mmapped arrays")):
-        L.append(f"| {label} | {ph[key]:.0f} |")
+                       ("compile_ms", "compile (allowlist precedence, duplicates, sort; compile_verdicts)"),
+                       ("build_ms", "build the fast tables in memory (verdict_tables_build)"),
+                       ("write_classes_ms", "write: verdict classes"),
+                       ("write_tries_ms", "write: overflow tries (verdicts_apply)"),
+                       ("write_hash6_ms", "write: IPv6 hash (8192-entry batches)"),
+                       ("write_chunks_ms", "write: IPv4 chunks (mmap copy)"),
+                       ("write_fast4_ms", "write: IPv4 /24 table, 64 MiB (mmap copy)"),
+                       ("write_fast6_ms", "write: IPv6 top-24 table, 16 MiB (mmap copy)"),
+                       ("write_lists_start_ms", "dp_write_lists into fresh maps (a start): total"),
+                       ("write_lists_start_build_ms", "  of which build"),
+                       ("write_lists_start_write_ms", "  of which map writes"),
+                       ("write_lists_again_ms", "dp_write_lists over the same lists (a reload): total"),
+                       ("write_lists_again_build_ms", "  of which build"),
+                       ("write_lists_again_write_ms", "  of which map writes (hash drained + rewritten)")):
+        if key in ph:
+            L.append(f"| {label} | {ph[key]:.0f} |")
     L.append("")
-    L.append(f"Trie entries: {ph['trie_v4_entries']} v4 (the prefixes longer than /24 and a "
-             f"/24 entry under each of the {ph['deeper_v4_buckets']} /24s marked DEEPER), "
-             f"{ph['trie_v6_entries']} v6 (all of them); compiled entries {ph['compiled']}.  "
+    L.append(f"Fast tables: {ph.get('chunks_v4', 0)} IPv4 chunks, {ph.get('buckets_v6', 0)} IPv6 buckets "
+             f"in {ph.get('hash_v6_entries', 0)} hash entries; overflow tries {ph.get('trie_v4_entries', 0)} v4 + "
+             f"{ph.get('trie_v6_entries', 0)} v6 entries ({ph.get('deeper_v4', 0)} + {ph.get('deeper_v6', 0)} "
+             f"/24s past the pool/hash); compiled entries {ph['compiled']}.  "
              f"Peak RSS of the loader: {ph['peak_rss_kib'] / 1024:.0f} MiB.")
     L.append("")
-    L.append("Memory (the kernel's memlock account per map; tries: their nodes):")
+    L.append("Memory (the kernel's memlock account per pinned map of the running daemon, both generations; "
+             "arrays preallocated, the IPv6 hash per element, tries their nodes):")
     L.append("")
     L.append("| map | MiB |")
     L.append("|---|---|")
     for name in sorted(maps):
-        if name.startswith(("fast_", "verdict_")):
+        if name.startswith(("fast", "verdict_")):
             L.append(f"| {name} | {maps[name] / mib:.1f} |")
     if "memlock_total" in fl.get("maps", {}):
         L.append(f"| all pinned maps of the data path | {fl['maps']['memlock_total'] / mib:.1f} |")
+    if ph.get("mmapped_bytes"):
+        L.append("")
+        L.append(f"Of which mmapped by the daemon (fast_v4 + fast4_chunks + fast_v6): "
+                 f"{ph['mmapped_bytes'] / mib:.0f} MiB.")
     L.append("")
     return L
 
