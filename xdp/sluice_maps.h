@@ -484,7 +484,7 @@ struct sluice_sample_state {
 	__u64 seen;
 	__u64 window_ns;
 	__u32 sent_in_window;
-	__u32 pad;
+	__u32 skip; /* events still to skip before the next one (1-in-N) */
 };
 
 enum sluice_event_stat {
