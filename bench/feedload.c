@@ -12,9 +12,11 @@
  *   overflow tries (verdicts_apply), IPv6 hash (8192-entry batches, as
  *   dataplane_lists.c), IPv4 chunks, the IPv4 and IPv6 top tables (mmap
  *   copies); then dp_write_lists itself, the production function, into
- *   generation 1 (fresh maps: a start) and again into generation 0, which
- *   holds the same lists (a reload of an unchanged feed: hash drained and
- *   rewritten, tries diffed against what the daemon remembers).
+ *   generation 1 (fresh maps: a start), dp_copy_lists of generation 1 into
+ *   0 (what the daemon's first switch does after its commit), and
+ *   dp_write_lists again into generation 0, which holds the same lists (a
+ *   reload of an unchanged feed: hash drained and rewritten, tries diffed
+ *   against what the daemon remembers).
  * Memory: the kernel's own account of each map (memlock in fdinfo: the
  * preallocated arrays, the hash's elements, the tries' nodes), the mmapped
  * bytes, and this process's peak RSS.
@@ -197,6 +199,7 @@ enum {
 	P_START,
 	P_START_BUILD,
 	P_START_WRITE,
+	P_COPY,
 	P_AGAIN,
 	P_AGAIN_BUILD,
 	P_AGAIN_WRITE,
@@ -207,7 +210,7 @@ static const char *const phase_names[P_N] = {
     "build_ms",		     "write_classes_ms",    "write_tries_ms",
     "write_hash6_ms",	     "write_chunks_ms",	    "write_fast4_ms",
     "write_fast6_ms",	     "write_lists_start_ms", "write_lists_start_build_ms",
-    "write_lists_start_write_ms", "write_lists_again_ms", "write_lists_again_build_ms",
+    "write_lists_start_write_ms", "copy_lists_after_start_ms", "write_lists_again_ms", "write_lists_again_build_ms",
     "write_lists_again_write_ms"};
 
 /* The IPv6 hash in batches, as dataplane_lists.c writes it. */
@@ -342,6 +345,19 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 		}
 		ms[p + 1] = dp->fast[dp->shadow].build_ms;
 		ms[p + 2] = dp->fast[dp->shadow].write_ms;
+		if (pass)
+			continue;
+		/* what the daemon's first switch does after its commit: the
+		 * active lists copied into the other generation (daemon_apply.c) */
+		dp->active = 1;
+		dp->shadow = 0;
+		t0 = now_ms();
+		rc = dp_copy_lists(dp);
+		ms[P_COPY] = now_ms() - t0;
+		if (rc) {
+			fprintf(stderr, "sluice-feedload: dp_copy_lists: %s\n", strerror(-rc));
+			goto out_maps;
+		}
 	}
 
 	counts[C_PREFIXES] = m.block.n + m.allow.n;

@@ -504,6 +504,8 @@ def feedload_md(fl):
                        ("write_lists_start_ms", "dp_write_lists into fresh maps (a start): total"),
                        ("write_lists_start_build_ms", "  of which build"),
                        ("write_lists_start_write_ms", "  of which map writes"),
+                       ("copy_lists_after_start_ms", "dp_copy_lists into the other generation (after the "
+                        "start's commit, before its \"applied\" line)"),
                        ("write_lists_again_ms", "dp_write_lists over the same lists (a reload): total"),
                        ("write_lists_again_build_ms", "  of which build"),
                        ("write_lists_again_write_ms", "  of which map writes (hash drained + rewritten)")):
