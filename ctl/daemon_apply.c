@@ -145,7 +145,7 @@ int daemon_switch(struct daemon *d, const struct sluice_model *m, unsigned what,
 	 * (~0.1-0.3 s at 100k prefixes).  No packet reads that generation,
 	 * and the next switch rewrites all of it anyway: failure is harmless. */
 	if (!rc && !d->dp.trie_known[d->dp.shadow] && dp_begin(&d->dp) == 0)
-		(void)dp_copy_lists(&d->dp);
+		(void)dp_prime_tries(&d->dp);
 out:
 	prefix_list_free(&compiled);
 	lb_model_free(&lb);

@@ -65,6 +65,7 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		   struct verdict_apply_stats *st, char *err, size_t errlen);
 /* Or carry the active generation's lists over unchanged. */
 int dp_copy_lists(struct dataplane *dp);
+int dp_prime_tries(struct dataplane *dp); /* after a switch: the shadow's tries */
 /* Services: into the shadow generation; ids stay those of the active one. */
 int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st);
 int dp_copy_services(struct dataplane *dp);

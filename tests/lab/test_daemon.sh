@@ -809,11 +809,11 @@ bad = []
 for k in ("pins", "fds", "bpf_map_fds"):
     if a[k] != b[k]:
         bad.append("%s %s -> %s" % (k, a[k], b[k]))
-# machine-wide counts: other tests may come and go; a leak per reload
-# would add 100
-for k in ("maps", "links", "progs"):
-    if int(b[k]) - int(a[k]) >= 50:
-        bad.append("%s %s -> %s" % (k, a[k], b[k]))
+# The machine-wide map/link/prog counts are printed above but not judged:
+# whatever else runs on the machine (other labs, benches) moves them by
+# dozens.  They add nothing the daemon's own counts miss: a BPF object lives
+# only while a pin, an fd, a link or a program holds it, and this process's
+# pins and fds (map fds among them) must not move at all.
 if int(b["rss_kb"]) - int(a["rss_kb"]) > 2048:
     bad.append("VmRSS %s -> %s kB" % (a["rss_kb"], b["rss_kb"]))
 print("; ".join(bad))
