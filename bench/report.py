@@ -456,7 +456,7 @@ def feedload_md(fl):
     if fl.get("start_to_switch_s"):
         rows.append(("`sluice run` to the first generation switch (the commit: the feed in force)",
                      fl["start_to_switch_s"]))
-    rows.append(("`sluice run` to its \"applied\" line (BPF load + attach + feed + copy into the other "
+    rows.append(("`sluice run` to its \"applied\" line (BPF load + attach + feed + the other "
                  "generation)", fl["start_to_applied_s"]))
     for label, sec in rows + [
                        ("`sluice reload`, feed unchanged (median of 3)", same[len(same) // 2] / 1000),
@@ -504,8 +504,8 @@ def feedload_md(fl):
                        ("write_lists_start_ms", "dp_write_lists into fresh maps (a start): total"),
                        ("write_lists_start_build_ms", "  of which build"),
                        ("write_lists_start_write_ms", "  of which map writes"),
-                       ("copy_lists_after_start_ms", "dp_copy_lists into the other generation (after the "
-                        "start's commit, before its \"applied\" line)"),
+                       ("copy_lists_after_start_ms", "dp_copy_lists into the other generation (for "
+                        "reference: the start no longer does this, dp_prime_tries copies only the tries)"),
                        ("write_lists_again_ms", "dp_write_lists over the same lists (a reload): total"),
                        ("write_lists_again_build_ms", "  of which build"),
                        ("write_lists_again_write_ms", "  of which map writes (hash drained + rewritten)")):
