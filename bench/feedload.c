@@ -213,29 +213,6 @@ static const char *const phase_names[P_N] = {
     "write_lists_start_write_ms", "copy_lists_after_start_ms", "write_lists_again_ms", "write_lists_again_build_ms",
     "write_lists_again_write_ms"};
 
-/* The IPv6 hash in batches, as dataplane_lists.c writes it. */
-static int write_hash6(int fd, const struct fast6_entry *e, size_t n)
-{
-	struct sluice_fast6_key *keys = malloc(BATCH * sizeof(*keys));
-	struct sluice_fast6_val *vals = malloc(BATCH * sizeof(*vals));
-	int rc = keys && vals ? 0 : -ENOMEM;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-	for (size_t i = 0; i < n && !rc; i += BATCH) {
-		uint32_t count = (uint32_t)(n - i < BATCH ? n - i : BATCH);
-
-		for (uint32_t j = 0; j < count; j++) {
-			keys[j] = e[i + j].k;
-			vals[j] = e[i + j].v;
-		}
-		if (bpf_map_update_batch(fd, keys, vals, &count, &opts))
-			rc = -errno;
-	}
-	free(keys);
-	free(vals);
-	return rc;
-}
-
 static int write_classes(int fd, const struct sluice_verdict *cls)
 {
 	for (uint32_t i = 0; i < SLUICE_CLASSES; i++)
@@ -312,7 +289,7 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	ms[P_TRIES] = now_ms() - t0;
 	t0 = now_ms();
 	if (!rc)
-		rc = write_hash6(dp->fast6_fd[0], t.h6, t.n_h6);
+		rc = dp_write_hash6(dp->fast6_fd[0], t.h6, t.n_h6);
 	ms[P_HASH6] = now_ms() - t0;
 	if (rc) {
 		fprintf(stderr, "sluice-feedload: writing the maps: %s\n", strerror(-rc));

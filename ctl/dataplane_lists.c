@@ -167,7 +167,8 @@ done:
 	return rc;
 }
 
-static int write_hash6(int fd, const struct fast6_entry *e, size_t n)
+/* The IPv6 hash in batches of BATCH (also the feedload bench's writer). */
+int dp_write_hash6(int fd, const struct fast6_entry *e, size_t n)
 {
 	struct sluice_fast6_key *keys = malloc(BATCH * sizeof(*keys));
 	struct sluice_fast6_val *vals = malloc(BATCH * sizeof(*vals));
@@ -193,7 +194,7 @@ static int replace_hash6(int fd, const struct fast6_entry *e, size_t n)
 {
 	int rc = drain_hash6(fd, 1, NULL, NULL);
 
-	return rc ? rc : write_hash6(fd, e, n);
+	return rc ? rc : dp_write_hash6(fd, e, n);
 }
 
 int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
