@@ -37,15 +37,15 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int control_request(const char *path, int argc, char **argv, bool *ok, struct buf *reply)
+/* Connect and send one request line; the fd, or -errno.  The write side
+ * stays open: a streaming daemon takes end-of-file for the client leaving
+ * (control_request shuts it down itself). */
+static int connect_send(const char *path, int argc, char **argv)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct buf req = {0};
-	char chunk[4096];
-	const char *nl;
 	int fd, rc;
 
-	*ok = false;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -65,13 +65,24 @@ int control_request(const char *path, int argc, char **argv, bool *ok, struct bu
 		buf_free(&req);
 		return -errno;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		rc = -errno;
-		goto out;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : send_all(fd, req.s, req.len);
+	buf_free(&req);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
-	rc = send_all(fd, req.s, req.len);
-	if (rc)
-		goto out;
+	return fd;
+}
+
+int control_request(const char *path, int argc, char **argv, bool *ok, struct buf *reply)
+{
+	int fd = connect_send(path, argc, argv), rc = 0;
+	char chunk[4096];
+	const char *nl;
+
+	*ok = false;
+	if (fd < 0)
+		return fd;
 	shutdown(fd, SHUT_WR);
 	/* No timeout: a reload of a big config, or `stop` waiting for the
 	 * daemon to exit, takes as long as it takes. */
@@ -106,43 +117,7 @@ int control_request(const char *path, int argc, char **argv, bool *ok, struct bu
 	}
 out:
 	close(fd);
-	buf_free(&req);
 	return rc;
-}
-
-/* Connect and send one request line (the write side stays open: a
- * streaming daemon takes end-of-file for the client leaving). */
-static int connect_send(const char *path, int argc, char **argv)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct buf req = {0};
-	int fd, rc;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	for (int i = 0; i < argc; i++) {
-		if (strpbrk(argv[i], " \t\r\n") || !argv[i][0])
-			return -EINVAL;
-		buf_printf(&req, "%s%s", i ? " " : "", argv[i]);
-	}
-	buf_printf(&req, "\n");
-	if (req.oom || req.len > CONTROL_REQ_MAX) {
-		buf_free(&req);
-		return -E2BIG;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		buf_free(&req);
-		return -errno;
-	}
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : send_all(fd, req.s, req.len);
-	buf_free(&req);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	return fd;
 }
 
 int control_stream(const char *path, int argc, char **argv, control_line_fn fn, void *ctx,
