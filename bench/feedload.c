@@ -50,24 +50,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The kernel's memory account of a map (fdinfo "memlock:"), bytes. */
-static long long memlock_of(int fd)
-{
-	char path[64], line[128];
-	long long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %lld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 /* Inflate a file and throw the bytes away: the zlib share of reading it. */
 static long long inflate_only(const char *path)
 {
@@ -347,13 +329,13 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 		counts[t.trie.v[i].family == 6 ? C_TRIE6 : C_TRIE4]++;
 	counts[C_DEEPER4] = t.deeper4;
 	counts[C_DEEPER6] = t.deeper6;
-	mem->fast_v4 = memlock_of(dp->fast_fd[0]);
-	mem->chunks = memlock_of(dp->chunks_fd);
-	mem->fast_v6 = memlock_of(dp->fast_fd[1]);
-	mem->hash6 = memlock_of(dp->fast6_fd[0]) + memlock_of(dp->fast6_fd[1]);
-	mem->trie4 = memlock_of(dp->trie_fd[0][0]) + memlock_of(dp->trie_fd[0][1]);
-	mem->trie6 = memlock_of(dp->trie_fd[1][0]) + memlock_of(dp->trie_fd[1][1]);
-	mem->classes = memlock_of(dp->classes_fd);
+	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]);
+	mem->chunks = dp_map_memlock(dp->chunks_fd);
+	mem->fast_v6 = dp_map_memlock(dp->fast_fd[1]);
+	mem->hash6 = dp_map_memlock(dp->fast6_fd[0]) + dp_map_memlock(dp->fast6_fd[1]);
+	mem->trie4 = dp_map_memlock(dp->trie_fd[0][0]) + dp_map_memlock(dp->trie_fd[0][1]);
+	mem->trie6 = dp_map_memlock(dp->trie_fd[1][0]) + dp_map_memlock(dp->trie_fd[1][1]);
+	mem->classes = dp_map_memlock(dp->classes_fd);
 	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2];
 out_maps:
 	maps_close(&mm);
@@ -428,7 +410,7 @@ static int pinned_maps(const char *dir)
 			close(fd); /* a pinned program or link, not a map */
 			continue;
 		}
-		ml = memlock_of(fd);
+		ml = dp_map_memlock(fd);
 		close(fd);
 		if (ml < 0)
 			continue;

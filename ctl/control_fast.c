@@ -5,7 +5,6 @@
  * (`sluice status --json`).
  */
 #include <bpf/bpf.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -21,19 +20,8 @@
  * undercounts (the kernel's per-element size is larger). */
 static double hash6_mib(const struct daemon *d, size_t entries)
 {
-	char path[64], line[128];
-	long long bytes = -1;
-	int fd = d->dp.fast6_fd[d->dp.active];
-	FILE *f;
+	long long bytes = dp_map_memlock(d->dp.fast6_fd[d->dp.active]);
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fd >= 0 ? fopen(path, "r") : NULL;
-	if (f) {
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "memlock: %lld", &bytes) == 1)
-				break;
-		fclose(f);
-	}
 	if (bytes >= 0)
 		return (double)bytes / MIB;
 	return (double)entries *

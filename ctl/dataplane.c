@@ -355,3 +355,22 @@ int dp_copy_pods(struct dataplane *dp)
 		rc = syncookies_copy(dp->cookie_local_fd, dp->cookie_gen_fd, dp->active, dp->shadow);
 	return rc;
 }
+
+long long dp_map_memlock(int fd)
+{
+	char path[64], line[128];
+	long long bytes = -1;
+	FILE *f;
+
+	if (fd < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}

@@ -67,6 +67,8 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 int dp_copy_lists(struct dataplane *dp);
 int dp_prime_tries(struct dataplane *dp); /* after a switch: the shadow's tries */
 int dp_write_hash6(int fd, const struct fast6_entry *e, size_t n);
+/* The kernel's memory account of a map (fdinfo "memlock:"), bytes; -1: unknown. */
+long long dp_map_memlock(int fd);
 /* Services: into the shadow generation; ids stay those of the active one. */
 int dp_write_services(struct dataplane *dp, const struct lb_model *m, struct lb_apply_stats *st);
 int dp_copy_services(struct dataplane *dp);
