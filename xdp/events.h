@@ -33,7 +33,6 @@ static __always_inline int ev_sample(__u32 slot)
 	/* 1-in-N as a countdown, not seen % every: a 64-bit modulo per
 	 * dropped packet is a measurable share of a ~250 ns drop path.  A
 	 * countdown left from a larger `every` is cut to the new one. */
-	st->seen++;
 	if (st->skip >= cfg->every)
 		st->skip = cfg->every - 1;
 	if (st->skip) {

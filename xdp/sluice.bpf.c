@@ -417,15 +417,16 @@ int sluice_xdp(struct xdp_md *ctx)
 			return finish(ctx, SR_SYN_RATE, bytes, flags, &p, v6, gen);
 	}
 
-	/* SYN cookies for protected local services (xdp/syncookie.h) */
-	if (rc == SLUICE_PARSE_OK && p.l4_proto == IPPROTO_TCP) {
+	/* SYN cookies for protected local services (xdp/syncookie.h), only
+	 * when this generation protects one in a mode that is on now */
+	if (rc == SLUICE_PARSE_OK && p.l4_proto == IPPROTO_TCP && cookie_gen_on(gen, flood)) {
 		struct cookie_pkt cp = {
 			.l3_off = (__u16)(p.l3 - data),
 			.l4_off = (__u16)(p.l4 - data),
 			.sport = p.sport,
 			.dport = p.dport,
 			.v6 = (__u8)v6,
-			.gen = (__u8)gen,
+			.gen = (__u8)(gen | (flood ? COOKIE_GEN_FLOOD : 0)),
 			.tcp_flags = p.tcp_flags,
 			.plain = !p.frag && p.l4 - p.l3 == (v6 ? 40 : 20),
 		};

@@ -481,7 +481,7 @@ struct sluice_sampling {
 };
 
 struct sluice_sample_state {
-	__u64 seen;
+	__u64 seen; /* unused (kept: the pinned map's value layout) */
 	__u64 window_ns;
 	__u32 sent_in_window;
 	__u32 skip; /* events still to skip before the next one (1-in-N) */
@@ -553,8 +553,8 @@ struct sluice_autoblock_req {
 
 /* Protected local services (address, TCP port), keyed per generation (gen
  * is part of the key: one hash holds both).  syncookie_gen[gen] is the
- * largest mode of any entry of that generation, so traffic pays no lookup
- * when no service is protected (docs/syn-cookies.md). */
+ * largest mode of any entry of that generation: with no service protected,
+ * traffic pays that one array lookup, no hash lookup (docs/syn-cookies.md). */
 #define SLUICE_COOKIE_MAX 1024
 
 enum sluice_cookie_mode {

@@ -37,11 +37,13 @@ struct cookie_pkt {
 	__be16 sport;
 	__be16 dport;
 	__u8 v6;
-	__u8 gen;
+	__u8 gen;   /* bit 0: the generation; COOKIE_GEN_FLOOD: flood mode is on */
 	__u8 tcp_flags;
 	__u8 plain; /* fixed IP header only: no IPv4 options, no IPv6 extensions,
 		     * not a fragment */
 };
+
+#define COOKIE_GEN_FLOOD 0x02
 
 #define COOKIE_TCP_FIN 0x01
 #define COOKIE_TCP_SYN 0x02
@@ -72,18 +74,24 @@ struct {
 	__type(value, struct cookie_scratch);
 } cookie_scratch_map SEC(".maps");
 
-/* Is the service's cookie mode on for this packet? */
-static __always_inline int cookie_mode_on(__u32 mode)
+/* Is a cookie mode on for this packet?  flood: sluice_state.flood_mode as
+ * the main program read it (no second lookup). */
+static __always_inline int cookie_mode_on(__u32 mode, __u32 flood)
 {
-	__u32 zero = 0;
-	struct sluice_state *st;
-
 	if (mode == SLUICE_COOKIE_ALWAYS)
 		return 1;
-	if (mode != SLUICE_COOKIE_FLOOD)
-		return 0;
-	st = bpf_map_lookup_elem(&sluice_state, &zero);
-	return st && st->flood_mode;
+	return mode == SLUICE_COOKIE_FLOOD && flood;
+}
+
+/* Does generation gen protect any local service in a mode that is on now?
+ * Checked in the main program before anything is copied for
+ * sluice_syncookie: with nothing protected, TCP pays one inlined array
+ * lookup. */
+static __always_inline int cookie_gen_on(__u32 gen, __u32 flood)
+{
+	__u32 *mode = bpf_map_lookup_elem(&syncookie_gen, &gen);
+
+	return mode && cookie_mode_on(*mode, flood);
 }
 
 /* Does the kernel already have this connection (any socket but the
@@ -304,20 +312,18 @@ __noinline int sluice_syncookie(struct xdp_md *ctx, const struct cookie_pkt *cp)
 	struct sluice_cookie_key k = {};
 	struct sluice_cookie_svc *svc;
 	struct cookie_scratch *sc;
-	__u32 gen, zero = 0, *any;
+	__u32 gen, flood, zero = 0;
 
 	if (!cp)
 		return SLUICE_PARSE_OK;
-	gen = cp->gen ? 1 : 0;
-	any = bpf_map_lookup_elem(&syncookie_gen, &gen);
-	if (!any || !cookie_mode_on(*any))
-		return SLUICE_PARSE_OK;
+	gen = cp->gen & 1;
+	flood = cp->gen & COOKIE_GEN_FLOOD;
 	__builtin_memcpy(k.addr, cp->daddr, 16);
 	k.port = cp->dport;
 	k.family = cp->v6 ? 6 : 4;
 	k.gen = (__u8)gen;
 	svc = bpf_map_lookup_elem(&syncookie_local, &k);
-	if (!svc || !cookie_mode_on(svc->mode))
+	if (!svc || !cookie_mode_on(svc->mode, flood))
 		return SLUICE_PARSE_OK;
 	sc = bpf_map_lookup_elem(&cookie_scratch_map, &zero);
 	if (!sc)
