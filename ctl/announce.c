@@ -51,11 +51,6 @@ static bool dataplane_attached(const struct daemon *d)
 	return true;
 }
 
-static int vip_cmp(const void *a, const void *b)
-{
-	return prefix_cmp(a, b);
-}
-
 /* The VIPs to announce now, sorted, each once (a VIP may carry several
  * services: it stays announced while any of them can serve). */
 static size_t wanted(struct daemon *d, struct sluice_prefix **out)
@@ -86,7 +81,7 @@ static size_t wanted(struct daemon *d, struct sluice_prefix **out)
 		v[n].list_id = 0;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), vip_cmp);
+	qsort(v, n, sizeof(*v), prefix_cmp);
 	*out = v;
 	return n;
 }
@@ -313,13 +308,16 @@ void announce_status_json(const struct daemon *d, struct buf *out)
 		buf_printf(out, "\"bgp\": {\"enabled\": false}");
 		return;
 	}
+	buf_printf(out, "\"bgp\": {\"enabled\": true, \"socket\": ");
+	buf_json_str(out, a->cfg.socket);
+	buf_printf(out, ", \"include\": ");
+	buf_json_str(out, a->cfg.include);
 	buf_printf(out,
-		   "\"bgp\": {\"enabled\": true, \"socket\": \"%s\", \"include\": \"%s\", "
-		   "\"drain_ms\": %u, \"in_sync\": %s, \"attached\": %s, \"pushes_ok\": %llu, "
+		   ", \"drain_ms\": %u, \"in_sync\": %s, \"attached\": %s, \"pushes_ok\": %llu, "
 		   "\"push_failures\": %llu, \"last_change\": %lld, \"vips\": [",
-		   a->cfg.socket, a->cfg.include, a->cfg.drain_ms, a->synced ? "true" : "false",
-		   a->attached ? "true" : "false", (unsigned long long)a->pushes_ok,
-		   (unsigned long long)a->push_failures, (long long)a->last_change);
+		   a->cfg.drain_ms, a->synced ? "true" : "false", a->attached ? "true" : "false",
+		   (unsigned long long)a->pushes_ok, (unsigned long long)a->push_failures,
+		   (long long)a->last_change);
 	for (size_t i = 0; i < lb->n; i++) {
 		char vip[64];
 

@@ -34,6 +34,8 @@ struct buf {
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 void buf_free(struct buf *b);
+/* s as a JSON string, quotes and escapes included */
+void buf_json_str(struct buf *b, const char *s);
 
 /* ---- counters ------------------------------------------------------------ */
 

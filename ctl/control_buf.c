@@ -54,3 +54,17 @@ void buf_free(struct buf *b)
 	b->len = b->cap = 0;
 	b->oom = false;
 }
+
+void buf_json_str(struct buf *b, const char *s)
+{
+	buf_printf(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_printf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			buf_printf(b, "\\u%04x", (unsigned char)*s);
+		else
+			buf_printf(b, "%c", *s);
+	}
+	buf_printf(b, "\"");
+}

@@ -274,7 +274,6 @@ void daemon_health_reload(struct daemon *d);
  * no such service.  A VIP is worth announcing only while this is > 0. */
 int daemon_service_healthy_backends(const struct daemon *d, uint32_t svc_index);
 /* The same, by service name. */
-int daemon_service_healthy_backends_by_name(const struct daemon *d, const char *service);
 void health_status(const struct daemon *d, struct buf *out);
 void health_status_json(const struct daemon *d, struct buf *out);
 void health_prom(const struct daemon *d, struct buf *out);

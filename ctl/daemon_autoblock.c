@@ -103,21 +103,9 @@ size_t autoblock_active(const struct daemon *d)
 	return n;
 }
 
-/* outer covers inner (same family, shorter or equal, same leading bits) */
-static bool covers(const struct sluice_prefix *outer, const struct sluice_prefix *inner)
-{
-	uint8_t a[16];
-
-	if (outer->family != inner->family || outer->len > inner->len)
-		return false;
-	memcpy(a, inner->addr, 16);
-	prefix_mask(a, outer->len);
-	return !memcmp(a, outer->addr, 16);
-}
-
 static bool overlaps(const struct sluice_prefix *a, const struct sluice_prefix *b)
 {
-	return covers(a, b) || covers(b, a);
+	return prefix_covers(a, b) || prefix_covers(b, a);
 }
 
 /* The request's source (its /32, or its /64) and the block it becomes. */
@@ -141,7 +129,7 @@ static bool hits_allowlist(const struct daemon *d, const struct sluice_prefix *s
 			   const struct sluice_prefix *blk)
 {
 	for (size_t i = 0; i < d->model.allow.n; i++)
-		if (covers(&d->model.allow.v[i], src) || overlaps(&d->model.allow.v[i], blk))
+		if (prefix_covers(&d->model.allow.v[i], src) || overlaps(&d->model.allow.v[i], blk))
 			return true;
 	return false;
 }
@@ -149,10 +137,10 @@ static bool hits_allowlist(const struct daemon *d, const struct sluice_prefix *s
 static bool already_blocked(const struct daemon *d, const struct sluice_prefix *blk)
 {
 	for (size_t i = 0; i < d->n_blocks; i++)
-		if (covers(&d->blocks[i].prefix, blk))
+		if (prefix_covers(&d->blocks[i].prefix, blk))
 			return true;
 	for (size_t i = 0; i < d->model.block.n; i++)
-		if (covers(&d->model.block.v[i], blk))
+		if (prefix_covers(&d->model.block.v[i], blk))
 			return true;
 	return false;
 }

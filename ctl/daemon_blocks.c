@@ -156,17 +156,6 @@ static struct runtime_block *find(struct daemon *d, const struct sluice_prefix *
 	return NULL;
 }
 
-static bool contains(const struct sluice_prefix *outer, const struct sluice_prefix *inner)
-{
-	uint8_t a[16];
-
-	if (outer->family != inner->family || outer->len > inner->len)
-		return false;
-	memcpy(a, inner->addr, 16);
-	prefix_mask(a, outer->len);
-	return !memcmp(a, outer->addr, 16);
-}
-
 int blocks_persist(struct daemon *d, const struct runtime_block *b)
 {
 	struct ctl_block_key k;
@@ -265,7 +254,7 @@ int blocks_add(struct daemon *d, const char *cidr, const char *ttl, struct buf *
 	buf_printf(out, "%s %s%s%s\n", existed ? "updated runtime block" : "blocked", txt,
 		   secs ? " for " : " (no expiry)", secs ? dur : "");
 	for (size_t i = 0; i < d->model.allow.n; i++) {
-		if (contains(&d->model.allow.v[i], &p)) {
+		if (prefix_covers(&d->model.allow.v[i], &p)) {
 			char a[64];
 
 			prefix_format(&d->model.allow.v[i], a, sizeof(a));

@@ -86,14 +86,6 @@ int daemon_service_healthy_backends(const struct daemon *d, uint32_t svc_index)
 	return n;
 }
 
-int daemon_service_healthy_backends_by_name(const struct daemon *d, const char *service)
-{
-	for (size_t i = 0; i < d->model.lb.n; i++)
-		if (!strcmp(d->model.lb.svcs[i].name, service))
-			return daemon_service_healthy_backends(d, (uint32_t)i);
-	return -1;
-}
-
 static void backend_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN];
@@ -161,20 +153,6 @@ void health_status(const struct daemon *d, struct buf *out)
 	}
 }
 
-static void json_str(struct buf *out, const char *s)
-{
-	buf_printf(out, "\"");
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			buf_printf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			buf_printf(out, "\\u%04x", (unsigned char)*s);
-		else
-			buf_printf(out, "%c", *s);
-	}
-	buf_printf(out, "\"");
-}
-
 /* The "services" member of `sluice status --json` (control_fast.c writes the
  * object around it). */
 void health_status_json(const struct daemon *d, struct buf *out)
@@ -186,7 +164,7 @@ void health_status_json(const struct daemon *d, struct buf *out)
 		const struct lb_service_cfg *s = &m->svcs[i];
 
 		buf_printf(out, "%s{\"name\":", i ? "," : "");
-		json_str(out, s->name);
+		buf_json_str(out, s->name);
 		buf_printf(out, ",\"health_check\":\"%s\",\"healthy_backends\":%d,\"backends\":[",
 			   s->health.type == HC_HTTP  ? "http"
 			   : s->health.type == HC_TCP ? "tcp"
@@ -211,7 +189,7 @@ void health_status_json(const struct daemon *d, struct buf *out)
 				   (unsigned long long)(c ? c->checks_failed : 0),
 				   (unsigned long long)(c ? c->went_up : 0),
 				   (unsigned long long)(c ? c->went_down : 0));
-			json_str(out, c ? c->last_error : "");
+			buf_json_str(out, c ? c->last_error : "");
 			buf_printf(out, "}");
 		}
 		buf_printf(out, "]}");

@@ -104,6 +104,17 @@ bool prefix_same(const struct sluice_prefix *a, const struct sluice_prefix *b)
 	return a->family == b->family && a->len == b->len && !memcmp(a->addr, b->addr, 16);
 }
 
+bool prefix_covers(const struct sluice_prefix *outer, const struct sluice_prefix *inner)
+{
+	uint8_t a[16];
+
+	if (outer->family != inner->family || outer->len > inner->len)
+		return false;
+	memcpy(a, inner->addr, 16);
+	prefix_mask(a, outer->len);
+	return !memcmp(a, outer->addr, 16);
+}
+
 int prefix_list_push(struct prefix_list *l, const struct sluice_prefix *p)
 {
 	if (l->n == l->cap) {

@@ -34,6 +34,8 @@ void prefix_mask(uint8_t *addr, unsigned len);
 /* Total order: family, then address bytes, then length. */
 int prefix_cmp(const void *a, const void *b);
 bool prefix_same(const struct sluice_prefix *a, const struct sluice_prefix *b);
+/* outer covers inner: same family, outer no longer, same leading bits */
+bool prefix_covers(const struct sluice_prefix *outer, const struct sluice_prefix *inner);
 
 int prefix_list_push(struct prefix_list *l, const struct sluice_prefix *p);
 void prefix_list_free(struct prefix_list *l);

@@ -37,7 +37,7 @@ struct cookie_pkt {
 	__be16 sport;
 	__be16 dport;
 	__u8 v6;
-	__u8 gen;   /* bit 0: the generation; COOKIE_GEN_FLOOD: flood mode is on */
+	__u8 gen; /* bit 0: the generation; COOKIE_GEN_FLOOD: flood mode is on */
 	__u8 tcp_flags;
 	__u8 plain; /* fixed IP header only: no IPv4 options, no IPv6 extensions,
 		     * not a fragment */
