@@ -25,6 +25,17 @@ void daemon_hostwl_sync(struct daemon *d)
 		return; /* pinned by an older sluice: no hostNetwork workloads */
 	n = hostwl_sync(fd, d->dp.pod_names_fd, &d->wl, &d->model);
 	close(fd);
+	if (n >= 0) {
+		/* TC skips the workload lookups while this is 0 */
+		uint32_t zero = 0, count = (uint32_t)n;
+
+		snprintf(path, sizeof(path), "%s/hostwl_count", d->pin_dir);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_map_update_elem(fd, &zero, &count, BPF_ANY);
+			close(fd);
+		}
+	}
 	if (n < 0)
 		dlog("warning: hostNetwork workloads: writing hostwl_cgroups: %s", strerror(-n));
 	else if (n != last)

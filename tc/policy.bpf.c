@@ -303,6 +303,15 @@ static __always_inline __u32 sock_workload(struct bpf_sock *sk)
 	return 0;
 }
 
+/* Is any hostNetwork workload's cgroup known?  With none, node traffic is
+ * plain "host" and pays no socket lookup. */
+static __always_inline int hostwl_any(void)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&hostwl_count, &zero);
+
+	return n && *n;
+}
+
 /* The hostNetwork workload (pod id) a packet to the node is for: the
  * receiving socket's cgroup, or its deepest ancestor, in hostwl_cgroups.
  * 0: not TCP/UDP with ports, not for this node, no socket, or a socket of
@@ -389,7 +398,7 @@ __noinline int uplink_decide(struct __sk_buff *skb, __u32 identity, __u32 flags,
 		/* the node's own traffic: a hostNetwork workload's if a socket
 		 * of one will receive it, else just "host" (never a pod's by
 		 * address: hostNetwork pods share the node's addresses) */
-		__u32 wl = host_workload(skb, &t);
+		__u32 wl = hostwl_any() ? host_workload(skb, &t) : 0;
 
 		if (wl && workload_decide(skb, &t, wl, identity, gen) == TC_ACT_SHOT)
 			return TC_ACT_SHOT;
@@ -563,7 +572,7 @@ int sluice_tc_cgroup(struct __sk_buff *skb)
 		c->packets++;
 		c->bytes += skb->len;
 	}
-	if (id)
+	if (id && hostwl_any())
 		workload_tx(skb, id);
 	return TC_ACT_OK;
 }

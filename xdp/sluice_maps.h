@@ -1106,6 +1106,17 @@ struct {
 	__type(value, __u32); /* pod id */
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hostwl_cgroups SEC(".maps");
+
+/* How many cgroups hostwl_cgroups holds (written by the daemon after each
+ * sync): 0 and TC skips the FIB and socket lookups and the ancestor walks
+ * that only a hostNetwork workload needs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hostwl_count SEC(".maps");
 #endif
 
 #endif /* SLUICE_MAPS_H */

@@ -456,6 +456,7 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	char root[PATH_MAX], mine[PATH_MAX], a[PATH_MAX + 64], c1[PATH_MAX + 96],
 	    procs[2 * PATH_MAX + 96], pid[32];
 	struct policy_rule_cfg tcp_only = {.proto = IPPROTO_TCP, .port_hi = 65535};
+	uint32_t zero32 = 0, one32 = 1; /* hostwl_count: the daemon writes it after a sync */
 	struct pod_cfg agent;
 	struct sluice_model m;
 	struct stat st;
@@ -504,6 +505,7 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	id = pod_id_for(xdp_map_fd("pod_names"), "agent");
 	CHECK(id != 0);
 	CHECK(bpf_map_update_elem(xdp_map_fd("hostwl_cgroups"), &a_id, &id, BPF_ANY) == 0);
+	CHECK(bpf_map_update_elem(xdp_map_fd("hostwl_count"), &zero32, &one32, BPF_ANY) == 0);
 	bpf_map_delete_elem(xdp_map_fd("pod_stats"), &id);
 
 	rx0 = wl_stat(id, 0);
@@ -554,6 +556,7 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	}
 
 	bpf_map_delete_elem(xdp_map_fd("hostwl_cgroups"), &a_id);
+	bpf_map_update_elem(xdp_map_fd("hostwl_count"), &zero32, &zero32, BPF_ANY);
 	close(ts);
 	close(us);
 	close(os);
