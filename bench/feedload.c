@@ -67,27 +67,26 @@ static long long inflate_only(const char *path)
 	return total;
 }
 
-#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8) /* per generation */
-#define FAST6_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
-#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * 256)
 #define BATCH 8192
 
 /* The list maps of the data path, made like xdp/sluice_maps.h's, in a
  * struct dataplane so that dp_write_lists can write them. */
 struct maps {
 	struct dataplane dp;
-	size_t mm_bytes[3]; /* fast_v4, fast4_chunks, fast_v6: both generations */
+	size_t mm_bytes[5]; /* fast_v4, fast4_chunks, fast_v6, fast4_rank, fast4_detail: both gens */
 };
 
 static void maps_close(struct maps *m)
 {
 	struct dataplane *dp = &m->dp;
-	void *mem[3] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1]};
+	void *mem[5] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1], dp->rank_mem,
+			dp->detail_mem};
 	int fds[] = {dp->fast_fd[0],	 dp->fast_fd[1],     dp->chunks_fd,	dp->fast6_fd[0],
+		     dp->rank_fd,	 dp->detail_fd,
 		     dp->fast6_fd[1],	 dp->fast6_masks_fd, dp->classes_fd,	dp->trie_fd[0][0],
 		     dp->trie_fd[0][1], dp->trie_fd[1][0], dp->trie_fd[1][1]};
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 5; i++)
 		if (mem[i] && mem[i] != MAP_FAILED)
 			munmap(mem[i], m->mm_bytes[i]);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -113,11 +112,17 @@ static int maps_create(struct maps *m)
 	LIBBPF_OPTS(bpf_map_create_opts, plain);
 
 	memset(m, 0, sizeof(*m));
-	m->mm_bytes[0] = SLUICE_GENS * FAST4_BYTES;
-	m->mm_bytes[1] = SLUICE_GENS * CHUNKS_BYTES;
-	m->mm_bytes[2] = SLUICE_GENS * FAST6_BYTES;
+	m->mm_bytes[0] = SLUICE_GENS * FAST4_SUM_BYTES;
+	m->mm_bytes[1] = SLUICE_GENS * FAST4_CHUNKS_BYTES;
+	m->mm_bytes[2] = SLUICE_GENS * FAST6_L1_BYTES;
+	m->mm_bytes[3] = SLUICE_GENS * FAST4_RANK_BYTES;
+	m->mm_bytes[4] = SLUICE_GENS * FAST4_DETAIL_BYTES;
 	dp->fast_fd[0] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v4", 4, 8,
-					SLUICE_GENS * SLUICE_FAST4_WORDS, &mm);
+					SLUICE_GENS * SLUICE_FAST4_SUM_WORDS, &mm);
+	dp->rank_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_rank", 4, 8,
+				     SLUICE_GENS * SLUICE_FAST4_RANK_WORDS, &mm);
+	dp->detail_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_detail", 4, 8,
+				       SLUICE_GENS * SLUICE_FAST4_DETAIL, &mm);
 	dp->chunks_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_chunks", 4, 8,
 				       SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS, &mm);
 	dp->fast_fd[1] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v6", 4, 8,
@@ -144,12 +149,15 @@ static int maps_create(struct maps *m)
 	if (dp->fast_fd[0] < 0 || dp->fast_fd[1] < 0 || dp->chunks_fd < 0 || dp->fast6_fd[0] < 0 ||
 	    dp->fast6_fd[1] < 0 || dp->trie_fd[0][0] < 0 || dp->trie_fd[0][1] < 0 ||
 	    dp->trie_fd[1][0] < 0 || dp->trie_fd[1][1] < 0 || dp->fast6_masks_fd < 0 ||
-	    dp->classes_fd < 0)
+	    dp->classes_fd < 0 || dp->rank_fd < 0 || dp->detail_fd < 0)
 		return -errno;
 	dp->fast_mem[0] = map_mmap(dp->fast_fd[0], m->mm_bytes[0]);
 	dp->chunks_mem = map_mmap(dp->chunks_fd, m->mm_bytes[1]);
 	dp->fast_mem[1] = map_mmap(dp->fast_fd[1], m->mm_bytes[2]);
-	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1])
+	dp->rank_mem = map_mmap(dp->rank_fd, m->mm_bytes[3]);
+	dp->detail_mem = map_mmap(dp->detail_fd, m->mm_bytes[4]);
+	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1] || !dp->rank_mem ||
+	    !dp->detail_mem)
 		return -errno;
 	return 0;
 }
@@ -282,10 +290,13 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 		memcpy(dp->chunks_mem, t.chunks, t.n_chunks * 256);
 	ms[P_CHUNKS] = now_ms() - t0;
 	t0 = now_ms();
-	memcpy(dp->fast_mem[0], t.fast4, FAST4_BYTES);
+	memcpy(dp->fast_mem[0], t.sum, FAST4_SUM_BYTES);
+	memcpy(dp->rank_mem, t.rank, FAST4_RANK_BYTES);
+	if (t.n_detail)
+		memcpy(dp->detail_mem, t.detail, t.n_detail * sizeof(*t.detail));
 	ms[P_FAST4] = now_ms() - t0;
 	t0 = now_ms();
-	memcpy(dp->fast_mem[1], t.fast6, FAST6_BYTES);
+	memcpy(dp->fast_mem[1], t.fast6, FAST6_L1_BYTES);
 	ms[P_FAST6] = now_ms() - t0;
 
 	/* the production function: generation 1 fresh (a start), then
@@ -329,14 +340,16 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 		counts[t.trie.v[i].family == 6 ? C_TRIE6 : C_TRIE4]++;
 	counts[C_DEEPER4] = t.deeper4;
 	counts[C_DEEPER6] = t.deeper6;
-	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]);
+	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]) + dp_map_memlock(dp->rank_fd) +
+		       dp_map_memlock(dp->detail_fd);
 	mem->chunks = dp_map_memlock(dp->chunks_fd);
 	mem->fast_v6 = dp_map_memlock(dp->fast_fd[1]);
 	mem->hash6 = dp_map_memlock(dp->fast6_fd[0]) + dp_map_memlock(dp->fast6_fd[1]);
 	mem->trie4 = dp_map_memlock(dp->trie_fd[0][0]) + dp_map_memlock(dp->trie_fd[0][1]);
 	mem->trie6 = dp_map_memlock(dp->trie_fd[1][0]) + dp_map_memlock(dp->trie_fd[1][1]);
 	mem->classes = dp_map_memlock(dp->classes_fd);
-	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2];
+	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2] + mm.mm_bytes[3] +
+		       mm.mm_bytes[4];
 out_maps:
 	maps_close(&mm);
 out:

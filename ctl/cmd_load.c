@@ -78,9 +78,11 @@ int cmd_load(struct cli *c)
 	printf("loaded %zu block and %zu allow prefixes: %zu compiled entries, %zu slow-path trie "
 	       "entries written, %zu removed\n",
 	       block.n, allow.n, compiled.n, st.added_or_updated, st.removed);
-	printf("fast tables: %zu IPv4 chunks, %zu IPv6 buckets in %zu hash entries, %zu + %zu "
-	       "/24s past the pool/hash; built in %.0f ms, written in %.0f ms\n",
-	       fs.chunks_used, fs.buckets6, fs.h6_entries, fs.deeper4, fs.deeper6, fs.build_ms,
+	printf("fast tables: %zu detailed IPv4 /24s (%zu as ranges, %zu chunks), %zu IPv6 buckets "
+	       "in %zu hash entries, %zu + %zu /24s past the pool/hash; built in %.0f ms, written in "
+	       "%.0f ms\n",
+	       fs.details_used, fs.ranges4, fs.chunks_used, fs.buckets6, fs.h6_entries, fs.deeper4,
+	       fs.deeper6, fs.build_ms,
 	       fs.write_ms);
 	rc = 0;
 out:

@@ -16,9 +16,6 @@
 #include "syncookies.h"
 #include "sluice_maps.h"
 
-#define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
-#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8)
-#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS * 8)
 #define RING_GEN_WORDS ((size_t)SLUICE_MAX_SERVICES * SLUICE_RING_WORDS)
 _Static_assert(sizeof(struct sluice_backend) % 8 == 0, "mmapped array elements are 8-byte multiples");
 #define BACKENDS_BYTES ((size_t)SLUICE_GENS * SLUICE_MAX_BACKENDS * sizeof(struct sluice_backend))
@@ -79,6 +76,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
 		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
 		{&dp->chunks_fd, "fast4_chunks"},     {&dp->fast6_fd[0], "fast6_g0"},
+		{&dp->rank_fd, "fast4_rank"},         {&dp->detail_fd, "fast4_detail"},
 		{&dp->fast6_fd[1], "fast6_g1"},       {&dp->fast6_masks_fd, "fast6_masks"},
 		{&dp->cookie_local_fd, "syncookie_local"}, {&dp->cookie_gen_fd, "syncookie_gen"},
 	};
@@ -93,14 +91,17 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 			return -ENOENT;
 		}
 	}
-	dp->chunks_mem = map_mmap(dp->chunks_fd, SLUICE_GENS * CHUNKS_BYTES);
-	if (!dp->chunks_mem) {
-		snprintf(err, errlen, "cannot mmap the IPv4 chunks: %s", strerror(errno));
+	dp->chunks_mem = map_mmap(dp->chunks_fd, SLUICE_GENS * FAST4_CHUNKS_BYTES);
+	dp->rank_mem = map_mmap(dp->rank_fd, SLUICE_GENS * FAST4_RANK_BYTES);
+	dp->detail_mem = map_mmap(dp->detail_fd, SLUICE_GENS * FAST4_DETAIL_BYTES);
+	if (!dp->chunks_mem || !dp->rank_mem || !dp->detail_mem) {
+		snprintf(err, errlen, "cannot mmap the IPv4 fast tables: %s", strerror(errno));
 		dp_close(dp);
 		return -errno;
 	}
 	for (int f = 0; f < 2; f++) {
-		dp->fast_mem[f] = map_mmap(dp->fast_fd[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
+		dp->fast_mem[f] =
+		    map_mmap(dp->fast_fd[f], SLUICE_GENS * (f ? FAST6_L1_BYTES : FAST4_SUM_BYTES));
 		if (!dp->fast_mem[f]) {
 			snprintf(err, errlen, "cannot mmap the fast table: %s", strerror(errno));
 			dp_close(dp);
@@ -139,15 +140,21 @@ void dp_close(struct dataplane *dp)
 		      &dp->pod_addrs_fd[0], &dp->pod_addrs_fd[1], &dp->pod_policy_fd,
 		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
 		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
-		      &dp->fast6_masks_fd, &dp->cookie_local_fd, &dp->cookie_gen_fd};
+		      &dp->fast6_masks_fd, &dp->cookie_local_fd, &dp->cookie_gen_fd,
+		      &dp->rank_fd,         &dp->detail_fd};
 
 	for (int g = 0; g < 2; g++)
 		prefix_list_free(&dp->trie_have[g]);
 	for (int f = 0; f < 2; f++)
 		if (dp->fast_mem[f])
-			munmap(dp->fast_mem[f], SLUICE_GENS * (f ? FAST_BYTES : FAST4_BYTES));
+			munmap(dp->fast_mem[f],
+			       SLUICE_GENS * (f ? FAST6_L1_BYTES : FAST4_SUM_BYTES));
 	if (dp->chunks_mem)
-		munmap(dp->chunks_mem, SLUICE_GENS * CHUNKS_BYTES);
+		munmap(dp->chunks_mem, SLUICE_GENS * FAST4_CHUNKS_BYTES);
+	if (dp->rank_mem)
+		munmap(dp->rank_mem, SLUICE_GENS * FAST4_RANK_BYTES);
+	if (dp->detail_mem)
+		munmap(dp->detail_mem, SLUICE_GENS * FAST4_DETAIL_BYTES);
 	if (dp->ring_mem)
 		munmap(dp->ring_mem, SLUICE_GENS * RING_GEN_WORDS * 8);
 	if (dp->backends_mem)

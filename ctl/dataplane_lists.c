@@ -16,10 +16,7 @@
 #include "dataplane.h"
 #include "sluice_maps.h"
 
-#define FAST_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
-#define FAST4_BYTES ((size_t)SLUICE_FAST4_WORDS * 8)
-#define CHUNK 256
-#define CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * CHUNK)
+#define CHUNK FAST4_CHUNK_BYTES
 #define BATCH 8192
 
 static double now_ms(void)
@@ -219,13 +216,22 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		rc = replace_hash6(dp->fast6_fd[dp->shadow], t.h6, t.n_h6);
 	if (!rc) {
 		if (t.n_chunks)
-			memcpy((uint8_t *)dp->chunks_mem + dp->shadow * CHUNKS_BYTES, t.chunks,
+			memcpy((uint8_t *)dp->chunks_mem + dp->shadow * FAST4_CHUNKS_BYTES, t.chunks,
 			       t.n_chunks * CHUNK);
-		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES, t.fast4, FAST4_BYTES);
-		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES, t.fast6, FAST_BYTES);
+		if (t.n_detail)
+			memcpy((uint8_t *)dp->detail_mem + dp->shadow * FAST4_DETAIL_BYTES, t.detail,
+			       t.n_detail * sizeof(*t.detail));
+		memcpy((uint8_t *)dp->rank_mem + dp->shadow * FAST4_RANK_BYTES, t.rank,
+		       FAST4_RANK_BYTES);
+		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_SUM_BYTES, t.sum,
+		       FAST4_SUM_BYTES);
+		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST6_L1_BYTES, t.fast6,
+		       FAST6_L1_BYTES);
 		*fs = (struct fast_stats){
 		    .known = 1,
 		    .chunks_used = t.n_chunks,
+		    .details_used = t.n_detail,
+		    .ranges4 = t.ranges4,
 		    .deeper4 = t.deeper4,
 		    .buckets6 = t.buckets6,
 		    .h6_entries = t.n_h6,
@@ -266,7 +272,7 @@ int dp_copy_lists(struct dataplane *dp)
 	struct prefix_list trie = {0};
 	struct verdict_apply_stats st;
 	struct fast6_entry *h6 = NULL;
-	size_t n_h6 = 0, chunks;
+	size_t n_h6 = 0, chunks, details;
 	int rc;
 
 	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
@@ -293,16 +299,22 @@ int dp_copy_lists(struct dataplane *dp)
 	free(h6);
 	if (rc)
 		return rc;
-	/* chunks in use: all of them when the active generation was written
-	 * before this process opened the maps */
+	/* chunks and details in use: all of them when the active generation
+	 * was written before this process opened the maps */
 	chunks =
 	    dp->fast[dp->active].known ? dp->fast[dp->active].chunks_used : SLUICE_FAST4_CHUNKS;
-	memcpy((uint8_t *)dp->chunks_mem + dp->shadow * CHUNKS_BYTES,
-	       (uint8_t *)dp->chunks_mem + dp->active * CHUNKS_BYTES, chunks * CHUNK);
-	memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_BYTES,
-	       (uint8_t *)dp->fast_mem[0] + dp->active * FAST4_BYTES, FAST4_BYTES);
-	memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST_BYTES,
-	       (uint8_t *)dp->fast_mem[1] + dp->active * FAST_BYTES, FAST_BYTES);
+	details =
+	    dp->fast[dp->active].known ? dp->fast[dp->active].details_used : SLUICE_FAST4_DETAIL;
+	memcpy((uint8_t *)dp->chunks_mem + dp->shadow * FAST4_CHUNKS_BYTES,
+	       (uint8_t *)dp->chunks_mem + dp->active * FAST4_CHUNKS_BYTES, chunks * CHUNK);
+	memcpy((uint8_t *)dp->detail_mem + dp->shadow * FAST4_DETAIL_BYTES,
+	       (uint8_t *)dp->detail_mem + dp->active * FAST4_DETAIL_BYTES, details * 8);
+	memcpy((uint8_t *)dp->rank_mem + dp->shadow * FAST4_RANK_BYTES,
+	       (uint8_t *)dp->rank_mem + dp->active * FAST4_RANK_BYTES, FAST4_RANK_BYTES);
+	memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_SUM_BYTES,
+	       (uint8_t *)dp->fast_mem[0] + dp->active * FAST4_SUM_BYTES, FAST4_SUM_BYTES);
+	memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST6_L1_BYTES,
+	       (uint8_t *)dp->fast_mem[1] + dp->active * FAST6_L1_BYTES, FAST6_L1_BYTES);
 	dp->fast[dp->shadow] = dp->fast[dp->active];
 	return 0;
 }
@@ -349,15 +361,19 @@ int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *add
 
 	memset(v, 0, sizeof(*v));
 	if (family == 4) {
-		cls = ((const uint32_t *)
-			   dp->fast_mem[0])[(size_t)dp->active * SLUICE_FAST4_WORDS * 2 + top];
-		if (cls >= SLUICE_CHUNK_BASE && cls - SLUICE_CHUNK_BASE < SLUICE_FAST4_CHUNKS)
-			cls =
-			    ((const uint8_t *)dp
-				 ->chunks_mem)[dp->active * CHUNKS_BYTES +
-					       (size_t)(cls - SLUICE_CHUNK_BASE) * CHUNK + addr[3]];
+		struct fast4_view fv = {
+		    .sum = (const uint64_t *)((const uint8_t *)dp->fast_mem[0] +
+					      dp->active * FAST4_SUM_BYTES),
+		    .rank = (const uint64_t *)((const uint8_t *)dp->rank_mem +
+					       dp->active * FAST4_RANK_BYTES),
+		    .detail = (const uint64_t *)((const uint8_t *)dp->detail_mem +
+						 dp->active * FAST4_DETAIL_BYTES),
+		    .chunks = (const uint8_t *)dp->chunks_mem + dp->active * FAST4_CHUNKS_BYTES,
+		};
+
+		cls = fast4_class(&fv, top << 8 | addr[3]);
 	} else {
-		cls = ((const uint8_t *)dp->fast_mem[1])[dp->active * FAST_BYTES + top];
+		cls = ((const uint8_t *)dp->fast_mem[1])[dp->active * FAST6_L1_BYTES + top];
 		if (cls == SLUICE_CLASS_HASH)
 			cls = dp_fast6(dp, addr);
 	}

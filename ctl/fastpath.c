@@ -8,12 +8,16 @@
  * the class of the longest prefix covering it.
  *
  * IPv4: prefixes <= /24 paint the /24 entries.  A /24 holding a longer
- * prefix gets a chunk: 256 class bytes, one per address, first filled with
- * the /24's class, then painted by the longer prefixes.  Any address: one
- * entry, at most one chunk byte.  Past the chunk pool, a /24 is marked
- * DEEPER and the trie gets the /24 itself carrying its painted class plus
- * the longer prefixes inside it (a longer match wins, otherwise the /24
- * entry returns what the table would have).
+ * prefix gets a scratch chunk: 256 class bytes, one per address, first
+ * filled with the /24's class, then painted by the longer prefixes.  Then
+ * the painted table is packed the way the data path reads it
+ * (sluice_maps.h): 2 bits per /24 (none / the primary class / trie /
+ * detail), a rank per 64 /24s, and per detailed /24 one u64: its class, up
+ * to four ranges of classes (a /24 with one or two longer prefixes), or a
+ * chunk of the pool (the scratch chunk copied).  Class 1, the primary, is
+ * given to the class covering most /24s before painting.  Past the detail
+ * array or the chunk pool, a /24 is coded TRIE and the trie gets it as the
+ * fewest prefixes that cover its classes (one /24 entry for a plain /24).
  *
  * IPv6: prefixes <= /24 paint a byte per value of the top 24 bits.  A bucket
  * holding longer prefixes is marked HASH and the hash gets its entry (len
@@ -89,30 +93,193 @@ static int to_trie(struct verdict_tables *t, const struct sluice_prefix *p, unsi
 	return prefix_list_push(&t->trie, &base) ? -ENOMEM : 0;
 }
 
+#define SCRATCH_BASE 256 /* painted entries >= this: scratch chunk e - SCRATCH_BASE */
+
 static int paint_long4(struct verdict_tables *t, const struct sluice_prefix *p, int cls)
 {
 	uint32_t b = top24(p->addr), e = t->fast4[b];
 	uint8_t *c;
 
-	if (e == SLUICE_CLASS_DEEPER)
-		return prefix_list_push(&t->trie, p) ? -ENOMEM : 0;
-	if (e < SLUICE_CHUNK_BASE) {
-		if (t->n_chunks >= t->chunk_limit) {
-			t->deeper4++;
-			t->fast4[b] = SLUICE_CLASS_DEEPER;
-			if (to_trie(t, p, e))
+	if (e < SCRATCH_BASE) {
+		if (t->n_scratch == t->scratch_cap) {
+			size_t nc = t->scratch_cap ? t->scratch_cap * 2 : 4096;
+			uint8_t *n = realloc(t->scratch, nc * CHUNK);
+
+			if (!n)
 				return -ENOMEM;
-			return prefix_list_push(&t->trie, p) ? -ENOMEM : 0;
+			t->scratch = n;
+			t->scratch_cap = nc;
 		}
-		/* the whole pool at once: pages never touched cost nothing */
-		if (!t->chunks && !(t->chunks = malloc(t->chunk_limit * CHUNK)))
-			return -ENOMEM;
-		memset(t->chunks + t->n_chunks * CHUNK, (int)e, CHUNK);
-		e = SLUICE_CHUNK_BASE + (uint32_t)t->n_chunks++;
+		memset(t->scratch + t->n_scratch * CHUNK, (int)e, CHUNK);
+		e = SCRATCH_BASE + (uint32_t)t->n_scratch++;
 		t->fast4[b] = e;
 	}
-	c = t->chunks + (size_t)(e - SLUICE_CHUNK_BASE) * CHUNK;
+	c = t->scratch + (size_t)(e - SCRATCH_BASE) * CHUNK;
 	memset(c + p->addr[3], cls, (size_t)1 << (32 - p->len));
+	return 0;
+}
+
+/* A /24 for the trie: the fewest aligned blocks of one class each (class 0,
+ * no list, left out: the trie then has no match there either). */
+static int trie_blocks(struct verdict_tables *t, uint32_t top, const uint8_t *c, unsigned off,
+		       unsigned size)
+{
+	unsigned i = 1;
+
+	while (i < size && c[off + i] == c[off])
+		i++;
+	if (i == size) {
+		struct sluice_prefix p = {.family = 4};
+		int len = 32;
+
+		if (!c[off])
+			return 0;
+		for (unsigned s = size; s > 1; s >>= 1)
+			len--;
+		p.len = (uint8_t)len;
+		p.addr[0] = (uint8_t)(top >> 16);
+		p.addr[1] = (uint8_t)(top >> 8);
+		p.addr[2] = (uint8_t)top;
+		p.addr[3] = (uint8_t)off;
+		p.action = (uint8_t)t->classes[c[off]].action;
+		p.list_id = t->classes[c[off]].list_id;
+		return prefix_list_push(&t->trie, &p) ? -ENOMEM : 0;
+	}
+	return trie_blocks(t, top, c, off, size / 2) ?: trie_blocks(t, top, c, off + size / 2, size / 2);
+}
+
+/* A scratch chunk as ranges: 0 when it has more than four. */
+static int chunk_ranges(const uint8_t *c, uint64_t *d)
+{
+	uint8_t start[4] = {0, 255, 255, 255}, cls[4] = {c[0]};
+	int n = 1;
+
+	for (unsigned i = 1; i < CHUNK; i++) {
+		if (c[i] == c[i - 1])
+			continue;
+		if (n == 4)
+			return 0;
+		start[n] = (uint8_t)i;
+		cls[n++] = c[i];
+	}
+	for (int j = n; j < 4; j++)
+		cls[j] = cls[n - 1]; /* unused ranges repeat the last class */
+	*d = (uint64_t)SLUICE_DETAIL_RANGES << SLUICE_DETAIL_KIND_SHIFT;
+	for (int j = 0; j < 3; j++)
+		*d |= (uint64_t)start[j + 1] << (8 * j);
+	for (int j = 0; j < 4; j++)
+		*d |= (uint64_t)cls[j] << (24 + 8 * j);
+	return 1;
+}
+
+/* The painted table into the data path's form (see the file comment). */
+static int pack4(struct verdict_tables *t)
+{
+	size_t cap = 0;
+	uint32_t rank = 0;
+
+	t->sum = calloc(SLUICE_FAST4_SUM_WORDS, sizeof(uint64_t));
+	t->rank = calloc(SLUICE_FAST4_RANK_WORDS, sizeof(uint64_t));
+	if (!t->sum || !t->rank)
+		return -ENOMEM;
+	for (uint32_t top = 0; top < FAST_ENTRIES; top++) {
+		uint32_t e = t->fast4[top], code = SLUICE_SUM_DETAIL;
+		const uint8_t *c = e >= SCRATCH_BASE ? t->scratch + (size_t)(e - SCRATCH_BASE) * CHUNK
+						     : NULL;
+		uint64_t d = (uint64_t)SLUICE_DETAIL_CLASS << SLUICE_DETAIL_KIND_SHIFT | e;
+
+		if (top % SLUICE_FAST4_GROUP == 0)
+			t->rank[top / SLUICE_FAST4_GROUP / 2] |=
+			    (uint64_t)rank << ((top / SLUICE_FAST4_GROUP) & 1) * 32;
+		if (!e)
+			continue;
+		if (e == SLUICE_CLASS_PRIMARY) {
+			code = SLUICE_SUM_PRIMARY;
+		} else if (t->n_detail >= t->detail_limit) {
+			code = SLUICE_SUM_TRIE;
+		} else if (c && chunk_ranges(c, &d)) {
+			t->ranges4++;
+		} else if (c && t->n_chunks < t->chunk_limit) {
+			if (!t->chunks && !(t->chunks = malloc(t->chunk_limit * CHUNK)))
+				return -ENOMEM;
+			memcpy(t->chunks + t->n_chunks * CHUNK, c, CHUNK);
+			d = (uint64_t)SLUICE_DETAIL_CHUNK << SLUICE_DETAIL_KIND_SHIFT | t->n_chunks++;
+		} else if (c) {
+			code = SLUICE_SUM_TRIE;
+		}
+		if (code == SLUICE_SUM_DETAIL) {
+			if (t->n_detail == cap) {
+				size_t nc = cap ? cap * 2 : 65536;
+				uint64_t *n;
+
+				if (nc > t->detail_limit)
+					nc = t->detail_limit;
+				n = realloc(t->detail, nc * sizeof(*n));
+				if (!n)
+					return -ENOMEM;
+				t->detail = n;
+				cap = nc;
+			}
+			t->detail[t->n_detail++] = d;
+			rank++;
+		} else if (code == SLUICE_SUM_TRIE) {
+			uint8_t plain[CHUNK];
+
+			t->deeper4++;
+			if (!c) {
+				memset(plain, (int)e, CHUNK);
+				c = plain;
+			}
+			if (trie_blocks(t, top, c, 0, CHUNK))
+				return -ENOMEM;
+		}
+		t->sum[top / 32] |= (uint64_t)code << (top % 32) * 2;
+	}
+	free(t->fast4);
+	free(t->scratch);
+	t->fast4 = NULL;
+	t->scratch = NULL;
+	return 0;
+}
+
+/* Class 1 (SLUICE_CLASS_PRIMARY, one summary code, no further read) goes to
+ * the (action, list) covering most IPv4 /24s. */
+static int claim_primary(struct verdict_tables *t, const struct prefix_list *l)
+{
+	struct {
+		uint32_t action, list_id;
+		uint64_t weight;
+	} seen[SLUICE_CLASS_MAX];
+	unsigned n = 0, last = 0, best = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sluice_prefix *p = &l->v[i];
+		unsigned k = last;
+
+		if (p->family != 4)
+			continue;
+		if (k >= n || seen[k].action != p->action || seen[k].list_id != p->list_id)
+			for (k = 0; k < n; k++)
+				if (seen[k].action == p->action && seen[k].list_id == p->list_id)
+					break;
+		if (k == n) {
+			if (n == SLUICE_CLASS_MAX)
+				return -E2BIG;
+			seen[n].action = p->action;
+			seen[n].list_id = p->list_id;
+			seen[n++].weight = 0;
+		}
+		seen[k].weight += p->len <= SLUICE_FAST_BITS ? 1ull << (SLUICE_FAST_BITS - p->len) : 1;
+		last = k;
+		if (seen[k].weight > seen[best].weight)
+			best = k;
+	}
+	if (n) {
+		struct sluice_prefix p = {.action = (uint8_t)seen[best].action,
+					  .list_id = seen[best].list_id};
+
+		return class_of(t, &p) < 0 ? -E2BIG : 0;
+	}
 	return 0;
 }
 
@@ -231,6 +398,7 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 
 	memset(t, 0, sizeof(*t));
 	t->chunk_limit = lim && lim->chunks ? lim->chunks : SLUICE_FAST4_CHUNKS;
+	t->detail_limit = lim && lim->details ? lim->details : SLUICE_FAST4_DETAIL;
 	t->h6_limit = lim && lim->h6_entries ? lim->h6_entries : SLUICE_FAST6_ENTRIES;
 	t->fast4 = calloc(FAST_ENTRIES, sizeof(uint32_t));
 	t->fast6 = calloc(FAST_ENTRIES, 1);
@@ -239,6 +407,7 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 		rc = -ENOMEM;
 		goto out;
 	}
+	rc = claim_primary(t, compiled);
 	/* 1. prefixes of length <= 24, shortest first; then v4 longer ones
 	 * (equal lengths never overlap: painting order within one is free) */
 	for (size_t i = 0; i < compiled->n && !rc; i++) {
@@ -270,6 +439,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 			       (size_t)1 << (SLUICE_FAST_BITS - p->len));
 		}
 	}
+	if (!rc)
+		rc = pack4(t);
 	/* 2. IPv6 longer than /24 (all v6 <= 24 are painted by now) */
 	if (!rc && end6) {
 		size_t n = 0;
@@ -300,6 +471,10 @@ int verdict_tables_build(const struct prefix_list *compiled, struct verdict_tabl
 void verdict_tables_free(struct verdict_tables *t)
 {
 	free(t->fast4);
+	free(t->scratch);
+	free(t->sum);
+	free(t->rank);
+	free(t->detail);
 	free(t->chunks);
 	free(t->fast6);
 	free(t->h6);
@@ -368,15 +543,62 @@ static unsigned h6_lookup(const struct verdict_tables *t, const uint8_t *addr)
 	return b->v.cls;
 }
 
+static uint32_t details_in(uint64_t w)
+{
+	return (uint32_t)__builtin_popcountll(w & (w >> 1) & 0x5555555555555555ull);
+}
+
+uint32_t fast4_class(const struct fast4_view *v, uint32_t addr)
+{
+	uint32_t top = addr >> 8, low = addr & 0xff, sh = (top & 31) * 2, r;
+	uint64_t sum = v->sum[top / 32], d;
+
+	switch ((sum >> sh) & 3) {
+	case SLUICE_SUM_NONE:
+		return 0;
+	case SLUICE_SUM_PRIMARY:
+		return SLUICE_CLASS_PRIMARY;
+	case SLUICE_SUM_TRIE:
+		return SLUICE_CLASS_DEEPER;
+	}
+	r = (uint32_t)(v->rank[top / SLUICE_FAST4_GROUP / 2] >>
+		       ((top / SLUICE_FAST4_GROUP) & 1) * 32);
+	if (top & 32)
+		r += details_in(v->sum[top / 32 - 1]);
+	r += details_in(sum & ((1ull << sh) - 1));
+	if (r >= SLUICE_FAST4_DETAIL)
+		return SLUICE_CLASS_DEEPER;
+	d = v->detail[r];
+	switch (d >> SLUICE_DETAIL_KIND_SHIFT) {
+	case SLUICE_DETAIL_CLASS:
+		return (uint32_t)d & 0xff;
+	case SLUICE_DETAIL_RANGES: {
+		uint32_t cls = (uint32_t)(d >> 24) & 0xff;
+
+		for (int j = 0; j < 3; j++)
+			if (low >= ((uint32_t)(d >> 8 * j) & 0xff))
+				cls = (uint32_t)(d >> (32 + 8 * j)) & 0xff;
+		return cls;
+	}
+	case SLUICE_DETAIL_CHUNK:
+		if ((uint32_t)d >= SLUICE_FAST4_CHUNKS)
+			return SLUICE_CLASS_DEEPER;
+		return v->chunks[(size_t)(uint32_t)d * CHUNK + low];
+	}
+	return SLUICE_CLASS_DEEPER;
+}
+
 const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *t, int family,
 						   const uint8_t *addr)
 {
 	uint32_t cls;
 
 	if (family == 4) {
-		cls = t->fast4[top24(addr)];
-		if (cls >= SLUICE_CHUNK_BASE)
-			cls = t->chunks[(size_t)(cls - SLUICE_CHUNK_BASE) * CHUNK + addr[3]];
+		struct fast4_view v = {.sum = t->sum, .rank = t->rank, .detail = t->detail,
+				       .chunks = t->chunks};
+
+		cls = fast4_class(&v, (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
+					  (uint32_t)addr[2] << 8 | addr[3]);
 	} else {
 		cls = t->fast6[top24(addr)];
 		if (cls == SLUICE_CLASS_HASH)
@@ -389,8 +611,10 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 
 void fast_mem_sizes(struct fast_mem *m)
 {
-	m->v4_l1 = (size_t)SLUICE_GENS * SLUICE_FAST4_WORDS * 8;
+	m->v4_l1 = (size_t)SLUICE_GENS * (SLUICE_FAST4_SUM_WORDS + SLUICE_FAST4_RANK_WORDS) * 8;
+	m->v4_detail = (size_t)SLUICE_GENS * SLUICE_FAST4_DETAIL * 8;
 	m->v4_chunks = (size_t)SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS * 8;
 	m->v6_l1 = (size_t)SLUICE_GENS * SLUICE_FAST_WORDS * 8;
 	m->chunks_total = SLUICE_FAST4_CHUNKS;
+	m->details_total = SLUICE_FAST4_DETAIL;
 }

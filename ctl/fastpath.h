@@ -9,6 +9,14 @@
 #include "prefix.h"
 #include "sluice_maps.h"
 
+/* Bytes of one generation of each mmapped fast-table array. */
+#define FAST4_SUM_BYTES ((size_t)SLUICE_FAST4_SUM_WORDS * 8)
+#define FAST4_RANK_BYTES ((size_t)SLUICE_FAST4_RANK_WORDS * 8)
+#define FAST4_DETAIL_BYTES ((size_t)SLUICE_FAST4_DETAIL * 8)
+#define FAST4_CHUNK_BYTES 256
+#define FAST4_CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * FAST4_CHUNK_BYTES)
+#define FAST6_L1_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+
 /* One entry of the IPv6 hash (fast6_g<gen>). */
 struct fast6_entry {
 	struct sluice_fast6_key k;
@@ -16,9 +24,18 @@ struct fast6_entry {
 };
 
 struct verdict_tables {
-	uint32_t *fast4;	      /* 2^24 entries: class or chunk per /24 */
-	uint8_t *chunks;	      /* n_chunks x 256 class bytes */
-	size_t n_chunks, chunk_limit; /* used; pool size */
+	/* IPv4 as the maps hold it (layout: sluice_maps.h) */
+	uint64_t *sum;			/* SLUICE_FAST4_SUM_WORDS: 2 bits per /24 */
+	uint64_t *rank;			/* SLUICE_FAST4_RANK_WORDS: u32 per group */
+	uint64_t *detail;		/* n_detail entries, /24 order */
+	size_t n_detail, detail_limit;	/* used; array size */
+	uint8_t *chunks;		/* n_chunks x 256 class bytes */
+	size_t n_chunks, chunk_limit;	/* used; pool size */
+	size_t ranges4;			/* detail entries of kind RANGES */
+	/* IPv4 while painting: a class or scratch chunk per /24 (freed once packed) */
+	uint32_t *fast4;
+	uint8_t *scratch;
+	size_t n_scratch, scratch_cap;
 	uint8_t *fast6;		      /* 2^24 bytes: class per top 24 bits */
 	struct fast6_entry *h6;	      /* sorted by key (for the C lookup) */
 	size_t n_h6, h6_limit;
@@ -29,9 +46,21 @@ struct verdict_tables {
 	size_t buckets6;	 /* v6 /24 buckets in the hash */
 };
 
+/* One generation's IPv4 arrays, wherever they are (built in memory, or
+ * the maps mmapped): what fast4_class reads. */
+struct fast4_view {
+	const uint64_t *sum, *rank, *detail;
+	const uint8_t *chunks;
+};
+
+/* The data path's IPv4 lookup (xdp/fast_lookup.h) in C: the class of a
+ * (host order) address, 0 for none, SLUICE_CLASS_DEEPER for the trie. */
+uint32_t fast4_class(const struct fast4_view *v, uint32_t addr);
+
 /* Limits for tests (0: the maps' sizes). */
 struct verdict_limits {
 	size_t chunks;	   /* IPv4 chunks */
+	size_t details;	   /* IPv4 detail entries */
 	size_t h6_entries; /* IPv6 hash entries */
 };
 
@@ -53,8 +82,8 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 
 /* Bytes of the fast-table maps (both generations), for `sluice status`. */
 struct fast_mem {
-	size_t v4_l1, v4_chunks, v6_l1; /* mmapped arrays, preallocated */
-	size_t chunks_total;		/* per generation */
+	size_t v4_l1, v4_detail, v4_chunks, v6_l1; /* mmapped arrays, preallocated */
+	size_t chunks_total, details_total;	    /* per generation */
 };
 void fast_mem_sizes(struct fast_mem *m);
 
@@ -62,7 +91,9 @@ void fast_mem_sizes(struct fast_mem *m);
 struct fast_stats {
 	int known;	     /* 0: written before this process opened the maps */
 	size_t chunks_used;  /* IPv4 chunks of the pool */
-	size_t deeper4;	     /* IPv4 /24s left to the trie: pool exhausted */
+	size_t details_used; /* IPv4 detail entries */
+	size_t ranges4;	     /* of which ranges (no chunk needed) */
+	size_t deeper4;	     /* IPv4 /24s left to the trie: detail array or pool full */
 	size_t buckets6;     /* IPv6 buckets in the hash */
 	size_t h6_entries;   /* IPv6 hash entries (buckets + prefixes) */
 	size_t deeper6;	     /* IPv6 buckets left to the trie: hash full */

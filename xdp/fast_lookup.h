@@ -3,9 +3,10 @@
  * fast_lookup.h - the source verdict lookup of the XDP program (tables built by
  * ctl/fastpath.c; layout in sluice_maps.h).
  *
- * IPv4: one u32 entry per /24, and for a /24 holding longer prefixes one
- * byte of its chunk: two memory accesses, never a trie walk (unless the
- * chunk pool was exhausted for that /24).  IPv6: one byte per top-24
+ * IPv4: 2 bits per /24 (none, the primary class, trie, detail); a detailed
+ * /24 adds its group's rank, its detail entry and, for a /24 of more than
+ * four ranges, one byte of its chunk: never a trie walk (unless the detail
+ * array or chunk pool was exhausted for that /24).  IPv6: one byte per top-24
  * bucket; a bucket holding longer prefixes costs one hash lookup for its
  * entry and one per prefix length present in it, longest first, until one
  * matches.
@@ -77,6 +78,72 @@ __noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
 	return b->cls; /* no longer prefix matches: the bucket's painted class */
 }
 
+/* DETAIL codes (binary 11) among the 2-bit codes of w: a popcount of the
+ * pairs' AND (no popcount instruction in BPF; the pairs are already the
+ * first step of the usual bit-parallel count). */
+static __always_inline __u32 fast4_details_in(__u64 w)
+{
+	__u64 m = w & (w >> 1) & 0x5555555555555555ull;
+
+	m = (m & 0x3333333333333333ull) + ((m >> 2) & 0x3333333333333333ull);
+	m = (m + (m >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (__u32)((m * 0x0101010101010101ull) >> 56);
+}
+
+/* The class of a v4 source whose /24 has a detail entry (code 3 in its
+ * summary word sum, element sum_idx of fast_v4).  Global: verified once,
+ * and its registers do not add to the main program's stack. */
+__noinline __u32 fast4_detail_class(__u64 sum, __u32 sum_idx, __u32 a0, __u32 gen)
+{
+	__u32 top = a0 >> 8, low = a0 & 0xff, sh = (top & 31) * 2, idx, r;
+	__u64 *w, d;
+
+	idx = gen * SLUICE_FAST4_RANK_WORDS + top / (SLUICE_FAST4_GROUP * 2);
+	w = bpf_map_lookup_elem(&fast4_rank, &idx);
+	if (!w)
+		return SLUICE_CLASS_DEEPER;
+	r = (__u32)(*w >> (((top / SLUICE_FAST4_GROUP) & 1) * 32));
+	if (top & 32) { /* the group's first word, in the same cache line */
+		idx = sum_idx - 1;
+		w = bpf_map_lookup_elem(&fast_v4, &idx);
+		if (!w)
+			return SLUICE_CLASS_DEEPER;
+		r += fast4_details_in(*w);
+	}
+	r += fast4_details_in(sum & ((1ull << sh) - 1));
+	if (r >= SLUICE_FAST4_DETAIL)
+		return SLUICE_CLASS_DEEPER;
+	idx = gen * SLUICE_FAST4_DETAIL + r;
+	w = bpf_map_lookup_elem(&fast4_detail, &idx);
+	if (!w)
+		return SLUICE_CLASS_DEEPER;
+	d = *w;
+	switch (d >> SLUICE_DETAIL_KIND_SHIFT) {
+	case SLUICE_DETAIL_CLASS:
+		return (__u32)d & 0xff;
+	case SLUICE_DETAIL_RANGES: {
+		__u32 cls = (__u32)(d >> 24) & 0xff;
+
+		if (low >= ((__u32)d & 0xff))
+			cls = (__u32)(d >> 32) & 0xff;
+		if (low >= ((__u32)(d >> 8) & 0xff))
+			cls = (__u32)(d >> 40) & 0xff;
+		if (low >= ((__u32)(d >> 16) & 0xff))
+			cls = (__u32)(d >> 48) & 0xff;
+		return cls;
+	}
+	case SLUICE_DETAIL_CHUNK:
+		if ((__u32)d >= SLUICE_FAST4_CHUNKS)
+			return SLUICE_CLASS_DEEPER;
+		idx = (gen * SLUICE_FAST4_CHUNKS + (__u32)d) * SLUICE_CHUNK_WORDS + (low >> 3);
+		w = bpf_map_lookup_elem(&fast4_chunks, &idx);
+		if (!w)
+			return SLUICE_CLASS_DEEPER;
+		return (__u32)(*w >> ((low & 7) * 8)) & 0xff;
+	}
+	return SLUICE_CLASS_DEEPER;
+}
+
 /* The compiled source verdict.  NULL: in no list. */
 static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p, int v6, __u32 gen)
 {
@@ -94,21 +161,21 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 		if (cls == SLUICE_CLASS_HASH)
 			cls = sluice_fast6((const struct fast6_addr *)p->saddr, gen);
 	} else {
-		idx = gen * SLUICE_FAST4_WORDS + (top >> 1);
+		idx = gen * SLUICE_FAST4_SUM_WORDS + (top >> 5);
 		word = bpf_map_lookup_elem(&fast_v4, &idx);
 		if (!word)
 			return NULL;
-		cls = (__u32)(*word >> ((top & 1) * 32));
-		if (cls >= SLUICE_CHUNK_BASE) {
-			__u32 low = a0 & 0xff;
-
-			idx = (gen * SLUICE_FAST4_CHUNKS + (cls - SLUICE_CHUNK_BASE)) *
-				  SLUICE_CHUNK_WORDS +
-			      (low >> 3);
-			word = bpf_map_lookup_elem(&fast4_chunks, &idx);
-			if (!word)
-				return NULL;
-			cls = (__u32)(*word >> ((low & 7) * 8)) & 0xff;
+		switch ((*word >> ((top & 31) * 2)) & 3) {
+		case SLUICE_SUM_NONE:
+			return NULL;
+		case SLUICE_SUM_PRIMARY:
+			cls = SLUICE_CLASS_PRIMARY;
+			break;
+		case SLUICE_SUM_TRIE:
+			cls = SLUICE_CLASS_DEEPER;
+			break;
+		default:
+			cls = fast4_detail_class(*word, idx, a0, gen);
 		}
 	}
 	if (!cls)

@@ -71,14 +71,31 @@ struct sluice_verdict {
 	__u32 list_id; /* which configured list the prefix came from (0 = cli) */
 };
 
-/* The compiled fast tables.  IPv4 is DIR-24-8: one u32 entry per /24
- * (2^24 entries per generation, packed 2 to a u64 array element and
- * mmap-written by the daemon): 0 when no list prefix touches that /24, a
- * verdict class 1..SLUICE_CLASS_MAX when prefixes of length <= 24 decide the
- * whole /24, SLUICE_CLASS_DEEPER when the chunk pool was exhausted and the
- * (small) LPM trie decides, or SLUICE_CHUNK_BASE + c: chunk c of the pool
- * holds one class byte per address of the /24.  Every v4 source resolves in
- * at most two memory accesses.
+/* The compiled fast tables.
+ *
+ * IPv4 is DIR-24-8 with the first level squeezed into the CPU cache: a flood
+ * from 1M random prefixes touches a random /24 per packet, and a 64 MiB
+ * table of u32 entries costs a DRAM miss (~190 ns here) where a 4 MiB one
+ * mostly hits the cache (bench: fast tables, docs/fastpath.md).
+ * - fast_v4: 2 bits per /24 (2^24 per generation, 32 to a u64 element):
+ *   SLUICE_SUM_NONE (no list touches the /24), SLUICE_SUM_PRIMARY (the whole
+ *   /24 has class SLUICE_CLASS_PRIMARY: the builder gives that id to the
+ *   class covering most /24s, so a flood from one big blocklist ends here,
+ *   one access), SLUICE_SUM_TRIE (overflow: the small LPM trie decides) or
+ *   SLUICE_SUM_DETAIL (the /24 has a detail entry).
+ * - fast4_rank: the number of DETAIL /24s before each group of 64 /24s
+ *   (u32, two to a u64 element): a /24's detail index is its group's rank
+ *   plus the DETAIL codes before it in the group (a popcount).
+ * - fast4_detail: a u64 per DETAIL /24, in /24 order, its kind in the top
+ *   byte: SLUICE_DETAIL_CLASS (the /24's class in the low byte: a class
+ *   other than the primary), SLUICE_DETAIL_RANGES (the /24 is at most four
+ *   ranges of classes: bytes 0..2 the first address of ranges 2..4, bytes
+ *   3..6 their classes; a /24 holding one or two longer prefixes) or
+ *   SLUICE_DETAIL_CHUNK (the low 32 bits: chunk c of the pool, one class
+ *   byte per address of the /24).
+ * Every v4 source resolves in at most four small reads (summary, rank,
+ * detail, chunk), the big ones cache-sized: 5 MiB of summary and rank, 8
+ * bytes per detailed /24.
  * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
  * class, SLUICE_CLASS_HASH (longer prefixes inside: the per-generation hash
  * fast6_g<gen> has the bucket's entry {len 24} with its painted class and
@@ -87,16 +104,29 @@ struct sluice_verdict {
  * SLUICE_CLASS_DEEPER (hash full, or more than
  * SLUICE_FAST6_LENS lengths in the bucket: the trie). */
 #define SLUICE_FAST_BITS 24
-#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)  /* v6: byte entries */
-#define SLUICE_FAST4_WORDS ((1u << SLUICE_FAST_BITS) / 2) /* v4: u32 entries */
+#define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)      /* v6: byte entries */
+#define SLUICE_FAST4_SUM_WORDS ((1u << SLUICE_FAST_BITS) / 32) /* v4: 2 bits per /24 */
+#define SLUICE_FAST4_GROUP 64				       /* /24s per rank entry */
+#define SLUICE_FAST4_RANK_WORDS ((1u << SLUICE_FAST_BITS) / SLUICE_FAST4_GROUP / 2)
+#define SLUICE_SUM_NONE 0
+#define SLUICE_SUM_PRIMARY 1
+#define SLUICE_SUM_TRIE 2
+#define SLUICE_SUM_DETAIL 3
+#define SLUICE_DETAIL_CLASS 0
+#define SLUICE_DETAIL_RANGES 1
+#define SLUICE_DETAIL_CHUNK 2
+#define SLUICE_DETAIL_KIND_SHIFT 56
+#define SLUICE_CLASS_PRIMARY 1
 #define SLUICE_CLASS_MAX 253
 #define SLUICE_CLASS_HASH 254
 #define SLUICE_CLASS_DEEPER 255
-#define SLUICE_CHUNK_BASE 256
-/* IPv4 second-level chunks per generation: 256 class bytes each (32 u64).
- * The bench's 1M list has ~297k /24s holding a longer prefix; past the pool,
- * /24s fall back to the trie (counted, never a wrong verdict). */
-#define SLUICE_FAST4_CHUNKS 393216u
+/* IPv4 detail entries per generation: /24s holding a longer prefix or a
+ * class other than the primary one (the bench's 1M list: ~300k).  Past it,
+ * /24s go to the trie (counted, never a wrong verdict). */
+#define SLUICE_FAST4_DETAIL (1u << 21)
+/* IPv4 chunks per generation: 256 class bytes each (32 u64), for /24s of
+ * more than four ranges (two or more scattered longer prefixes). */
+#define SLUICE_FAST4_CHUNKS 131072u
 #define SLUICE_CHUNK_WORDS 32
 /* IPv6 hash entries per generation (buckets + prefixes longer than /24). */
 #define SLUICE_FAST6_ENTRIES (1u << 20)
@@ -586,17 +616,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sluice_state SEC(".maps");
 
-/* Fast tables, generation g at elements [g * SLUICE_FAST4_WORDS, ...) (v4),
- * [g * SLUICE_FAST_WORDS, ...) (v6), chunks at [g * SLUICE_FAST4_CHUNKS *
- * SLUICE_CHUNK_WORDS, ...). */
+/* Fast tables, generation g at elements [g * SLUICE_FAST4_SUM_WORDS, ...)
+ * (v4 summary), [g * SLUICE_FAST4_RANK_WORDS, ...), [g *
+ * SLUICE_FAST4_DETAIL, ...), chunks at [g * SLUICE_FAST4_CHUNKS *
+ * SLUICE_CHUNK_WORDS, ...), [g * SLUICE_FAST_WORDS, ...) (v6). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_WORDS);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_SUM_WORDS);
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_RANK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast4_rank SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_DETAIL);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast4_detail SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

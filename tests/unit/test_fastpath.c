@@ -232,10 +232,9 @@ XDP_TEST(xdp_verdicts_match_reference_v6)
 
 /* Tables built with a tiny chunk pool and hash: /24s past them go to the
  * trie, counted, and every answer is still the reference's. */
-static int exhaustion(int family)
+static int exhaustion(int family, struct verdict_limits lim)
 {
 	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
-	struct verdict_limits lim = {.chunks = 3, .h6_entries = 8};
 	struct verdict_tables t;
 	char err[SLUICE_ERRLEN];
 	int diffs = 0;
@@ -248,10 +247,24 @@ static int exhaustion(int family)
 		prefix_list_push(i % 5 ? &block : &allow, &p);
 		prefix_list_push(&all, &p);
 	}
+	/* v4: two /24s of scattered allowed /32s (more than four ranges:
+	 * chunks; allowed, so that no block list's /0 makes them redundant) */
+	for (int i = 0; family == 4 && i < 40; i++) {
+		struct sluice_prefix p = {.family = 4, .len = 32, .list_id = 9};
+
+		p.addr[0] = i % 2 ? 192 : 203;
+		p.addr[1] = 0;
+		p.addr[2] = i % 2 ? 2 : 113;
+		p.addr[3] = (uint8_t)(i * 6);
+		prefix_list_push(&allow, &p);
+		prefix_list_push(&all, &p);
+	}
 	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
 	CHECK(verdict_tables_build_limited(&compiled, &lim, &t, err, sizeof(err)) == 0);
 	if (family == 4) {
-		CHECK_EQ(t.n_chunks, 3);
+		CHECK(t.n_chunks <= t.chunk_limit);
+		CHECK(t.n_detail <= t.detail_limit);
+		CHECK(t.n_chunks == t.chunk_limit || t.n_detail == t.detail_limit);
 		CHECK(t.deeper4 > 0);
 	} else {
 		CHECK(t.n_h6 <= 8);
@@ -280,12 +293,73 @@ static int exhaustion(int family)
 
 TEST(fast_table_chunk_pool_exhaustion_falls_back_to_the_trie_v4)
 {
-	return exhaustion(4);
+	return exhaustion(4, (struct verdict_limits){.chunks = 1});
+}
+
+TEST(fast_table_detail_exhaustion_falls_back_to_the_trie_v4)
+{
+	return exhaustion(4, (struct verdict_limits){.details = 40});
 }
 
 TEST(fast_table_hash_exhaustion_falls_back_to_the_trie_v6)
 {
-	return exhaustion(6);
+	return exhaustion(6, (struct verdict_limits){.h6_entries = 8});
+}
+
+/* The packed IPv4 form, entry by entry: the primary class is the one
+ * covering most /24s (one summary code); another class, a /24 of a few
+ * ranges and one of many get a detail each, in /24 order. */
+static int code_of(const struct verdict_tables *t, uint32_t top)
+{
+	return (int)(t->sum[top / 32] >> (top % 32) * 2) & 3;
+}
+
+TEST(fast_table_v4_packs_primary_ranges_and_chunks)
+{
+	static const char *const block[] = {"198.51.0.0/16", "192.0.2.16/28"};
+	static const char *const allow[] = {"198.51.7.0/24", "198.51.9.0/32", "198.51.9.7/32",
+					    "198.51.9.90/31"};
+	struct prefix_list b = {0}, a = {0}, compiled = {0};
+	struct verdict_tables t;
+	char err[SLUICE_ERRLEN];
+	uint8_t addr[16] = {0};
+
+	for (size_t i = 0; i < 6; i++) {
+		struct sluice_prefix p;
+
+		CHECK(prefix_parse(i < 2 ? block[i] : allow[i - 2], &p, err, sizeof(err)) == 0);
+		p.list_id = i < 2 ? 1 : 2;
+		CHECK(prefix_list_push(i < 2 ? &b : &a, &p) == 0);
+	}
+	CHECK(compile_verdicts(&b, &a, &compiled) == 0);
+	CHECK(verdict_tables_build(&compiled, &t, err, sizeof(err)) == 0);
+	CHECK_EQ(t.classes[SLUICE_CLASS_PRIMARY].action, SLUICE_ACT_BLOCK);
+	CHECK_EQ(code_of(&t, 198u << 16 | 51 << 8 | 200), SLUICE_SUM_PRIMARY);
+	CHECK_EQ(code_of(&t, 198u << 16 | 52 << 8), SLUICE_SUM_NONE);
+	/* 192.0.2.0/24: three ranges; 198.51.7.0/24: the allow class;
+	 * 198.51.9.0/24: 6 ranges, a chunk */
+	CHECK_EQ(code_of(&t, 192u << 16 | 0 << 8 | 2), SLUICE_SUM_DETAIL);
+	CHECK_EQ(code_of(&t, 198u << 16 | 51 << 8 | 7), SLUICE_SUM_DETAIL);
+	CHECK_EQ(code_of(&t, 198u << 16 | 51 << 8 | 9), SLUICE_SUM_DETAIL);
+	CHECK_EQ(t.n_detail, 3);
+	CHECK_EQ(t.ranges4, 1);
+	CHECK_EQ(t.n_chunks, 1);
+	CHECK_EQ(t.detail[0] >> SLUICE_DETAIL_KIND_SHIFT, SLUICE_DETAIL_RANGES);
+	CHECK_EQ(t.detail[1] >> SLUICE_DETAIL_KIND_SHIFT, SLUICE_DETAIL_CLASS);
+	CHECK_EQ(t.detail[2] >> SLUICE_DETAIL_KIND_SHIFT, SLUICE_DETAIL_CHUNK);
+	addr[0] = 192, addr[1] = 0, addr[2] = 2, addr[3] = 31;
+	CHECK(verdict_tables_lookup(&t, 4, addr)->action == SLUICE_ACT_BLOCK);
+	addr[3] = 32;
+	CHECK(verdict_tables_lookup(&t, 4, addr) == NULL);
+	addr[0] = 198, addr[1] = 51, addr[2] = 9, addr[3] = 91;
+	CHECK(verdict_tables_lookup(&t, 4, addr)->action == SLUICE_ACT_ALLOW);
+	addr[3] = 92;
+	CHECK(verdict_tables_lookup(&t, 4, addr)->action == SLUICE_ACT_BLOCK);
+	verdict_tables_free(&t);
+	prefix_list_free(&b);
+	prefix_list_free(&a);
+	prefix_list_free(&compiled);
+	return 0;
 }
 
 /* Millions: every length, heavy overlap, v4 and v6. */
