@@ -213,10 +213,11 @@ static int write_classes(int fd, const struct sluice_verdict *cls)
 
 /* counts: prefixes, compiled, chunks, buckets6, h6 entries, trie v4, trie
  * v6, deeper4, deeper6 */
-enum { C_PREFIXES, C_COMPILED, C_CHUNKS, C_BUCKETS6, C_H6, C_TRIE4, C_TRIE6, C_DEEPER4, C_DEEPER6, C_N };
+enum { C_PREFIXES, C_COMPILED, C_CHUNKS, C_BUCKETS6, C_H6, C_TRIE4, C_TRIE6, C_DEEPER4, C_DEEPER6,
+       C_DETAILS, C_RANGES, C_N };
 static const char *const count_names[C_N] = {
     "prefixes",	       "compiled",	  "chunks_v4", "buckets_v6", "hash_v6_entries",
-    "trie_v4_entries", "trie_v6_entries", "deeper_v4", "deeper_v6"};
+    "trie_v4_entries", "trie_v6_entries", "deeper_v4", "deeper_v6", "details_v4", "ranges_v4"};
 
 struct mem {
 	long long fast_v4, chunks, fast_v6, hash6, trie4, trie6, classes;
@@ -333,6 +334,8 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	counts[C_PREFIXES] = m.block.n + m.allow.n;
 	counts[C_COMPILED] = compiled.n;
 	counts[C_CHUNKS] = t.n_chunks;
+	counts[C_DETAILS] = t.n_detail;
+	counts[C_RANGES] = t.ranges4;
 	counts[C_BUCKETS6] = t.buckets6;
 	counts[C_H6] = t.n_h6;
 	counts[C_TRIE4] = counts[C_TRIE6] = 0;

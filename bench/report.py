@@ -499,7 +499,7 @@ def feedload_md(fl):
                        ("write_tries_ms", "write: overflow tries (verdicts_apply)"),
                        ("write_hash6_ms", "write: IPv6 hash (8192-entry batches)"),
                        ("write_chunks_ms", "write: IPv4 chunks (mmap copy)"),
-                       ("write_fast4_ms", "write: IPv4 /24 table, 64 MiB (mmap copy)"),
+                       ("write_fast4_ms", "write: IPv4 /24 summary 4 MiB + rank 1 MiB + details (mmap copy)"),
                        ("write_fast6_ms", "write: IPv6 top-24 table, 16 MiB (mmap copy)"),
                        ("write_lists_start_ms", "dp_write_lists into fresh maps (a start): total"),
                        ("write_lists_start_build_ms", "  of which build"),
@@ -512,7 +512,8 @@ def feedload_md(fl):
         if key in ph:
             L.append(f"| {label} | {ph[key]:.0f} |")
     L.append("")
-    L.append(f"Fast tables: {ph.get('chunks_v4', 0)} IPv4 chunks, {ph.get('buckets_v6', 0)} IPv6 buckets "
+    L.append(f"Fast tables: {ph.get('details_v4', 0)} detailed IPv4 /24s ({ph.get('ranges_v4', 0)} as ranges, "
+             f"{ph.get('chunks_v4', 0)} chunks), {ph.get('buckets_v6', 0)} IPv6 buckets "
              f"in {ph.get('hash_v6_entries', 0)} hash entries; overflow tries {ph.get('trie_v4_entries', 0)} v4 + "
              f"{ph.get('trie_v6_entries', 0)} v6 entries ({ph.get('deeper_v4', 0)} + {ph.get('deeper_v6', 0)} "
              f"/24s past the pool/hash); compiled entries {ph['compiled']}.  "
@@ -530,7 +531,8 @@ def feedload_md(fl):
         L.append(f"| all pinned maps of the data path | {fl['maps']['memlock_total'] / mib:.1f} |")
     if ph.get("mmapped_bytes"):
         L.append("")
-        L.append(f"Of which mmapped by the daemon (fast_v4 + fast4_chunks + fast_v6): "
+        L.append(f"Of which mmapped by the daemon (fast_v4 + fast4_rank + fast4_detail + fast4_chunks + "
+                 f"fast_v6): "
                  f"{ph['mmapped_bytes'] / mib:.0f} MiB.")
     L.append("")
     return L
