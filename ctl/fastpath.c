@@ -113,6 +113,7 @@ static int paint_long4(struct verdict_tables *t, const struct sluice_prefix *p, 
 		memset(t->scratch + t->n_scratch * CHUNK, (int)e, CHUNK);
 		e = SCRATCH_BASE + (uint32_t)t->n_scratch++;
 		t->fast4[b] = e;
+		t->touched[b / SLUICE_FAST4_GROUP] = 1;
 	}
 	c = t->scratch + (size_t)(e - SCRATCH_BASE) * CHUNK;
 	memset(c + p->addr[3], cls, (size_t)1 << (32 - p->len));
@@ -188,9 +189,14 @@ static int pack4(struct verdict_tables *t)
 						     : NULL;
 		uint64_t d = (uint64_t)SLUICE_DETAIL_CLASS << SLUICE_DETAIL_KIND_SHIFT | e;
 
-		if (top % SLUICE_FAST4_GROUP == 0)
+		if (top % SLUICE_FAST4_GROUP == 0) {
 			t->rank[top / SLUICE_FAST4_GROUP / 2] |=
 			    (uint64_t)rank << ((top / SLUICE_FAST4_GROUP) & 1) * 32;
+			if (!t->touched[top / SLUICE_FAST4_GROUP]) { /* all 0: no codes */
+				top += SLUICE_FAST4_GROUP - 1;
+				continue;
+			}
+		}
 		if (!e)
 			continue;
 		if (e == SLUICE_CLASS_PRIMARY) {
@@ -237,8 +243,10 @@ static int pack4(struct verdict_tables *t)
 	}
 	free(t->fast4);
 	free(t->scratch);
+	free(t->touched);
 	t->fast4 = NULL;
 	t->scratch = NULL;
+	t->touched = NULL;
 	return 0;
 }
 
@@ -401,9 +409,10 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 	t->detail_limit = lim && lim->details ? lim->details : SLUICE_FAST4_DETAIL;
 	t->h6_limit = lim && lim->h6_entries ? lim->h6_entries : SLUICE_FAST6_ENTRIES;
 	t->fast4 = calloc(FAST_ENTRIES, sizeof(uint32_t));
+	t->touched = calloc(FAST_ENTRIES / SLUICE_FAST4_GROUP, 1);
 	t->fast6 = calloc(FAST_ENTRIES, 1);
 	order = by_length(compiled);
-	if (!t->fast4 || !t->fast6 || !order) {
+	if (!t->fast4 || !t->touched || !t->fast6 || !order) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -434,6 +443,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 
 			for (uint32_t j = 0; j < n; j++)
 				t->fast4[b + j] = (uint32_t)cls;
+			memset(t->touched + b / SLUICE_FAST4_GROUP, 1,
+			       (n + SLUICE_FAST4_GROUP - 1) / SLUICE_FAST4_GROUP);
 		} else {
 			memset(t->fast6 + top24(p->addr), cls,
 			       (size_t)1 << (SLUICE_FAST_BITS - p->len));
@@ -472,6 +483,7 @@ void verdict_tables_free(struct verdict_tables *t)
 {
 	free(t->fast4);
 	free(t->scratch);
+	free(t->touched);
 	free(t->sum);
 	free(t->rank);
 	free(t->detail);

@@ -34,6 +34,7 @@ struct verdict_tables {
 	size_t ranges4;			/* detail entries of kind RANGES */
 	/* IPv4 while painting: a class or scratch chunk per /24 (freed once packed) */
 	uint32_t *fast4;
+	uint8_t *touched; /* per group of SLUICE_FAST4_GROUP /24s: painted at all */
 	uint8_t *scratch;
 	size_t n_scratch, scratch_cap;
 	uint8_t *fast6;		      /* 2^24 bytes: class per top 24 bits */
