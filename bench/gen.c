@@ -186,6 +186,22 @@ static uint64_t xorshift(uint64_t *s)
 	return *s;
 }
 
+/* The program walks the sources in order (gen.bpf.c next_src): one seeded
+ * shuffle here interleaves the lists (v4 and v6 files, given one after the
+ * other) the way a random pick per packet would. */
+static void shuffle_srcs(struct opts *o)
+{
+	uint64_t s = (o->seed ? o->seed : 1) ^ 0x9e3779b97f4a7c15ull;
+
+	for (size_t i = o->n_src; i > 1; i--) {
+		size_t j = xorshift(&s) % i;
+		struct prefix t = o->src[i - 1];
+
+		o->src[i - 1] = o->src[j];
+		o->src[j] = t;
+	}
+}
+
 /* --fixed-sources N: N addresses drawn (seeded) from the prefixes, each as a
  * full-length entry, so the flood comes from exactly N sources. */
 static int fix_sources(struct opts *o)
@@ -531,11 +547,28 @@ static void series_line(FILE *f, struct gen *skel)
 
 /* Flood prefixes into gen_srcs, in batches (a 1M-prefix list would take a
  * second one syscall per entry). */
+static int src4_only(const struct opts *o)
+{
+	for (size_t i = 0; i < o->n_src; i++)
+		if (o->src[i].v6)
+			return 0;
+	return o->n_src > 0;
+}
+
+static uint32_t host_mask(int len, int w)
+{
+	int keep = len - w * 32; /* network bits in this word */
+
+	return htonl(keep >= 32 ? 0 : keep <= 0 ? 0xffffffffu : (uint32_t)((1ull << (32 - keep)) - 1));
+}
+
 static int load_srcs(struct gen *skel, const struct opts *o)
 {
 	enum { CHUNK = 65536 };
-	int fd = bpf_map__fd(skel->maps.gen_srcs);
-	struct gen_src *vals = calloc(CHUNK, sizeof(*vals));
+	int four = src4_only(o);
+	int fd = bpf_map__fd(four ? skel->maps.gen_srcs4 : skel->maps.gen_srcs);
+	size_t vsize = four ? sizeof(struct gen_src4) : sizeof(struct gen_src);
+	uint8_t *vals = calloc(CHUNK, vsize);
 	uint32_t *keys = calloc(CHUNK, sizeof(*keys));
 	int rc = 0;
 
@@ -546,22 +579,24 @@ static int load_srcs(struct gen *skel, const struct opts *o)
 	for (size_t base = 0; base < o->n_src && !rc; base += CHUNK) {
 		uint32_t n = (uint32_t)(o->n_src - base < CHUNK ? o->n_src - base : CHUNK);
 
-		memset(vals, 0, n * sizeof(*vals));
+		memset(vals, 0, n * vsize);
 		for (uint32_t i = 0; i < n; i++) {
 			const struct prefix *p = &o->src[base + i];
-			struct gen_src *s = &vals[i];
 
 			keys[i] = (uint32_t)(base + i);
+			if (four) {
+				struct gen_src4 *s = (struct gen_src4 *)(vals + i * vsize);
+
+				memcpy(&s->addr, p->addr, 4);
+				s->mask = host_mask(p->len, 0);
+				continue;
+			}
+			struct gen_src *s = (struct gen_src *)(vals + i * vsize);
+
 			s->v6 = (uint32_t)p->v6;
 			memcpy(s->addr, p->addr, p->v6 ? 16 : 4);
-			for (int w = 0; w < (p->v6 ? 4 : 1); w++) {
-				int keep = p->len - w * 32; /* network bits in this word */
-				uint32_t m = keep >= 32  ? 0
-					     : keep <= 0 ? 0xffffffffu
-							 : (uint32_t)((1ull << (32 - keep)) - 1);
-
-				s->mask[w] = htonl(m);
-			}
+			for (int w = 0; w < (p->v6 ? 4 : 1); w++)
+				s->mask[w] = host_mask(p->len, w);
 		}
 		if (bpf_map_update_batch(fd, keys, vals, &n, NULL))
 			rc = -errno;
@@ -593,6 +628,7 @@ int main(int argc, char **argv)
 	}
 	if (o.fixed_sources && o.n_src && fix_sources(&o))
 		return 1;
+	shuffle_srcs(&o);
 	for (size_t i = 0; i < o.n_src && o.legit_pct < 100; i++) {
 		if (!o.have_dst[o.src[i].v6]) {
 			fprintf(stderr, "sluice-gen: IPv%d flood sources need an IPv%d --dst\n",
@@ -654,7 +690,8 @@ int main(int argc, char **argv)
 	skel = gen__open();
 	if (!skel)
 		return 1;
-	bpf_map__set_max_entries(skel->maps.gen_srcs, o.n_src ? (uint32_t)o.n_src : 1);
+	bpf_map__set_max_entries(src4_only(&o) ? skel->maps.gen_srcs4 : skel->maps.gen_srcs,
+				 o.n_src ? (uint32_t)o.n_src : 1);
 	c = (struct gen_cfg *)&skel->rodata->cfg;
 	memset(c, 0, sizeof(*c));
 	if (o.legit_pct < 100) {
@@ -663,6 +700,7 @@ int main(int argc, char **argv)
 				build_tpl(&c->tpl[GEN_KIND_FLOOD][v6], &o, v6, o.udp, o.syn,
 					  o.dst[v6], o.dport, 0, flen);
 		c->n_src = (uint32_t)o.n_src;
+		c->src4 = (uint32_t)src4_only(&o);
 	}
 	if (o.legit_pct) {
 		build_tpl(&c->tpl[GEN_KIND_LEGIT][o.legit.v6], &o, o.legit.v6, o.legit_udp,

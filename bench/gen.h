@@ -39,11 +39,21 @@ struct gen_src {
 	__u32 v6;
 };
 
+/* The same for an all-IPv4 list, 8 bytes instead of 36: the generator's
+ * random reads into its source table share the L3 cache with the DUT on
+ * this rig (a real generator is another machine), and a 1M list is 8 MiB
+ * this way instead of 40. */
+struct gen_src4 {
+	__u32 addr; /* network order */
+	__u32 mask; /* host bits, network order */
+};
+
 struct gen_cfg {
 	struct gen_tpl tpl[GEN_KIND_MAX][2]; /* [kind][v6] */
 	__u32 ifindex;     /* --dev: the program passes frames from anywhere else */
 	__u32 long_copy;   /* frame >= GEN_HDR_V6 bytes: copy GEN_HDR_V6 */
-	__u32 n_src;       /* entries in gen_srcs (flood) */
+	__u32 n_src;       /* entries in gen_srcs, or gen_srcs4 when src4 (flood) */
+	__u32 src4;        /* every flood source is IPv4: gen_srcs4 */
 	__u32 legit_pct;   /* 0..100: share of packets from legit flows */
 	__u32 legit_v6;
 	__u32 legit_base[4]; /* network order; flow i: base + i in the last word
