@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lb_flow_cache.h - the NAT flow cache (lb_flow_cache, struct
+ * sluice_flow_slot in sluice_maps.h says when a slot may be used): an
+ * established flow's packet is translated from one per-CPU array slot
+ * instead of the service, connection, backend, reverse-NAT and next-hop
+ * lookups; the full path in lb.h fills the slots.
+ *
+ * Included by lb.h after its helpers (lb_rewrite).
+ */
+#ifndef SLUICE_LB_FLOW_CACHE_H
+#define SLUICE_LB_FLOW_CACHE_H
+
+/* Slot of a tuple: a cheap multiplicative mix (the slot is validated by the
+ * whole tuple, so collisions cost a full path, never a wrong answer). */
+static __always_inline __u32 lb_fc_index(const struct lb_pkt *lp)
+{
+	__u32 h = lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3];
+
+	h = h * 0x9e3779b1u ^ lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3];
+	h = h * 0x85ebca6bu ^ (((__u32)lp->sport << 16) | lp->dport) ^ lp->l4_proto;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h & (LB_FC_SLOTS - 1);
+}
+
+static __always_inline int lb_fc_same_tuple(const struct sluice_flow_slot *s,
+					    const struct lb_pkt *lp)
+{
+	return s->src[0] == lp->saddr[0] && s->src[1] == lp->saddr[1] &&
+	       s->src[2] == lp->saddr[2] && s->src[3] == lp->saddr[3] &&
+	       s->dst[0] == lp->daddr[0] && s->dst[1] == lp->daddr[1] &&
+	       s->dst[2] == lp->daddr[2] && s->dst[3] == lp->daddr[3] &&
+	       s->sport == lp->sport && s->dport == lp->dport && s->proto == lp->l4_proto;
+}
+
+/* The slot for this packet's tuple, filled or not (NULL: no map memory). */
+static __always_inline struct sluice_flow_slot *lb_fc_slot(const struct lb_pkt *lp)
+{
+	__u32 idx = lb_fc_index(lp);
+
+	return bpf_map_lookup_elem(&lb_flow_cache, &idx);
+}
+
+/* Is slot a usable translation for this packet?  serial: lb_serial(), read
+ * after the main program read the packet's generation: a slot filled under a
+ * generation and a serial from different sides of a switch holds a pair no
+ * packet sees again (gen flips and serial grows with every switch). */
+static __always_inline int lb_fc_valid(const struct sluice_flow_slot *s, const struct lb_pkt *lp,
+				       __u32 serial, __u32 ifindex, __u64 now)
+{
+	__u64 age = s->dir == LB_FC_FWD ? LB_FC_FWD_AGE_NS : LB_NH_MAX_AGE_NS;
+
+	return s->dir && s->gen == lp->gen && s->serial == serial && s->in_ifindex == ifindex &&
+	       now - s->filled_ns < age && lb_fc_same_tuple(s, lp);
+}
+
+/* Translate the packet from a valid slot: the same rewrite, MACs and
+ * action as the full path, the same counters (res). */
+static __always_inline void lb_fc_apply(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
+					const struct sluice_flow_slot *s, struct lb_result *res)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	int fwd = s->dir == LB_FC_FWD;
+
+	res->svc = s->svc;
+	res->backend = fwd ? s->backend : 0;
+	res->reason = fwd ? SR_LB_FORWARD : SR_LB_REPLY;
+	res->action = XDP_DROP;
+	if (lb_rewrite(lp, h, fwd, (const __u8 *)s->new_addr, s->new_port, data_end)) {
+		if (fwd)
+			res->reason = SR_LB_NO_BACKEND; /* as lb_forward says it */
+		return;
+	}
+	if ((void *)(eth + 1) > data_end)
+		return;
+	__builtin_memcpy(eth->h_dest, s->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, s->smac, ETH_ALEN);
+	if (s->out_ifindex == ctx->ingress_ifindex)
+		res->action = XDP_TX;
+	else
+		res->action = bpf_redirect(s->out_ifindex, 0);
+}
+
+/* What the full path learnt about a flow, for lb_fc_fill. */
+struct lb_fc_fill_in {
+	const __u32 *src, *dst; /* the tuple as received */
+	__be16 sport, dport;
+	__u8 dir;
+	__u16 svc, backend;
+	const __u32 *new_addr;
+	__be16 new_port;
+	__u32 out_ifindex;
+};
+
+/* Fill slot after a full path that sent the packet (action XDP_TX or
+ * XDP_REDIRECT); MACs are taken from the packet as it leaves. */
+static __always_inline void lb_fc_fill(struct xdp_md *ctx, struct sluice_flow_slot *s,
+				       const struct lb_pkt *lp, const struct lb_fc_fill_in *in,
+				       __u32 serial, __u64 now, int action)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if (!s || (action != XDP_TX && action != XDP_REDIRECT) || (void *)(eth + 1) > data_end)
+		return;
+	s->dir = 0; /* in case a later field could not be written */
+	__builtin_memcpy(s->src, in->src, 16);
+	__builtin_memcpy(s->dst, in->dst, 16);
+	s->sport = in->sport;
+	s->dport = in->dport;
+	s->proto = lp->l4_proto;
+	s->gen = lp->gen;
+	s->serial = serial;
+	s->in_ifindex = ctx->ingress_ifindex;
+	s->out_ifindex = action == XDP_TX ? ctx->ingress_ifindex : in->out_ifindex;
+	s->filled_ns = now;
+	__builtin_memcpy(s->new_addr, in->new_addr, 16);
+	s->new_port = in->new_port;
+	s->svc = in->svc;
+	s->backend = in->backend;
+	__builtin_memcpy(s->dmac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(s->smac, eth->h_source, ETH_ALEN);
+	s->dir = in->dir;
+}
+
+#endif /* SLUICE_LB_FLOW_CACHE_H */
