@@ -11,16 +11,27 @@
 #ifndef SLUICE_LB_FLOW_CACHE_H
 #define SLUICE_LB_FLOW_CACHE_H
 
-/* Slot of a tuple: a cheap multiplicative mix (the slot is validated by the
- * whole tuple, so collisions cost a full path, never a wrong answer). */
-static __always_inline __u32 lb_fc_index(const struct lb_pkt *lp)
+/* murmur3's finalizer: every input bit moves every output bit (addresses
+ * that differ only in their last octet, the high bits of the loaded word,
+ * must not share slots). */
+static __always_inline __u32 lb_fc_mix(__u32 h)
 {
-	__u32 h = lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3];
-
-	h = h * 0x9e3779b1u ^ lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3];
-	h = h * 0x85ebca6bu ^ (((__u32)lp->sport << 16) | lp->dport) ^ lp->l4_proto;
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
 	h *= 0xc2b2ae35u;
 	h ^= h >> 16;
+	return h;
+}
+
+/* Slot of a tuple (validated by the whole tuple: a collision costs a full
+ * path, never a wrong answer). */
+static __always_inline __u32 lb_fc_index(const struct lb_pkt *lp)
+{
+	__u32 h = lb_fc_mix(lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3]);
+
+	h = lb_fc_mix(h ^ lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3]);
+	h = lb_fc_mix(h ^ (((__u32)lp->sport << 16) | lp->dport) ^ lp->l4_proto);
 	return h & (LB_FC_SLOTS - 1);
 }
 

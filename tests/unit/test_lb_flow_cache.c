@@ -260,15 +260,23 @@ XDP_TEST(lb_flow_cache_bare_syn_reusing_a_tuple_avoids_the_draining_backend)
 
 /* Two client ports whose flows share a slot (the slot index as lb_fc_index
  * computes it, recomputed here independently of the BPF code). */
+static uint32_t fc_mix(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 static uint32_t fc_index(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport)
 {
 	/* words as the program sees them: network byte order in memory */
-	uint32_t h = saddr;
+	uint32_t h = fc_mix(saddr);
 
-	h = h * 0x9e3779b1u ^ daddr;
-	h = h * 0x85ebca6bu ^ (((uint32_t)htons(sport) << 16) | htons(dport)) ^ IPPROTO_TCP;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
+	h = fc_mix(h ^ daddr);
+	h = fc_mix(h ^ (((uint32_t)htons(sport) << 16) | htons(dport)) ^ IPPROTO_TCP);
 	return h & (LB_FC_SLOTS - 1);
 }
 
