@@ -462,11 +462,11 @@ static __always_inline __u32 lb_serial(void)
 /* Send the rewritten packet to backend bid (whose address is lp->daddr
  * now): the cached next hop while it is valid, else the FIB, whose answer
  * is cached.  Same actions as lb_fib_out. */
-/* serial, now: lb_serial() and bpf_ktime_get_coarse_ns() of this packet;
- * *out_if receives the interface a redirect goes out of. */
+/* serial: lb_serial() of this packet; *out_if receives the interface a
+ * redirect goes out of. */
 static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp,
 				     struct lb_scratch *sc, struct lb_result *res, __u32 bid,
-				     __u32 serial, __u64 now, __u32 *out_if)
+				     __u32 serial, __u32 *out_if)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -483,7 +483,7 @@ static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp
 	if (nh->filled_ns && nh->serial == serial && nh->in_ifindex == ctx->ingress_ifindex &&
 	    nh->addr[0] == lp->daddr[0] && nh->addr[1] == lp->daddr[1] &&
 	    nh->addr[2] == lp->daddr[2] && nh->addr[3] == lp->daddr[3] &&
-	    now - nh->filled_ns < LB_NH_MAX_AGE_NS) {
+	    bpf_ktime_get_coarse_ns() - nh->filled_ns < LB_NH_MAX_AGE_NS) {
 		if ((void *)(eth + 1) > data_end)
 			return XDP_DROP;
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
@@ -538,14 +538,14 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 			res->reason = SR_LB_ENCAP_FAIL;
 			return;
 		}
-		res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, now, &out_if);
+		res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if);
 		return;
 	}
 	if (lb_rewrite(lp, h, 1, be->addr, be->port, data_end)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;
 	}
-	res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, now, &out_if);
+	res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if);
 	/* an established flow of a plain NAT service: cache it (a syn_cookies
 	 * service translates sequence numbers per connection state) */
 	if (fc && !(svc->flags & SLUICE_SVC_SYNCOOKIE) && res->reason == SR_LB_FORWARD) {
@@ -658,15 +658,11 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	h.l4 = data + lp->l4_off;
 	if (h.l3 > data_end || h.l4 > data_end)
 		return 0;
-	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
-	if (!sc)
-		return 0;
-
 	/* an established flow's packet: one slot of the flow cache; a bare SYN
 	 * (maybe a new connection reusing the tuple) takes the full path and
 	 * forgets the tuple's slot */
 	serial = lb_serial();
-	now = bpf_ktime_get_coarse_ns();
+	now = lb_fc_clock();
 	if (!lp->frag) {
 		fc = lb_fc_slot(lp);
 		if (fc && !bare_syn && lb_fc_valid(fc, lp, serial, ctx->ingress_ifindex, now)) {
@@ -679,6 +675,9 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 			fc = NULL;
 		}
 	}
+	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
+	if (!sc)
+		return 0;
 
 	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {

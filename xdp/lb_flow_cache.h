@@ -11,7 +11,7 @@
 #ifndef SLUICE_LB_FLOW_CACHE_H
 #define SLUICE_LB_FLOW_CACHE_H
 
-/* murmur3's finalizer: every input bit moves every output bit (addresses
+/* murmur3's finalizer: every input bit moves every output bit (sources
  * that differ only in their last octet, the high bits of the loaded word,
  * must not share slots). */
 static __always_inline __u32 lb_fc_mix(__u32 h)
@@ -28,11 +28,32 @@ static __always_inline __u32 lb_fc_mix(__u32 h)
  * path, never a wrong answer). */
 static __always_inline __u32 lb_fc_index(const struct lb_pkt *lp)
 {
-	__u32 h = lb_fc_mix(lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3]);
+	__u32 s = lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3];
+	__u32 d = lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3];
+	__u32 ports = ((__u32)lp->sport << 16) | lp->dport;
 
-	h = lb_fc_mix(h ^ lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3]);
-	h = lb_fc_mix(h ^ (((__u32)lp->sport << 16) | lp->dport) ^ lp->l4_proto);
-	return h & (LB_FC_SLOTS - 1);
+	return lb_fc_mix(s ^ d * 0x9e3779b1u ^ ports * 0x85ebca6bu ^ lp->l4_proto) &
+	       (LB_FC_SLOTS - 1);
+}
+
+/* The slots' clock: jiffies, which the verifier inlines into one load
+ * (bpf_ktime_get_coarse_ns, a helper call on the same tick, was the largest
+ * single cost of a cached packet); the coarse ns clock when libbpf found no
+ * kernel config to read HZ from. */
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
+static __always_inline __u64 lb_fc_clock(void)
+{
+	return CONFIG_HZ ? bpf_jiffies64() : bpf_ktime_get_coarse_ns();
+}
+
+/* Was then (lb_fc_clock) less than ms milliseconds ago?  In jiffies, a
+ * difference of d means up to d + 1 ticks have passed: no division. */
+static __always_inline int lb_fc_young(__u64 now, __u64 then, __u64 ms)
+{
+	if (CONFIG_HZ)
+		return (now - then + 1) * 1000 <= ms * CONFIG_HZ;
+	return now - then < ms * 1000000;
 }
 
 static __always_inline int lb_fc_same_tuple(const struct sluice_flow_slot *s,
@@ -60,10 +81,10 @@ static __always_inline struct sluice_flow_slot *lb_fc_slot(const struct lb_pkt *
 static __always_inline int lb_fc_valid(const struct sluice_flow_slot *s, const struct lb_pkt *lp,
 				       __u32 serial, __u32 ifindex, __u64 now)
 {
-	__u64 age = s->dir == LB_FC_FWD ? LB_FC_FWD_AGE_NS : LB_NH_MAX_AGE_NS;
+	__u64 ms = s->dir == LB_FC_FWD ? LB_FC_FWD_AGE_MS : LB_NH_MAX_AGE_NS / 1000000;
 
 	return s->dir && s->gen == lp->gen && s->serial == serial && s->in_ifindex == ifindex &&
-	       now - s->filled_ns < age && lb_fc_same_tuple(s, lp);
+	       lb_fc_young(now, s->filled, ms) && lb_fc_same_tuple(s, lp);
 }
 
 /* Translate the packet from a valid slot: the same rewrite, MACs and
@@ -128,7 +149,7 @@ static __always_inline void lb_fc_fill(struct xdp_md *ctx, struct sluice_flow_sl
 	s->serial = serial;
 	s->in_ifindex = ctx->ingress_ifindex;
 	s->out_ifindex = action == XDP_TX ? ctx->ingress_ifindex : in->out_ifindex;
-	s->filled_ns = now;
+	s->filled = now;
 	__builtin_memcpy(s->new_addr, in->new_addr, 16);
 	s->new_port = in->new_port;
 	s->svc = in->svc;

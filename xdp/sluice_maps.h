@@ -372,7 +372,7 @@ struct sluice_lb_counter {
  *  - gen and serial are the packet's (any configuration change, which every
  *    service, backend, weight, drain or health change is, invalidates);
  *  - in_ifindex is the packet's ingress interface;
- *  - filled_ns is at most LB_FC_FWD_AGE_NS (client -> VIP: the full path
+ *  - filled is less than LB_FC_FWD_AGE_MS ago (client -> VIP: the full path
  *    then looks the connection up again, so its LRU entry stays as fresh as
  *    if every packet had) or LB_NH_MAX_AGE_NS (replies: the next hop's bound)
  *    old.
@@ -381,7 +381,7 @@ struct sluice_lb_counter {
  * lb_pick's draining check), and only packets whose full path ended in a
  * resolved next hop are cached. */
 #define LB_FC_SLOTS 4096 /* per CPU; a power of two */
-#define LB_FC_FWD_AGE_NS 10000000ull /* 10 ms */
+#define LB_FC_FWD_AGE_MS 10
 
 enum { LB_FC_FWD = 1, LB_FC_REPLY = 2 };
 
@@ -397,7 +397,7 @@ struct sluice_flow_slot {
 	__u32 serial;
 	__u32 in_ifindex;
 	__u32 out_ifindex;
-	__u64 filled_ns;
+	__u64 filled;      /* lb_fc_clock() when filled (jiffies or ns) */
 	__u32 new_addr[4]; /* backend (forward) or VIP (reply) */
 	__be16 new_port;   /* 0: the port stays */
 	__u16 svc;

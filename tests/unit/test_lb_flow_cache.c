@@ -273,11 +273,10 @@ static uint32_t fc_mix(uint32_t h)
 static uint32_t fc_index(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport)
 {
 	/* words as the program sees them: network byte order in memory */
-	uint32_t h = fc_mix(saddr);
+	uint32_t ports = ((uint32_t)htons(sport) << 16) | htons(dport);
 
-	h = fc_mix(h ^ daddr);
-	h = fc_mix(h ^ (((uint32_t)htons(sport) << 16) | htons(dport)) ^ IPPROTO_TCP);
-	return h & (LB_FC_SLOTS - 1);
+	return fc_mix(saddr ^ daddr * 0x9e3779b1u ^ ports * 0x85ebca6bu ^ IPPROTO_TCP) &
+	       (LB_FC_SLOTS - 1);
 }
 
 XDP_TEST(lb_flow_cache_two_flows_in_one_slot_each_keep_their_backend)
