@@ -661,11 +661,15 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	/* an established flow's packet: one slot of the flow cache; a bare SYN
 	 * (maybe a new connection reusing the tuple) takes the full path and
 	 * forgets the tuple's slot */
+	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
+	if (!sc)
+		return 0;
 	serial = lb_serial();
 	now = lb_fc_clock();
 	if (!lp->frag) {
 		fc = lb_fc_slot(lp);
-		if (fc && !bare_syn && lb_fc_valid(fc, lp, serial, ctx->ingress_ifindex, now)) {
+		if (fc && !bare_syn && lb_fc_valid(fc, lp, serial, ctx->ingress_ifindex, now) &&
+		    lb_fc_touch(fc, lp, &sc->fk, now)) {
 			lb_fc_apply(ctx, lp, &h, fc, res);
 			return 1;
 		}
@@ -675,9 +679,6 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 			fc = NULL;
 		}
 	}
-	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
-	if (!sc)
-		return 0;
 
 	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {

@@ -81,10 +81,28 @@ static __always_inline struct sluice_flow_slot *lb_fc_slot(const struct lb_pkt *
 static __always_inline int lb_fc_valid(const struct sluice_flow_slot *s, const struct lb_pkt *lp,
 				       __u32 serial, __u32 ifindex, __u64 now)
 {
-	__u64 ms = s->dir == LB_FC_FWD ? LB_FC_FWD_AGE_MS : LB_NH_MAX_AGE_NS / 1000000;
-
 	return s->dir && s->gen == lp->gen && s->serial == serial && s->in_ifindex == ifindex &&
-	       lb_fc_young(now, s->filled, ms) && lb_fc_same_tuple(s, lp);
+	       lb_fc_young(now, s->filled, LB_NH_MAX_AGE_NS / 1000000) && lb_fc_same_tuple(s, lp);
+}
+
+/* A client -> VIP slot untouched for LB_FC_FWD_AGE_MS: look the flow's
+ * connection up (fk: a key buffer), as its full path would, which refreshes
+ * the entry's LRU position; the slot stays usable only while the entry
+ * still names its service and backend, which is what lb_pick would answer
+ * (the backend's state is fixed under the slot's serial). */
+static __always_inline int lb_fc_touch(struct sluice_flow_slot *s, const struct lb_pkt *lp,
+				       struct sluice_flow_key *fk, __u64 now)
+{
+	struct sluice_conn *conn;
+
+	if (s->dir != LB_FC_FWD || lb_fc_young(now, s->touched, LB_FC_FWD_AGE_MS))
+		return 1;
+	lb_flow_key(fk, lp->saddr, lp->daddr, lp->sport, lp->dport, lp->l4_proto, lp->v6);
+	conn = bpf_map_lookup_elem(&lb_conns, fk);
+	if (!conn || conn->svc != s->svc || conn->backend != s->backend)
+		return 0;
+	s->touched = now;
+	return 1;
 }
 
 /* Translate the packet from a valid slot: the same rewrite, MACs and
@@ -150,6 +168,7 @@ static __always_inline void lb_fc_fill(struct xdp_md *ctx, struct sluice_flow_sl
 	s->in_ifindex = ctx->ingress_ifindex;
 	s->out_ifindex = action == XDP_TX ? ctx->ingress_ifindex : in->out_ifindex;
 	s->filled = now;
+	s->touched = now;
 	__builtin_memcpy(s->new_addr, in->new_addr, 16);
 	s->new_port = in->new_port;
 	s->svc = in->svc;

@@ -372,10 +372,12 @@ struct sluice_lb_counter {
  *  - gen and serial are the packet's (any configuration change, which every
  *    service, backend, weight, drain or health change is, invalidates);
  *  - in_ifindex is the packet's ingress interface;
- *  - filled is less than LB_FC_FWD_AGE_MS ago (client -> VIP: the full path
- *    then looks the connection up again, so its LRU entry stays as fresh as
- *    if every packet had) or LB_NH_MAX_AGE_NS (replies: the next hop's bound)
- *    old.
+ *  - filled (the next hop's MACs) is less than LB_NH_MAX_AGE_NS old;
+ *  - client -> VIP: touched is less than LB_FC_FWD_AGE_MS ago, or else the
+ *    flow's connection entry is looked up again (refreshing its LRU position,
+ *    as any packet of the flow does on the full path) and must still name
+ *    the slot's service and backend (lb_pick's answer for it: the backend's
+ *    state cannot have changed under the same serial); touched is then now.
  * Only NAT-mode services without SYN cookies, only TCP and UDP, never
  * fragments, never a bare SYN (a new connection reusing a tuple must meet
  * lb_pick's draining check), and only packets whose full path ended in a
@@ -398,6 +400,7 @@ struct sluice_flow_slot {
 	__u32 in_ifindex;
 	__u32 out_ifindex;
 	__u64 filled;      /* lb_fc_clock() when filled (jiffies or ns) */
+	__u64 touched;     /* lb_fc_clock() when lb_conns was last looked up */
 	__u32 new_addr[4]; /* backend (forward) or VIP (reply) */
 	__be16 new_port;   /* 0: the port stays */
 	__u16 svc;

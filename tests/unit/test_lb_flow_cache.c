@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "harness.h"
 #include "prefix.h"
@@ -365,5 +366,50 @@ XDP_TEST(lb_flow_cache_two_flows_in_one_slot_each_keep_their_backend)
 	CHECK(fc_send(a, 0x10, &r, &lay) == 0);
 	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
 	CHECK_EQ(out_backend(&r, &lay), be_a);
+	return 0;
+}
+
+/* The connection entry of a cached client -> VIP flow, by key. */
+static int fc_conn(uint16_t sport, int del)
+{
+	struct sluice_flow_key k = {.sport = htons(sport), .dport = htons(80),
+				    .proto = IPPROTO_TCP, .family = 4};
+	struct sluice_conn c;
+	int fd = xdp_map_fd("lb_conns");
+
+	inet_pton(AF_INET, LBT_CLIENT4, k.src);
+	inet_pton(AF_INET, FC_VIP, k.dst);
+	if (del)
+		return bpf_map_delete_elem(fd, &k);
+	return bpf_map_lookup_elem(fd, &k, &c);
+}
+
+XDP_TEST(lb_flow_cache_slot_looks_the_connection_up_again_after_its_age)
+{
+	static const char *const one[] = {"203.0.113.11", NULL};
+	struct timespec past_age = {.tv_nsec = (long)(LB_FC_FWD_AGE_MS + 20) * 1000000L};
+	uint32_t idx = fc_slot(LBT_CLIENT4, FC_VIP, 41000, 80);
+	struct fc_fixture f;
+	struct frame_layout lay;
+	struct run_result r;
+
+	CHECK(fc_services(&f, one, 0) == 0);
+	CHECK(fc_send_from_slot(41000, &r, &lay) == 0);
+	/* past the age, with the entry there: looked up, and the slot serves on */
+	CHECK(fc_poison(idx) == 1);
+	nanosleep(&past_age, NULL);
+	CHECK(fc_send(41000, 0x10, &r, &lay) == 0);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK(memcmp(r.out, FC_POISON, 6) == 0);
+	/* the entry gone (LRU eviction): past the age the slot is not used, the
+	 * full path makes the entry again */
+	CHECK(fc_conn(41000, 1) == 0);
+	CHECK(fc_poison(idx) == 1);
+	nanosleep(&past_age, NULL);
+	CHECK(fc_send(41000, 0x10, &r, &lay) == 0);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
+	CHECK(fc_conn(41000, 0) == 0);
 	return 0;
 }
