@@ -463,18 +463,21 @@ static __always_inline __u32 lb_serial(void)
  * now): the cached next hop while it is valid, else the FIB, whose answer
  * is cached.  Same actions as lb_fib_out. */
 /* serial: lb_serial() of this packet; *out_if receives the interface a
- * redirect goes out of. */
+ * redirect goes out of, *mac_age_ns how old the MACs are (0: the FIB's
+ * answer now; the flow cache must not keep them past the next-hop bound). */
 static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp,
 				     struct lb_scratch *sc, struct lb_result *res, __u32 bid,
-				     __u32 serial, __u32 *out_if)
+				     __u32 serial, __u32 *out_if, __u64 *mac_age_ns)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct sluice_nexthop *nh = bpf_map_lookup_elem(&lb_nexthop, &bid);
 	int action;
+	__u64 age;
 
 	sc->fib.ifindex = 0;
+	*mac_age_ns = 0;
 	if (!nh) {
 		action = lb_fib_out(ctx, lp, &sc->fib, res, NULL);
 		*out_if = sc->fib.ifindex;
@@ -483,9 +486,10 @@ static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp
 	if (nh->filled_ns && nh->serial == serial && nh->in_ifindex == ctx->ingress_ifindex &&
 	    nh->addr[0] == lp->daddr[0] && nh->addr[1] == lp->daddr[1] &&
 	    nh->addr[2] == lp->daddr[2] && nh->addr[3] == lp->daddr[3] &&
-	    bpf_ktime_get_coarse_ns() - nh->filled_ns < LB_NH_MAX_AGE_NS) {
+	    (age = bpf_ktime_get_coarse_ns() - nh->filled_ns) < LB_NH_MAX_AGE_NS) {
 		if ((void *)(eth + 1) > data_end)
 			return XDP_DROP;
+		*mac_age_ns = age;
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
 		*out_if = nh->out_ifindex;
@@ -514,6 +518,7 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sluice_backend *be;
 	__u32 bid, out_if = 0;
+	__u64 mac_age = 0;
 
 	res->svc = svc->id;
 	res->action = XDP_DROP;
@@ -538,14 +543,14 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 			res->reason = SR_LB_ENCAP_FAIL;
 			return;
 		}
-		res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if);
+		res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if, &mac_age);
 		return;
 	}
 	if (lb_rewrite(lp, h, 1, be->addr, be->port, data_end)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;
 	}
-	res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if);
+	res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if, &mac_age);
 	/* an established flow of a plain NAT service: cache it (a syn_cookies
 	 * service translates sequence numbers per connection state) */
 	if (fc && !(svc->flags & SLUICE_SVC_SYNCOOKIE) && res->reason == SR_LB_FORWARD) {
@@ -560,6 +565,7 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 			.new_addr = lp->daddr,
 			.new_port = be->port,
 			.out_ifindex = out_if,
+			.mac_age_ns = mac_age,
 		};
 
 		lb_fc_fill(ctx, fc, lp, &in, serial, now, res->action);

@@ -143,7 +143,19 @@ struct lb_fc_fill_in {
 	const __u32 *new_addr;
 	__be16 new_port;
 	__u32 out_ifindex;
+	__u64 mac_age_ns; /* the MACs came from a next-hop entry this old */
 };
+
+/* A clock value ns nanoseconds before now (jiffies rounded up: the slot
+ * expires no later than its source). */
+static __always_inline __u64 lb_fc_before(__u64 now, __u64 ns)
+{
+	if (!ns)
+		return now;
+	if (CONFIG_HZ)
+		return now - (ns * CONFIG_HZ + 999999999ull) / 1000000000ull;
+	return now - ns;
+}
 
 /* Fill slot after a full path that sent the packet (action XDP_TX or
  * XDP_REDIRECT); MACs are taken from the packet as it leaves. */
@@ -167,7 +179,7 @@ static __always_inline void lb_fc_fill(struct xdp_md *ctx, struct sluice_flow_sl
 	s->serial = serial;
 	s->in_ifindex = ctx->ingress_ifindex;
 	s->out_ifindex = action == XDP_TX ? ctx->ingress_ifindex : in->out_ifindex;
-	s->filled = now;
+	s->filled = lb_fc_before(now, in->mac_age_ns);
 	s->touched = now;
 	__builtin_memcpy(s->new_addr, in->new_addr, 16);
 	s->new_port = in->new_port;
