@@ -14,10 +14,9 @@
  *    replies), one BPF_PROG_TEST_RUN per packet (repeat = 1), flows in turn,
  *    ROUNDS rounds; the median round's mean.  Caches see 1024 flows; each
  *    figure includes the kernel's timer reads around the run, as the bare
- *    program's does.  A round takes longer than a client -> VIP flow-cache
- *    slot lives (LB_FC_FWD_AGE_MS), so forward packets here mostly take the
- *    full path (connection table, Maglev state, next-hop cache): the cost of
- *    a flow with a packet every few ms; replies (250 ms) come from the slot.
+ *    program's does.  A round takes longer than LB_FC_FWD_AGE_MS, so each
+ *    forward packet here also looks its connection entry up again (the cost
+ *    of a flow with a packet every few ms); replies come from the slot.
  *  - repeat: one flow, .repeat = REPEAT in the kernel.  The program rewrites
  *    the frame in place and the kernel runs it again as it is, so the flow is
  *    made to cycle: service A (VIP a) has the single backend b, service B
