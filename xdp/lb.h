@@ -461,10 +461,10 @@ static __always_inline __u32 lb_serial(void)
 
 /* Send the rewritten packet to backend bid (whose address is lp->daddr
  * now): the cached next hop while it is valid, else the FIB, whose answer
- * is cached.  Same actions as lb_fib_out. */
-/* serial: lb_serial() of this packet; *out_if receives the interface a
- * redirect goes out of, *mac_age_ns how old the MACs are (0: the FIB's
- * answer now; the flow cache must not keep them past the next-hop bound). */
+ * is cached.  Same actions as lb_fib_out.  serial: lb_serial() of this
+ * packet; *out_if receives the interface a redirect goes out of,
+ * *mac_age_ns how old the MACs are (0: the FIB's answer now; the flow cache
+ * must not keep them past the next-hop bound). */
 static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp,
 				     struct lb_scratch *sc, struct lb_result *res, __u32 bid,
 				     __u32 serial, __u32 *out_if, __u64 *mac_age_ns)
@@ -508,8 +508,8 @@ static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp
 	return action;
 }
 
-/* Client -> VIP: choose a backend and DNAT to it. */
-/* fc: the flow cache slot to fill when the packet goes out (NULL: none). */
+/* Client -> VIP: choose a backend and DNAT to it.  fc: the flow cache slot
+ * to fill when the packet goes out (NULL: none). */
 static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
 				       const struct sluice_svc *svc, struct lb_scratch *sc,
 				       struct lb_result *res, struct sluice_flow_slot *fc,
@@ -664,12 +664,12 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	h.l4 = data + lp->l4_off;
 	if (h.l3 > data_end || h.l4 > data_end)
 		return 0;
-	/* an established flow's packet: one slot of the flow cache; a bare SYN
-	 * (maybe a new connection reusing the tuple) takes the full path and
-	 * forgets the tuple's slot */
 	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
 	if (!sc)
 		return 0;
+	/* an established flow's packet: one slot of the flow cache; a bare SYN
+	 * (maybe a new connection reusing the tuple) takes the full path and
+	 * forgets the tuple's slot */
 	serial = lb_serial();
 	now = lb_fc_clock();
 	if (!lp->frag) {

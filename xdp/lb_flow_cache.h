@@ -62,8 +62,8 @@ static __always_inline int lb_fc_same_tuple(const struct sluice_flow_slot *s,
 	return s->src[0] == lp->saddr[0] && s->src[1] == lp->saddr[1] &&
 	       s->src[2] == lp->saddr[2] && s->src[3] == lp->saddr[3] &&
 	       s->dst[0] == lp->daddr[0] && s->dst[1] == lp->daddr[1] &&
-	       s->dst[2] == lp->daddr[2] && s->dst[3] == lp->daddr[3] &&
-	       s->sport == lp->sport && s->dport == lp->dport && s->proto == lp->l4_proto;
+	       s->dst[2] == lp->daddr[2] && s->dst[3] == lp->daddr[3] && s->sport == lp->sport &&
+	       s->dport == lp->dport && s->proto == lp->l4_proto;
 }
 
 /* The slot for this packet's tuple, filled or not (NULL: no map memory). */

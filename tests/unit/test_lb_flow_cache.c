@@ -372,8 +372,8 @@ XDP_TEST(lb_flow_cache_two_flows_in_one_slot_each_keep_their_backend)
 /* The connection entry of a cached client -> VIP flow, by key. */
 static int fc_conn(uint16_t sport, int del)
 {
-	struct sluice_flow_key k = {.sport = htons(sport), .dport = htons(80),
-				    .proto = IPPROTO_TCP, .family = 4};
+	struct sluice_flow_key k = {
+	    .sport = htons(sport), .dport = htons(80), .proto = IPPROTO_TCP, .family = 4};
 	struct sluice_conn c;
 	int fd = xdp_map_fd("lb_conns");
 
@@ -392,19 +392,25 @@ XDP_TEST(lb_flow_cache_slot_looks_the_connection_up_again_after_its_age)
 	struct fc_fixture f;
 	struct frame_layout lay;
 	struct run_result r;
+	int served = 0;
 
 	CHECK(fc_services(&f, one, 0) == 0);
-	CHECK(fc_send_from_slot(41000, &r, &lay) == 0);
-	/* past the age, with the entry there: looked up, and the slot serves on */
-	CHECK(fc_poison(idx) == 1);
-	nanosleep(&past_age, NULL);
-	CHECK(fc_send(41000, 0x10, &r, &lay) == 0);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK(memcmp(r.out, FC_POISON, 6) == 0);
+	/* past the age, with the entry there: looked up, and the slot serves on
+	 * (slots are per CPU: a test moved to the other CPU while it slept gets
+	 * another try) */
+	for (int i = 0; i < 5 && !served; i++) {
+		CHECK(fc_send_from_slot(41000, &r, &lay) == 0);
+		CHECK(fc_poison(idx) >= 1);
+		nanosleep(&past_age, NULL);
+		CHECK(fc_send(41000, 0x10, &r, &lay) == 0);
+		CHECK_EQ(r.action, XDP_TX);
+		served = !memcmp(r.out, FC_POISON, 6);
+	}
+	CHECK(served);
 	/* the entry gone (LRU eviction): past the age the slot is not used, the
 	 * full path makes the entry again */
 	CHECK(fc_conn(41000, 1) == 0);
-	CHECK(fc_poison(idx) == 1);
+	CHECK(fc_poison(idx) >= 1);
 	nanosleep(&past_age, NULL);
 	CHECK(fc_send(41000, 0x10, &r, &lay) == 0);
 	CHECK_EQ(r.action, XDP_TX);

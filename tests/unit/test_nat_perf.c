@@ -100,8 +100,9 @@ static int perf_setup(struct perf_fixture *f)
 	static const char *const to_a[] = {PERF_CYC_A, NULL};
 
 	if (system("for i in 15 16 17 18 21 22; do ip neigh replace 203.0.113.$i lladdr "
-		   "02:00:00:00:be:01 nud permanent dev " LBT_DEV "; done && ip route replace " PERF_CLIENT_NET
-		   " via " LBT_CLIENT4 " dev " LBT_DEV)) {
+		   "02:00:00:00:be:01 nud permanent dev " LBT_DEV
+		   "; done && ip route replace " PERF_CLIENT_NET " via " LBT_CLIENT4
+		   " dev " LBT_DEV)) {
 		fprintf(stderr, "    cannot add the measurement's neighbours and route\n");
 		return -1;
 	}
@@ -126,7 +127,7 @@ static size_t flow_frame(uint8_t *buf, int i, int reply, const char *vip, int ba
 	s.sport = reply ? 8080 : (uint16_t)(40000 + i);
 	s.dport = reply ? (uint16_t)(40000 + i) : 80;
 	s.tcp_flags = 0x10; /* ACK: an established flow's packet */
-	s.payload = 18;     /* 64-byte frames on the wire, like the bench */
+	s.payload = 18;	    /* 64-byte frames on the wire, like the bench */
 	len = build_frame(&s, buf, &lay);
 	frame_fill_l4_csum(buf, &lay, 4, IPPROTO_TCP);
 	return len;
@@ -136,8 +137,8 @@ static size_t flow_frame(uint8_t *buf, int i, int reply, const char *vip, int ba
 static int run_prog(int fd, const uint8_t *frame, size_t len, int repeat, uint32_t *ns,
 		    uint8_t *out)
 {
-	struct xdp_md ctx_in = {.data = 0, .data_end = (__u32)len,
-				.ingress_ifindex = (__u32)lbt_ifindex()};
+	struct xdp_md ctx_in = {
+	    .data = 0, .data_end = (__u32)len, .ingress_ifindex = (__u32)lbt_ifindex()};
 	uint8_t scratch[FRAME_MAX + 256];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
 		    .data_out = out ? out : scratch, .data_size_out = sizeof(scratch),
@@ -292,7 +293,8 @@ XDP_TEST(nat_perf_established_dnat_and_reply_vs_bare_xdp_tx)
 	CHECK_EQ(xdp_count_packets(SR_LB_REPLY, XDP_TX) - rev0, rev_runs);
 
 	fprintf(stderr,
-		"    ns/pkt          rotate (1024 flows, repeat 1, %d rounds)   repeat (1 flow, %d x 5)\n"
+		"    ns/pkt          rotate (1024 flows, repeat 1, %d rounds)   repeat (1 flow, %d "
+		"x 5)\n"
 		"    bare XDP_TX     %6u                                     %6u\n"
 		"    NAT forward     %6u  (%.2fx bare)                       %6u  (%.2fx bare)\n"
 		"    reverse NAT     %6u  (%.2fx bare)                       %6u  (%.2fx bare)\n",
