@@ -457,35 +457,49 @@ static __always_inline __u32 lb_serial(void)
 	return st ? st->serial : 0;
 }
 
+#include "lb_flow_cache.h"
+
 /* Send the rewritten packet to backend bid (whose address is lp->daddr
  * now): the cached next hop while it is valid, else the FIB, whose answer
- * is cached.  Same actions as lb_fib_out. */
+ * is cached.  Same actions as lb_fib_out.  serial: lb_serial() of this
+ * packet; *out_if receives the interface a redirect goes out of,
+ * *mac_age_ns how old the MACs are (0: the FIB's answer now; the flow cache
+ * must not keep them past the next-hop bound). */
 static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp,
-				     struct lb_scratch *sc, struct lb_result *res, __u32 bid)
+				     struct lb_scratch *sc, struct lb_result *res, __u32 bid,
+				     __u32 serial, __u32 *out_if, __u64 *mac_age_ns)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
-	__u32 serial = lb_serial();
 	struct sluice_nexthop *nh = bpf_map_lookup_elem(&lb_nexthop, &bid);
 	int action;
+	__u64 age;
 
-	if (!nh)
-		return lb_fib_out(ctx, lp, &sc->fib, res, NULL);
+	sc->fib.ifindex = 0;
+	*mac_age_ns = 0;
+	if (!nh) {
+		action = lb_fib_out(ctx, lp, &sc->fib, res, NULL);
+		*out_if = sc->fib.ifindex;
+		return action;
+	}
 	if (nh->filled_ns && nh->serial == serial && nh->in_ifindex == ctx->ingress_ifindex &&
 	    nh->addr[0] == lp->daddr[0] && nh->addr[1] == lp->daddr[1] &&
 	    nh->addr[2] == lp->daddr[2] && nh->addr[3] == lp->daddr[3] &&
-	    bpf_ktime_get_coarse_ns() - nh->filled_ns < LB_NH_MAX_AGE_NS) {
+	    (age = bpf_ktime_get_coarse_ns() - nh->filled_ns) < LB_NH_MAX_AGE_NS) {
 		if ((void *)(eth + 1) > data_end)
 			return XDP_DROP;
+		*mac_age_ns = age;
 		__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+		*out_if = nh->out_ifindex;
 		if (nh->out_ifindex == ctx->ingress_ifindex)
 			return XDP_TX;
 		return bpf_redirect(nh->out_ifindex, 0);
 	}
 	nh->filled_ns = 0; /* invalid until the FIB answers */
 	action = lb_fib_out(ctx, lp, &sc->fib, res, nh);
+	*out_if = sc->fib.ifindex;
 	if (nh->filled_ns) {
 		nh->serial = serial;
 		nh->in_ifindex = ctx->ingress_ifindex;
@@ -494,14 +508,17 @@ static __always_inline int lb_nh_out(struct xdp_md *ctx, const struct lb_pkt *lp
 	return action;
 }
 
-/* Client -> VIP: choose a backend and DNAT to it. */
+/* Client -> VIP: choose a backend and DNAT to it.  fc: the flow cache slot
+ * to fill when the packet goes out (NULL: none). */
 static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
 				       const struct sluice_svc *svc, struct lb_scratch *sc,
-				       struct lb_result *res)
+				       struct lb_result *res, struct sluice_flow_slot *fc,
+				       __u32 serial, __u64 now)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sluice_backend *be;
-	__u32 bid;
+	__u32 bid, out_if = 0;
+	__u64 mac_age = 0;
 
 	res->svc = svc->id;
 	res->action = XDP_DROP;
@@ -526,23 +543,44 @@ static __always_inline void lb_forward(struct xdp_md *ctx, struct lb_pkt *lp, st
 			res->reason = SR_LB_ENCAP_FAIL;
 			return;
 		}
-		res->action = lb_nh_out(ctx, lp, sc, res, bid);
+		res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if, &mac_age);
 		return;
 	}
 	if (lb_rewrite(lp, h, 1, be->addr, be->port, data_end)) {
 		res->reason = SR_LB_NO_BACKEND;
 		return;
 	}
-	res->action = lb_nh_out(ctx, lp, sc, res, bid);
+	res->action = lb_nh_out(ctx, lp, sc, res, bid, serial, &out_if, &mac_age);
+	/* an established flow of a plain NAT service: cache it (a syn_cookies
+	 * service translates sequence numbers per connection state) */
+	if (fc && !(svc->flags & SLUICE_SVC_SYNCOOKIE) && res->reason == SR_LB_FORWARD) {
+		struct lb_fc_fill_in in = {
+			.src = sc->fk.src,
+			.dst = sc->fk.dst,
+			.sport = sc->fk.sport,
+			.dport = sc->fk.dport,
+			.dir = LB_FC_FWD,
+			.svc = (__u16)svc->id,
+			.backend = (__u16)bid,
+			.new_addr = lp->daddr,
+			.new_port = be->port,
+			.out_ifindex = out_if,
+			.mac_age_ns = mac_age,
+		};
+
+		lb_fc_fill(ctx, fc, lp, &in, serial, now, res->action);
+	}
 }
 
 /* Backend -> client: restore the VIP as the source. */
 static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_hdrs *h,
-				    struct lb_scratch *sc, struct lb_result *res)
+				    struct lb_scratch *sc, struct lb_result *res,
+				    struct sluice_flow_slot *fc, __u32 serial, __u64 now)
 {
 	void *data_end = (void *)(long)ctx->data_end;
 	struct sluice_svc_key rk = {};
 	struct sluice_rev *rev;
+	__be16 sport = lp->sport;
 	int action;
 
 	__builtin_memcpy(rk.addr, lp->saddr, 16);
@@ -579,6 +617,21 @@ static __always_inline int lb_reply(struct xdp_md *ctx, struct lb_pkt *lp, struc
 		return 0;
 	}
 	res->action = action;
+	if (fc && !(rev->flags & SLUICE_SVC_SYNCOOKIE)) {
+		struct lb_fc_fill_in in = {
+			.src = (const __u32 *)rk.addr,
+			.dst = lp->daddr,
+			.sport = sport,
+			.dport = lp->dport,
+			.dir = LB_FC_REPLY,
+			.svc = rev->svc_id,
+			.new_addr = lp->saddr,
+			.new_port = rk.port ? rev->vport : 0,
+			.out_ifindex = sc->fib.ifindex,
+		};
+
+		lb_fc_fill(ctx, fc, lp, &in, serial, now, action);
+	}
 	return 1;
 }
 
@@ -593,15 +646,20 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct sluice_flow_slot *fc = NULL;
 	struct sluice_svc *svc;
 	struct lb_scratch *sc;
 	struct lb_hdrs h;
-	__u32 zero = 0;
+	__u32 zero = 0, serial;
+	int bare_syn;
+	__u64 now;
 
 	if (!lp || !res)
 		return 0;
 	if (lp->l3_off > LB_MAX_OFF || lp->l4_off > LB_MAX_OFF)
 		return 0;
+	bare_syn = lp->l4_proto == IPPROTO_TCP &&
+		   (lp->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	h.l3 = data + lp->l3_off;
 	h.l4 = data + lp->l4_off;
 	if (h.l3 > data_end || h.l4 > data_end)
@@ -609,6 +667,24 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 	sc = bpf_map_lookup_elem(&lb_scratch_map, &zero);
 	if (!sc)
 		return 0;
+	/* an established flow's packet: one slot of the flow cache; a bare SYN
+	 * (maybe a new connection reusing the tuple) takes the full path and
+	 * forgets the tuple's slot */
+	serial = lb_serial();
+	now = lb_fc_clock();
+	if (!lp->frag) {
+		fc = lb_fc_slot(lp);
+		if (fc && !bare_syn && lb_fc_valid(fc, lp, serial, ctx->ingress_ifindex, now) &&
+		    lb_fc_touch(fc, lp, &sc->fk, now)) {
+			lb_fc_apply(ctx, lp, &h, fc, res);
+			return 1;
+		}
+		if (fc && bare_syn) {
+			if (lb_fc_same_tuple(fc, lp))
+				fc->dir = 0;
+			fc = NULL;
+		}
+	}
 
 	svc = lb_find_service(&sc->key, lp->daddr, lp->dport, lp->l4_proto, lp->v6, lp->gen);
 	if (svc) {
@@ -618,10 +694,11 @@ __noinline int sluice_lb(struct xdp_md *ctx, struct lb_pkt *lp, struct lb_result
 			res->svc = svc->id;
 			return LB_SP_CLIENT;
 		}
-		lb_forward(ctx, lp, &h, svc, sc, res);
+		lb_forward(ctx, lp, &h, svc, sc, res,
+			   svc->mode == SLUICE_MODE_NAT ? fc : NULL, serial, now);
 		return 1;
 	}
-	return lb_reply(ctx, lp, &h, sc, res);
+	return lb_reply(ctx, lp, &h, sc, res, fc, serial, now);
 }
 
 

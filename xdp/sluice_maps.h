@@ -388,6 +388,58 @@ struct sluice_lb_counter {
 	__u64 new_flows;
 };
 
+/* ---- NAT flow cache (xdp/lb_flow_cache.h) ------------------------------- */
+
+/* Per-CPU, direct-mapped cache of the NAT work an established flow's packet
+ * needs: for a client -> VIP packet the backend (address, port, ids) and its
+ * next hop; for a backend's reply the VIP to restore and the client's next
+ * hop.  It stands in front of the service, connection, backend, reverse-NAT
+ * and FIB lookups, never instead of their semantics: a slot is used only
+ * while all of these hold, else the packet takes the full path, which
+ * refills (or, for a bare SYN, clears) the slot:
+ *  - the whole flow tuple and direction match (a second flow hashed to the
+ *    same slot takes it over; the first takes the full path again);
+ *  - gen and serial are the packet's (any configuration change, which every
+ *    service, backend, weight, drain or health change is, invalidates);
+ *  - in_ifindex is the packet's ingress interface;
+ *  - filled (the next hop's MACs) is less than LB_NH_MAX_AGE_NS old;
+ *  - client -> VIP: touched is less than LB_FC_FWD_AGE_MS ago, or else the
+ *    flow's connection entry is looked up again (refreshing its LRU position,
+ *    as any packet of the flow does on the full path) and must still name
+ *    the slot's service and backend (lb_pick's answer for it: the backend's
+ *    state cannot have changed under the same serial); touched is then now.
+ * Only NAT-mode services without SYN cookies, only TCP and UDP, never
+ * fragments, never a bare SYN (a new connection reusing a tuple must meet
+ * lb_pick's draining check), and only packets whose full path ended in a
+ * resolved next hop are cached. */
+#define LB_FC_SLOTS 4096 /* per CPU; a power of two */
+#define LB_FC_FWD_AGE_MS 10
+
+enum { LB_FC_FWD = 1, LB_FC_REPLY = 2 };
+
+struct sluice_flow_slot {
+	__u32 src[4];
+	__u32 dst[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir;      /* LB_FC_FWD / LB_FC_REPLY; 0 = empty */
+	__u8 gen;
+	__u8 pad;
+	__u32 serial;
+	__u32 in_ifindex;
+	__u32 out_ifindex;
+	__u64 filled;      /* lb_fc_clock() when filled (jiffies or ns) */
+	__u64 touched;     /* lb_fc_clock() when lb_conns was last looked up */
+	__u32 new_addr[4]; /* backend (forward) or VIP (reply) */
+	__be16 new_port;   /* 0: the port stays */
+	__u16 svc;
+	__u16 backend;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u16 pad2;
+};
+
 /* ---- identities, pods and their policy (TC) ----------------------------- */
 
 #define SLUICE_MAX_IDENTITIES 255 /* identity ids 1..255; 0 = unknown */
@@ -849,6 +901,14 @@ struct {
 	__type(value, struct sluice_lb_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } lb_backend_stats SEC(".maps");
+
+/* NAT flow cache (struct sluice_flow_slot): data-path private, not pinned. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_FC_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sluice_flow_slot);
+} lb_flow_cache SEC(".maps");
 
 /* Identity classes (generation-switched): source address -> identity. */
 struct {

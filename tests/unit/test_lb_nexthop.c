@@ -54,14 +54,21 @@ static int nh_services(struct nh_fixture *f, const char *const *addrs)
 	return xdp_set_services(&f->model);
 }
 
-/* An established flow's packet (ACK) from the test client to the VIP. */
+/* An established flow's packet (ACK) from the test client to the VIP.
+ * Every call is a flow of its own (client port): a flow's second packet is
+ * translated from the NAT flow cache (test_lb_flow_cache.c), which holds
+ * the next hop too, and would not show what lb_nexthop does. */
 static int nh_send(struct run_result *r, struct frame_layout *lay)
 {
+	static uint16_t next_port = 41000;
+
 	uint8_t in[FRAME_MAX];
 	struct pkt_spec s = spec_tcp4(LBT_CLIENT4, NH_VIP);
 	size_t len;
 
-	s.sport = 41000;
+	s.sport = next_port++;
+	if (next_port < 41000)
+		next_port = 41000;
 	s.dport = 80;
 	s.tcp_flags = 0x10;
 	s.payload = 24;
