@@ -28,13 +28,14 @@ struct fc_fixture {
 };
 
 /* VIP:80/tcp -> the given backends, port 8080, weight 1 (or draining). */
-static int fc_services(struct fc_fixture *f, const char *const *addrs, int drain_first)
+static int fc_services_at(struct fc_fixture *f, const char *vip, const char *const *addrs,
+			  int drain_first)
 {
 	char err[SLUICE_ERRLEN];
 
 	memset(f, 0, sizeof(*f));
 	snprintf(f->svc.name, sizeof(f->svc.name), "web");
-	if (prefix_parse(FC_VIP, &f->svc.vip, err, sizeof(err)))
+	if (prefix_parse(vip, &f->svc.vip, err, sizeof(err)))
 		return -1;
 	f->svc.port = 80;
 	f->svc.proto = IPPROTO_TCP;
@@ -52,6 +53,11 @@ static int fc_services(struct fc_fixture *f, const char *const *addrs, int drain
 	f->model.svcs = &f->svc;
 	f->model.n = 1;
 	return xdp_set_services(&f->model);
+}
+
+static int fc_services(struct fc_fixture *f, const char *const *addrs, int drain_first)
+{
+	return fc_services_at(f, FC_VIP, addrs, drain_first);
 }
 
 /* A client -> VIP packet of flow sport with these TCP flags. */
@@ -417,5 +423,59 @@ XDP_TEST(lb_flow_cache_slot_looks_the_connection_up_again_after_its_age)
 	CHECK_EQ(r.reason, SR_LB_FORWARD);
 	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
 	CHECK(fc_conn(41000, 0) == 0);
+	return 0;
+}
+
+/* IPv6 runs the same slot code; its index folds the four address words. */
+#define FC_VIP6 "2001:db8:10::10"
+
+static int fc_send6(uint16_t sport, struct run_result *r, struct frame_layout *lay)
+{
+	uint8_t in[FRAME_MAX];
+	struct pkt_spec s = spec_tcp6(LBT_CLIENT6, FC_VIP6);
+	size_t len;
+
+	s.sport = sport;
+	s.dport = 80;
+	s.tcp_flags = 0x10;
+	s.payload = 24;
+	len = build_frame(&s, in, lay);
+	frame_fill_l4_csum(in, lay, 6, IPPROTO_TCP);
+	return xdp_run(in, len, r);
+}
+
+static uint32_t fc_fold6(const char *addr)
+{
+	uint32_t w[4];
+
+	inet_pton(AF_INET6, addr, w);
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+XDP_TEST(lb_flow_cache_ipv6_flow_is_translated_from_its_slot)
+{
+	static const char *const two[] = {"2001:db8:20::11", "2001:db8:20::12", NULL};
+	uint32_t idx = fc_index(fc_fold6(LBT_CLIENT6), fc_fold6(FC_VIP6), 41006, 80);
+	struct fc_fixture f;
+	struct frame_layout lay;
+	struct run_result r;
+	uint8_t first[FRAME_MAX];
+	int tries = 0;
+
+	CHECK(fc_services_at(&f, FC_VIP6, two, 0) == 0);
+	CHECK(fc_send6(41006, &r, &lay) == 0);
+	CHECK_EQ(r.action, XDP_TX);
+	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	memcpy(first, r.out, r.out_len);
+	do { /* fill, poison, send again within the slot's age (see fc_send_from_slot) */
+		CHECK(fc_send6(41006, &r, &lay) == 0);
+		CHECK(fc_poison(idx) >= 1);
+		CHECK(fc_send6(41006, &r, &lay) == 0);
+	} while (memcmp(r.out, FC_POISON, 6) && ++tries < 5);
+	CHECK(memcmp(r.out, FC_POISON, 6) == 0);
+	CHECK_EQ(r.action, XDP_TX);
+	/* apart from the poisoned MAC, byte for byte what the full path made */
+	CHECK(memcmp(r.out + 6, first + 6, r.out_len - 6) == 0);
+	CHECK(frame_l4_csum_ok(r.out, &lay, 6, IPPROTO_TCP));
 	return 0;
 }
