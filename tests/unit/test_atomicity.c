@@ -95,8 +95,8 @@ XDP_TEST(flood_during_switches_never_sees_a_mixed_generation)
 	return 0;
 }
 
-/* The same through the second levels: the source's /24 has a chunk (IPv4)
- * or its bucket is in the hash (IPv6).  In A the source is under a block
+/* The same through the second levels: the source's /24 has a detail entry
+ * (IPv4) or its bucket is in the hash (IPv6).  In A the source is under a block
  * prefix of class 1; in B class 1 is an allow prefix elsewhere (A's chunk 0
  * or hash entry read with B's classes, or B's chunk 0 read through A's
  * entry, would say "allowed"). */
@@ -138,11 +138,14 @@ static int switch_flood(const char *src, const char *a_blk, const char *b_alw, c
 	return 0;
 }
 
-XDP_TEST(flood_during_switches_through_v4_chunks_never_sees_a_mixed_generation)
+XDP_TEST(flood_during_switches_through_v4_details_never_sees_a_mixed_generation)
 {
-	/* A: chunk 0 = 198.51.100.0/24; B: chunk 0 = 203.0.113.0/24 (byte 9:
-	 * allow, class 1), chunk 1 = 198.51.100.0/24 */
-	return switch_flood("198.51.100.9", "198.51.100.0/28", "203.0.113.0/25", "198.51.100.8/29");
+	/* A: 198.51.100.0/24 is detail 0, ranges [class 1 (block) | none];
+	 * B: the allow /16 covers the most /24s, so it is class 1 (primary),
+	 * the block /29 class 2, and 198.51.100.0/24 is detail 0 again, ranges
+	 * [none | class 2 | none].  A's detail read with B's classes says
+	 * "allowed"; B's read with A's names a class A does not have. */
+	return switch_flood("198.51.100.9", "198.51.100.0/28", "203.0.0.0/16", "198.51.100.8/29");
 }
 
 XDP_TEST(flood_during_switches_through_the_v6_hash_never_sees_a_mixed_generation)
