@@ -1007,15 +1007,34 @@ synproxy_down() {
 measure_syn() {
 	local v=$1 hs=$W/hs.json hpid
 	measure syn flood "$v" 0 "${SYN_FLOOD[@]}"
+	syn_links "$W/links0"
 	lab_exec_client "$PY" "$MEASURE" handshakes "$LAB_CLEAN_V4" "$LAB_NODE_V4" "$LAB_TCP_PORT" \
 		"$SYN_LEGIT_RATE" "$DURATION" 1 >"$hs" 2>>"$LOG" &
 	hpid=$!
+	log "syn: fixed-rate run starts at $EPOCHREALTIME"
 	measure syn flood "$v" "$SYN_FIXED_RATE" "${SYN_FLOOD[@]}"
 	wait "$hpid" || die "the handshake client failed (see $LOG)"
+	syn_links "$W/links1"
 	run "$PY" "$MEASURE" merge-last "$RAW" handshakes "$hs"
+	syn_links_delta "$W/links0" "$W/links1" >"$W/links.json"
+	run "$PY" "$MEASURE" merge-last "$RAW" links "$W/links.json"
+	log "syn: $v handshakes $(cat "$hs") links $(cat "$W/links.json")"
+}
+
+# syn_links PREFIX: both ends' link counters (ethtool -S, ip -s link, TCP,
+# receive kthreads) into PREFIX.node.json and PREFIX.client.json: where a
+# legit SYN or SYN-ACK was lost (a full veth ring, a starved receive path).
+syn_links() {
+	LINKS_NAPI_PIDS="${DUT_PIDS[*]}" lab_exec_node "$PY" "$MEASURE" links "$1.node.json" "$LAB_IF_NODE"
+	LINKS_NAPI_PIDS="${SYN_CLIENT_NAPI[*]}" lab_exec_client "$PY" "$MEASURE" links "$1.client.json" "$LAB_IF_CLIENT"
+}
+syn_links_delta() { # BEFORE AFTER: {"node": ..., "client": ...}
+	printf '{"node":%s,"client":%s}\n' "$("$PY" "$MEASURE" delta "$1.node.json" "$2.node.json")" \
+		"$("$PY" "$MEASURE" delta "$1.client.json" "$2.client.json")"
 }
 
 SYN_FLOOD=()
+SYN_CLIENT_NAPI=() # c0's receive kthreads
 scenario_syn() {
 	local have_cookies=0
 	SYN_SOCK=$W/syn.sock
@@ -1027,6 +1046,7 @@ scenario_syn() {
 	run lab_exec_client "$SINK" detach "$LAB_IF_CLIENT"
 	run lab_exec_client "$SINK" attach "$LAB_IF_CLIENT" xdp_client_count "$LAB_PIN_DIR/sink-c0"
 	napi_setup "$LAB_NS_CLIENT" "$LAB_IF_CLIENT" "$GEN_CPU" 0
+	SYN_CLIENT_NAPI=("${NAPI_PIDS[@]}")
 	syn_conf "$W/cookies.conf" cookies
 	if "$LAB_SLUICE" check -c "$W/cookies.conf" >>"$LOG" 2>&1; then
 		have_cookies=1

@@ -24,6 +24,13 @@
       legit TCP handshakes (the syn scenario): a new connection from SRC to
       DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete;
       JSON: attempted, completed, failed, p50/p99 handshake ms
+  measure.py links OUT IFNAME...
+      the interfaces' counters now, as JSON (run it inside their namespace):
+      `ethtool -S` (veth: per-queue XDP packets, XDP_TX, XDP_TX errors =
+      frames the peer's full ring refused), `ip -s link` rx/tx and drops,
+      and the namespace's TCP counters (nstat: active opens, SYN retransmits)
+  measure.py delta BEFORE AFTER
+      what moved between two `links` snapshots (non-zero differences only)
   measure.py merge-last RAW KEY FILE
       add FILE's JSON as KEY to the last record of RAW (a .jsonl file)
   measure.py hup PID STATE_PIN
@@ -290,7 +297,9 @@ def handshakes(src, dst, port, rate, secs, timeout):
     sel = selectors.DefaultSelector()
     pending = {}  # socket -> start time
     done_ms, failed, attempted = [], 0, 0
+    failed_at = []  # when each failed attempt started, s from the first
     t0 = time.monotonic()
+    t0_wall = time.time()
     nxt = t0
     while True:
         now = time.monotonic()
@@ -304,6 +313,7 @@ def handshakes(src, dst, port, rate, secs, timeout):
                 pass
             except OSError:
                 failed += 1
+                failed_at.append(round(now - t0, 3))
                 attempted += 1
                 s.close()
                 nxt += 1.0 / rate
@@ -322,13 +332,13 @@ def handshakes(src, dst, port, rate, secs, timeout):
             if err == 0:
                 done_ms.append((time.monotonic() - pending.pop(s)) * 1000)
             else:
-                pending.pop(s)
+                failed_at.append(round(pending.pop(s) - t0, 3))
                 failed += 1
             s.close()
         now = time.monotonic()
         for s in [s for s, t in pending.items() if now - t > timeout]:
             sel.unregister(s)
-            pending.pop(s)
+            failed_at.append(round(pending.pop(s) - t0, 3))
             failed += 1
             s.close()
     done_ms.sort()
@@ -337,7 +347,56 @@ def handshakes(src, dst, port, rate, secs, timeout):
         return round(done_ms[min(len(done_ms) - 1, int(p * len(done_ms)))], 2) if done_ms else None
 
     print(json.dumps({"attempted": attempted, "completed": len(done_ms), "failed": failed,
-                      "p50_ms": pct(0.5), "p99_ms": pct(0.99)}))
+                      "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failed_at_s": sorted(failed_at),
+                      "t0_wall": round(t0_wall, 3)}))
+
+
+# ---- where packets are lost on the rig's links (the syn scenario) ---------
+
+TCP_KEYS = ("TcpActiveOpens", "TcpRetransSegs", "TcpExtTCPSynRetrans", "TcpAttemptFails",
+            "TcpInSegs", "TcpOutSegs", "TcpExtTCPTimeouts")
+
+
+def links(out, ifnames):
+    import subprocess
+    snap_ = {}
+    for ifname in ifnames:
+        c = {}
+        txt = subprocess.run(["ethtool", "-S", ifname], capture_output=True, text=True).stdout
+        for line in txt.splitlines():
+            k, sep, v = line.strip().rpartition(":")
+            if sep and v.strip().isdigit():
+                c[k.strip()] = int(v)
+        js = subprocess.run(["ip", "-j", "-s", "link", "show", "dev", ifname],
+                            capture_output=True, text=True).stdout
+        for d in ("rx", "tx"):
+            for k, v in json.loads(js)[0]["stats64"][d].items():
+                c["link_%s_%s" % (d, k)] = v
+        snap_[ifname] = c
+    js = subprocess.run(["nstat", "-asz", "--json"], capture_output=True, text=True).stdout
+    kern = json.loads(js)["kernel"]
+    snap_["tcp"] = {k: kern[k] for k in TCP_KEYS if k in kern}
+    # the receive kthreads of these links (LINKS_NAPI_PIDS): time on the CPU
+    # and time runnable but waiting for it (a starved receive path)
+    napi = {"cpu_ns": 0, "wait_ns": 0}
+    for p in os.environ.get("LINKS_NAPI_PIDS", "").split():
+        with open(f"/proc/{p}/schedstat") as f:
+            run_ns, wait_ns = map(int, f.read().split()[:2])
+        napi["cpu_ns"] += run_ns
+        napi["wait_ns"] += wait_ns
+    snap_["napi"] = napi
+    with open(out, "w") as f:
+        json.dump(snap_, f)
+
+
+def delta(before, after):
+    a, b = load(before), load(after)
+    out = {}
+    for grp, vals in b.items():
+        d = {k: v - a.get(grp, {}).get(k, 0) for k, v in vals.items()
+             if isinstance(v, int) and v != a.get(grp, {}).get(k, 0)}
+        out[grp] = d
+    print(json.dumps(out))
 
 
 def merge_last(raw, key, path):
@@ -444,6 +503,12 @@ def main(argv):
     if len(argv) == 7 and argv[0] == "handshakes":
         handshakes(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]),
                    float(argv[6]))
+        return 0
+    if len(argv) >= 3 and argv[0] == "links":
+        links(argv[1], argv[2:])
+        return 0
+    if len(argv) == 3 and argv[0] == "delta":
+        delta(argv[1], argv[2])
         return 0
     if len(argv) == 4 and argv[0] == "merge-last":
         merge_last(argv[1], argv[2], argv[3])
