@@ -20,10 +20,12 @@
   measure.py nft-sum < NFT_JSON           packets of nft -j counter listings
   measure.py reload --watch F --gen-series S --gen G --windows JSON
       the reload scenario's legit loss per apply window (see reload_analysis)
-  measure.py handshakes SRC DST PORT RATE SECONDS TIMEOUT
+  measure.py handshakes SRC DST PORT RATE SECONDS TIMEOUT [FLOOD_IF]
       legit TCP handshakes (the syn scenario): a new connection from SRC to
-      DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete;
-      JSON: attempted, completed, failed, p50/p99 handshake ms
+      DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete,
+      the first once FLOOD_IF has sent 1000 packets (the flood is on);
+      JSON: attempted, completed, failed, p50/p99 handshake ms, when each
+      failed attempt started, how long the client waited for the flood
   measure.py links OUT IFNAME...
       the interfaces' counters now, as JSON (run it inside their namespace):
       `ethtool -S` (veth: per-queue XDP packets, XDP_TX, XDP_TX errors =
@@ -287,19 +289,41 @@ def reload_analysis(args):
     print(json.dumps(out))
 
 
-def handshakes(src, dst, port, rate, secs, timeout):
+def wait_flood(ifname, packets=1000, limit=15.0):
+    """Wait until IFNAME (this namespace's /proc/net/dev) has sent PACKETS
+    more: the flood is on.  The handshakes are judged under the flood only,
+    not in the moments before the generator starts."""
+    def tx():
+        with open("/proc/net/dev") as f:
+            for line in f:
+                name, sep, rest = line.partition(":")
+                if sep and name.strip() == ifname:
+                    return int(rest.split()[9])
+        raise SystemExit(f"handshakes: no interface {ifname} in this namespace")
+    start, t_end = tx(), time.monotonic() + limit
+    while tx() - start < packets:
+        if time.monotonic() > t_end:
+            raise SystemExit(f"handshakes: no flood on {ifname} within {limit:.0f} s")
+        time.sleep(0.005)
+
+
+def handshakes(src, dst, port, rate, secs, timeout, flood_if=None):
     """Non-blocking connects, paced; a handshake is complete when connect()
     reports success (the SYN-ACK came and our ACK went), counted only within
     timeout (a SYN the flood made the DUT lose needs a 1 s retransmit: that
-    is a failure here)."""
+    is a failure here).  With flood_if: the first connect once the flood
+    leaves that interface."""
     import selectors
+    t_start = time.monotonic()
+    if flood_if:
+        wait_flood(flood_if)
+    waited = time.monotonic() - t_start
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     sel = selectors.DefaultSelector()
     pending = {}  # socket -> start time
     done_ms, failed, attempted = [], 0, 0
     failed_at = []  # when each failed attempt started, s from the first
     t0 = time.monotonic()
-    t0_wall = time.time()
     nxt = t0
     while True:
         now = time.monotonic()
@@ -347,8 +371,8 @@ def handshakes(src, dst, port, rate, secs, timeout):
         return round(done_ms[min(len(done_ms) - 1, int(p * len(done_ms)))], 2) if done_ms else None
 
     print(json.dumps({"attempted": attempted, "completed": len(done_ms), "failed": failed,
-                      "p50_ms": pct(0.5), "p99_ms": pct(0.99), "failed_at_s": sorted(failed_at),
-                      "t0_wall": round(t0_wall, 3)}))
+                      "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                      "failed_at_s": sorted(failed_at), "flood_waited_s": round(waited, 3)}))
 
 
 # ---- where packets are lost on the rig's links (the syn scenario) ---------
@@ -500,9 +524,9 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "sluice-counters":
         sluice_counters(argv[1], argv[2])
         return 0
-    if len(argv) == 7 and argv[0] == "handshakes":
+    if len(argv) in (7, 8) and argv[0] == "handshakes":
         handshakes(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]),
-                   float(argv[6]))
+                   float(argv[6]), argv[7] if len(argv) == 8 else None)
         return 0
     if len(argv) >= 3 and argv[0] == "links":
         links(argv[1], argv[2:])
