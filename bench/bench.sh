@@ -62,7 +62,7 @@
 # BENCH_SEED, BENCH_SCALE_SIZES,
 # BENCH_NAPI_PRIO (0: leave the kthread SCHED_OTHER), BENCH_NAPI_DEFER_US
 # (0: no coalescing), BENCH_LAB_ID, GEN_CPU, DUT_CPU; syn: BENCH_SYN_FIXED_RATE,
-# BENCH_SYN_LEGIT_RATE, BENCH_SYN_CLIENT_PRIO (see measure_syn).
+# BENCH_SYN_LEGIT_RATE (see measure_syn).
 set -Eeuo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -1016,7 +1016,8 @@ synproxy_down() {
 #   the ring overflowed and 5-22% of the DUT's SYN-ACKs were refused (up0's
 #   xdp_tx_errors), the legit one among them: a 1 s SYN retransmit, a failed
 #   handshake that the DUT had answered.  So for this run c0's kthread runs
-#   SCHED_FIFO (SYN_CLIENT_PRIO): the network beyond the DUT loses no reply.
+#   SCHED_FIFO (client_rx_prio, as in mixed/reload): the network beyond the
+#   DUT loses no reply.
 #   The DUT's work is unchanged (every SYN still answered by XDP_TX), and
 #   c0's kthread does not run on the DUT's CPU.
 # - The handshakes start once the flood leaves c0 and the flood lasts until
@@ -1024,12 +1025,11 @@ synproxy_down() {
 #   starts (sluice stats and the snapshots take a moment) or after it stops.
 # The flat-out run is left as it was (no handshakes are judged there, and
 # the generator keeps all of CPU 0).
-SYN_CLIENT_PRIO=${BENCH_SYN_CLIENT_PRIO:-40} # 0: c0's receive kthread stays SCHED_OTHER
 SYN_HS_TIMEOUT=1
 measure_syn() {
 	local v=$1 hs=$W/hs.json hpid
 	measure syn flood "$v" 0 "${SYN_FLOOD[@]}"
-	syn_client_prio "$SYN_CLIENT_PRIO"
+	client_rx_prio "$NAPI_PRIO"
 	syn_links "$W/links0"
 	lab_exec_client "$PY" "$MEASURE" handshakes "$LAB_CLEAN_V4" "$LAB_NODE_V4" "$LAB_TCP_PORT" \
 		"$SYN_LEGIT_RATE" "$DURATION" "$SYN_HS_TIMEOUT" "$LAB_IF_CLIENT" >"$hs" 2>>"$LOG" &
@@ -1040,24 +1040,11 @@ measure_syn() {
 		measure syn flood "$v" "$SYN_FIXED_RATE" "${SYN_FLOOD[@]}"
 	wait "$hpid" || die "the handshake client failed (see $LOG)"
 	syn_links "$W/links1"
-	syn_client_prio 0
+	client_rx_prio 0
 	run "$PY" "$MEASURE" merge-last "$RAW" handshakes "$hs"
 	syn_links_delta "$W/links0" "$W/links1" >"$W/links.json"
 	run "$PY" "$MEASURE" merge-last "$RAW" links "$W/links.json"
 	log "syn: $v handshakes $(cat "$hs") links $(cat "$W/links.json")"
-}
-
-# syn_client_prio PRIO: c0's receive kthreads SCHED_FIFO at PRIO (0: back to
-# SCHED_OTHER), still on the generator's CPU.
-syn_client_prio() {
-	local p
-	for p in "${SYN_CLIENT_NAPI[@]}"; do
-		if [[ $1 -gt 0 ]]; then
-			run chrt -f -p "$1" "$p"
-		else
-			run chrt -o -p 0 "$p"
-		fi
-	done
 }
 
 # syn_links PREFIX: both ends' link counters (ethtool -S, ip -s link, TCP,
