@@ -264,7 +264,8 @@ run() {
 
 # Debian package of each command the bench uses.
 declare -A PKG_OF=([nft]=nftables [iptables]=iptables [ipset]=ipset [gnuplot]=gnuplot-nox
-	[taskset]=util-linux [chrt]=util-linux [python3]=python3 [ip]=iproute2 [nsenter]=util-linux)
+	[taskset]=util-linux [chrt]=util-linux [python3]=python3 [ip]=iproute2 [nsenter]=util-linux
+	[ethtool]=ethtool [nstat]=iproute2) # ethtool, nstat: the syn scenario's link counters
 
 ensure_packages() {
 	local c missing=()
@@ -276,7 +277,7 @@ ensure_packages() {
 	if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >>"$LOG" 2>&1; then
 		echo "bench: warning: could not install ${missing[*]} (see $LOG); going on without" >&2
 	fi
-	for c in nft iptables python3 taskset chrt; do
+	for c in nft iptables python3 taskset chrt ethtool nstat; do
 		command -v "$c" >/dev/null || die "$c is needed and missing (Debian package ${PKG_OF[$c]})"
 	done
 }
