@@ -20,10 +20,19 @@
   measure.py nft-sum < NFT_JSON           packets of nft -j counter listings
   measure.py reload --watch F --gen-series S --gen G --windows JSON
       the reload scenario's legit loss per apply window (see reload_analysis)
-  measure.py handshakes SRC DST PORT RATE SECONDS TIMEOUT
+  measure.py handshakes SRC DST PORT RATE SECONDS TIMEOUT [FLOOD_IF]
       legit TCP handshakes (the syn scenario): a new connection from SRC to
-      DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete;
-      JSON: attempted, completed, failed, p50/p99 handshake ms
+      DST:PORT every 1/RATE s for SECONDS, each given TIMEOUT s to complete,
+      the first once FLOOD_IF has sent 1000 packets (the flood is on);
+      JSON: attempted, completed, failed, p50/p99 handshake ms, when each
+      failed attempt started, how long the client waited for the flood
+  measure.py links OUT IFNAME...
+      the interfaces' counters now, as JSON (run it inside their namespace):
+      `ethtool -S` (veth: per-queue XDP packets, XDP_TX, XDP_TX errors =
+      frames the peer's full ring refused), `ip -s link` rx/tx and drops,
+      and the namespace's TCP counters (nstat: active opens, SYN retransmits)
+  measure.py delta BEFORE AFTER
+      what moved between two `links` snapshots (non-zero differences only)
   measure.py merge-last RAW KEY FILE
       add FILE's JSON as KEY to the last record of RAW (a .jsonl file)
   measure.py hup PID STATE_PIN
@@ -280,16 +289,40 @@ def reload_analysis(args):
     print(json.dumps(out))
 
 
-def handshakes(src, dst, port, rate, secs, timeout):
+def wait_flood(ifname, packets=1000, limit=15.0):
+    """Wait until IFNAME (this namespace's /proc/net/dev) has sent PACKETS
+    more: the flood is on.  The handshakes are judged under the flood only,
+    not in the moments before the generator starts."""
+    def tx():
+        with open("/proc/net/dev") as f:
+            for line in f:
+                name, sep, rest = line.partition(":")
+                if sep and name.strip() == ifname:
+                    return int(rest.split()[9])
+        raise SystemExit(f"handshakes: no interface {ifname} in this namespace")
+    start, t_end = tx(), time.monotonic() + limit
+    while tx() - start < packets:
+        if time.monotonic() > t_end:
+            raise SystemExit(f"handshakes: no flood on {ifname} within {limit:.0f} s")
+        time.sleep(0.005)
+
+
+def handshakes(src, dst, port, rate, secs, timeout, flood_if=None):
     """Non-blocking connects, paced; a handshake is complete when connect()
     reports success (the SYN-ACK came and our ACK went), counted only within
     timeout (a SYN the flood made the DUT lose needs a 1 s retransmit: that
-    is a failure here)."""
+    is a failure here).  With flood_if: the first connect once the flood
+    leaves that interface."""
     import selectors
+    t_start = time.monotonic()
+    if flood_if:
+        wait_flood(flood_if)
+    waited = time.monotonic() - t_start
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     sel = selectors.DefaultSelector()
     pending = {}  # socket -> start time
     done_ms, failed, attempted = [], 0, 0
+    failed_at = []  # when each failed attempt started, s from the first
     t0 = time.monotonic()
     nxt = t0
     while True:
@@ -304,6 +337,7 @@ def handshakes(src, dst, port, rate, secs, timeout):
                 pass
             except OSError:
                 failed += 1
+                failed_at.append(round(now - t0, 3))
                 attempted += 1
                 s.close()
                 nxt += 1.0 / rate
@@ -322,13 +356,13 @@ def handshakes(src, dst, port, rate, secs, timeout):
             if err == 0:
                 done_ms.append((time.monotonic() - pending.pop(s)) * 1000)
             else:
-                pending.pop(s)
+                failed_at.append(round(pending.pop(s) - t0, 3))
                 failed += 1
             s.close()
         now = time.monotonic()
         for s in [s for s, t in pending.items() if now - t > timeout]:
             sel.unregister(s)
-            pending.pop(s)
+            failed_at.append(round(pending.pop(s) - t0, 3))
             failed += 1
             s.close()
     done_ms.sort()
@@ -337,7 +371,56 @@ def handshakes(src, dst, port, rate, secs, timeout):
         return round(done_ms[min(len(done_ms) - 1, int(p * len(done_ms)))], 2) if done_ms else None
 
     print(json.dumps({"attempted": attempted, "completed": len(done_ms), "failed": failed,
-                      "p50_ms": pct(0.5), "p99_ms": pct(0.99)}))
+                      "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+                      "failed_at_s": sorted(failed_at), "flood_waited_s": round(waited, 3)}))
+
+
+# ---- where packets are lost on the rig's links (the syn scenario) ---------
+
+TCP_KEYS = ("TcpActiveOpens", "TcpRetransSegs", "TcpExtTCPSynRetrans", "TcpAttemptFails",
+            "TcpInSegs", "TcpOutSegs", "TcpExtTCPTimeouts")
+
+
+def links(out, ifnames):
+    import subprocess
+    snap_ = {}
+    for ifname in ifnames:
+        c = {}
+        txt = subprocess.run(["ethtool", "-S", ifname], capture_output=True, text=True).stdout
+        for line in txt.splitlines():
+            k, sep, v = line.strip().rpartition(":")
+            if sep and v.strip().isdigit():
+                c[k.strip()] = int(v)
+        js = subprocess.run(["ip", "-j", "-s", "link", "show", "dev", ifname],
+                            capture_output=True, text=True).stdout
+        for d in ("rx", "tx"):
+            for k, v in json.loads(js)[0]["stats64"][d].items():
+                c["link_%s_%s" % (d, k)] = v
+        snap_[ifname] = c
+    js = subprocess.run(["nstat", "-asz", "--json"], capture_output=True, text=True).stdout
+    kern = json.loads(js)["kernel"]
+    snap_["tcp"] = {k: kern[k] for k in TCP_KEYS if k in kern}
+    # the receive kthreads of these links (LINKS_NAPI_PIDS): time on the CPU
+    # and time runnable but waiting for it (a starved receive path)
+    napi = {"cpu_ns": 0, "wait_ns": 0}
+    for p in os.environ.get("LINKS_NAPI_PIDS", "").split():
+        with open(f"/proc/{p}/schedstat") as f:
+            run_ns, wait_ns = map(int, f.read().split()[:2])
+        napi["cpu_ns"] += run_ns
+        napi["wait_ns"] += wait_ns
+    snap_["napi"] = napi
+    with open(out, "w") as f:
+        json.dump(snap_, f)
+
+
+def delta(before, after):
+    a, b = load(before), load(after)
+    out = {}
+    for grp, vals in b.items():
+        d = {k: v - a.get(grp, {}).get(k, 0) for k, v in vals.items()
+             if isinstance(v, int) and v != a.get(grp, {}).get(k, 0)}
+        out[grp] = d
+    print(json.dumps(out))
 
 
 def merge_last(raw, key, path):
@@ -441,9 +524,15 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "sluice-counters":
         sluice_counters(argv[1], argv[2])
         return 0
-    if len(argv) == 7 and argv[0] == "handshakes":
+    if len(argv) in (7, 8) and argv[0] == "handshakes":
         handshakes(argv[1], argv[2], int(argv[3]), float(argv[4]), float(argv[5]),
-                   float(argv[6]))
+                   float(argv[6]), argv[7] if len(argv) == 8 else None)
+        return 0
+    if len(argv) >= 3 and argv[0] == "links":
+        links(argv[1], argv[2:])
+        return 0
+    if len(argv) == 3 and argv[0] == "delta":
+        delta(argv[1], argv[2])
         return 0
     if len(argv) == 4 and argv[0] == "merge-last":
         merge_last(argv[1], argv[2], argv[3])

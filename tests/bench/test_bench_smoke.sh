@@ -102,6 +102,10 @@ for scen, keys in want.items():
         if scen == "syn" and mode == "fixed":
             bad += [f"handshakes_attempted={c.get('handshakes_attempted')}" for c in found
                     if not (c.get("handshakes_attempted") or 0) > 0]
+            # both links' counters were read around the run (where a legit
+            # SYN or SYN-ACK would have been lost)
+            bad += [f"replies_refused_pct={c.get('replies_refused_pct')}" for c in found
+                    if not isinstance(c.get("replies_refused_pct"), (int, float))]
         print(f"FAIL {name}: {', '.join(bad)}" if bad else f"ok {name}")
 
 rl = [c for c in cases if c["scenario"] == "reload"]
