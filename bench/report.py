@@ -521,7 +521,7 @@ def feedload_md(fl):
                        ("build_ms", "build the fast tables in memory (verdict_tables_build)"),
                        ("write_classes_ms", "write: verdict classes"),
                        ("write_tries_ms", "write: overflow tries (verdicts_apply)"),
-                       ("write_hash6_ms", "write: IPv6 hash (8192-entry batches)"),
+                       ("write_hash6_ms", "write: IPv6 hash (256-entry batches)"),
                        ("write_chunks_ms", "write: IPv4 chunks (mmap copy)"),
                        ("write_fast4_ms", "write: IPv4 /24 summary 4 MiB + rank 1 MiB + details (mmap copy)"),
                        ("write_fast6_ms", "write: IPv6 top-24 table, 16 MiB (mmap copy)"),
