@@ -538,6 +538,29 @@ _lab_neigh() {
 	done
 }
 
+# The fabric: a plain L2 switch (the lab's MACs pinned to their ports by
+# _lab_bridge_port).  No IPv6 on its ports (no MLD from them), no STP delay,
+# no multicast snooping, and none of br_netfilter's iptables calls (the
+# module is loaded on this machine and every new namespace starts with them
+# on).  Used by the load-balancer lab and the cluster lab.
+_lab_fabric_up() {
+	# shellcheck disable=SC2016 # $f expands in the inner bash, on purpose
+	_lab_do lab_in "$LAB_NS_FABRIC" bash -c '
+		set -e
+		for scope in default all; do
+			echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
+		done
+		for f in bridge-nf-call-iptables bridge-nf-call-ip6tables bridge-nf-call-arptables; do
+			if [[ -e /proc/sys/net/bridge/$f ]]; then
+				echo 0 >"/proc/sys/net/bridge/$f"
+			fi
+		done' || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set lo up || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link add name "$LAB_LB_BRIDGE" type bridge \
+		stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
+	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
+}
+
 lab_up_lb() {
 	local a i ns
 	lab_require_root || return 1
@@ -570,26 +593,7 @@ lab_up_lb() {
 		_lab_do _lab_quiet_sysctls "$ns" || return 1
 	done
 
-	# The fabric: a plain L2 switch (the lab's MACs pinned to their ports
-	# by _lab_bridge_port).  No IPv6 on its ports (no MLD from them), no
-	# STP delay, no multicast snooping, and none of br_netfilter's
-	# iptables calls (the module is loaded on this machine and every new
-	# namespace starts with them on).
-	# shellcheck disable=SC2016 # $f expands in the inner bash, on purpose
-	_lab_do lab_in "$LAB_NS_FABRIC" bash -c '
-		set -e
-		for scope in default all; do
-			echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
-		done
-		for f in bridge-nf-call-iptables bridge-nf-call-ip6tables bridge-nf-call-arptables; do
-			if [[ -e /proc/sys/net/bridge/$f ]]; then
-				echo 0 >"/proc/sys/net/bridge/$f"
-			fi
-		done' || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link set lo up || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link add name "$LAB_LB_BRIDGE" type bridge \
-		stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
+	_lab_fabric_up || return 1
 
 	# The node: uplink on the bridge, a router between clients and backends.
 	# shellcheck disable=SC2016
@@ -1357,22 +1361,7 @@ lab_up_cluster() {
 		_lab_do _lab_cl_sysctls "$ns" || return 1
 	done
 
-	# The fabric: as in lab_up_lb, a plain L2 switch without br_netfilter.
-	# shellcheck disable=SC2016
-	_lab_do lab_in "$LAB_NS_FABRIC" bash -c '
-		set -e
-		for scope in default all; do
-			echo 1 >"/proc/sys/net/ipv6/conf/$scope/disable_ipv6"
-		done
-		for f in bridge-nf-call-iptables bridge-nf-call-ip6tables bridge-nf-call-arptables; do
-			if [[ -e /proc/sys/net/bridge/$f ]]; then
-				echo 0 >"/proc/sys/net/bridge/$f"
-			fi
-		done' || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link set lo up || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link add name "$LAB_LB_BRIDGE" type bridge \
-		stp_state 0 forward_delay 0 mcast_snooping 0 || return 1
-	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
+	_lab_fabric_up || return 1
 
 	# Who is on the fabric: router, nodes, backends (address, MAC, netns, if).
 	local -a fab_ns=("$LAB_CL_NS_ROUTER" "${LAB_CL_NS_NODE[@]}" "${LAB_LB_BACKEND_NS[@]}")
