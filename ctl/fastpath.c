@@ -36,7 +36,7 @@
 #include <string.h>
 
 #define FAST_ENTRIES (1u << SLUICE_FAST_BITS)
-#define CHUNK 256
+#define CHUNK FAST4_CHUNK_BYTES
 
 static uint32_t top24(const uint8_t *a)
 {

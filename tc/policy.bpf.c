@@ -203,12 +203,6 @@ static __always_inline struct sluice_pod_stats *pod_stats_of(__u32 pod)
 	return ps;
 }
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
 
 /* Is the packet for this node (a local route), not one it forwards?  The
  * FIB says: a local destination is "not forwarded"; with forwarding off on

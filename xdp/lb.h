@@ -12,12 +12,6 @@
 #include "csum.h"
 #include "parsing.h"
 
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
 
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
@@ -87,6 +81,18 @@ static __always_inline __u32 lb_mix(__u32 h, __u32 k)
 	return h * 5 + 0xe6546b64u;
 }
 
+/* murmur3's finalizer: every input bit moves every output bit (also the
+ * flow cache's slot index, lb_flow_cache.h). */
+static __always_inline __u32 lb_fmix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 static __always_inline __u32 lb_flow_hash(const struct sluice_flow_key *k)
 {
 	__u32 h = SLUICE_HASH_SEED;
@@ -99,12 +105,7 @@ static __always_inline __u32 lb_flow_hash(const struct sluice_flow_key *k)
 		h = lb_mix(h, k->dst[i]);
 	h = lb_mix(h, ((__u32)k->sport << 16) | k->dport);
 	h = lb_mix(h, k->proto);
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return lb_fmix(h);
 }
 
 static __always_inline void lb_flow_key(struct sluice_flow_key *k, const __u32 *src,

@@ -11,28 +11,16 @@
 #ifndef SLUICE_LB_FLOW_CACHE_H
 #define SLUICE_LB_FLOW_CACHE_H
 
-/* murmur3's finalizer: every input bit moves every output bit (sources
- * that differ only in their last octet, the high bits of the loaded word,
- * must not share slots). */
-static __always_inline __u32 lb_fc_mix(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
 /* Slot of a tuple (validated by the whole tuple: a collision costs a full
- * path, never a wrong answer). */
+ * path, never a wrong answer).  lb_fmix: sources that differ only in their
+ * last octet, the high bits of the loaded word, must not share slots. */
 static __always_inline __u32 lb_fc_index(const struct lb_pkt *lp)
 {
 	__u32 s = lp->saddr[0] ^ lp->saddr[1] ^ lp->saddr[2] ^ lp->saddr[3];
 	__u32 d = lp->daddr[0] ^ lp->daddr[1] ^ lp->daddr[2] ^ lp->daddr[3];
 	__u32 ports = ((__u32)lp->sport << 16) | lp->dport;
 
-	return lb_fc_mix(s ^ d * 0x9e3779b1u ^ ports * 0x85ebca6bu ^ lp->l4_proto) &
+	return lb_fmix(s ^ d * 0x9e3779b1u ^ ports * 0x85ebca6bu ^ lp->l4_proto) &
 	       (LB_FC_SLOTS - 1);
 }
 

@@ -32,6 +32,13 @@
 #ifndef IPPROTO_MH
 #define IPPROTO_MH 135
 #endif
+/* bpf_fib_lookup's families (no libc socket headers on the BPF side) */
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 /* VLAN header as it sits after the MAC addresses (no kernel uapi struct). */
 struct sluice_vlan_hdr {
