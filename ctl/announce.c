@@ -339,8 +339,8 @@ void announce_prom(const struct daemon *d, struct buf *out)
 
 	if (!a->cfg.enabled)
 		return;
-	buf_printf(out, "# HELP sluice_vip_announced 1 while this node announces the VIP over BGP "
-			"(through BIRD).\n# TYPE sluice_vip_announced gauge\n");
+	prom_help(out, "sluice_vip_announced", "gauge",
+		  "1 while this node announces the VIP over BGP (through BIRD).");
 	for (size_t i = 0; i < lb->n; i++) {
 		char vip[64];
 		bool dup = false;
@@ -353,14 +353,14 @@ void announce_prom(const struct daemon *d, struct buf *out)
 		buf_printf(out, "sluice_vip_announced{vip=\"%s\"} %d\n", vip,
 			   is_announced(a, &lb->svcs[i].vip));
 	}
-	buf_printf(out, "# HELP sluice_bgp_handovers_total VIP sets handed to BIRD (include file + "
-			"configure), by result.\n# TYPE sluice_bgp_handovers_total counter\n");
+	prom_help(out, "sluice_bgp_handovers_total", "counter",
+		  "VIP sets handed to BIRD (include file + configure), by result.");
 	buf_printf(out, "sluice_bgp_handovers_total{result=\"ok\"} %llu\n",
 		   (unsigned long long)a->pushes_ok);
 	buf_printf(out, "sluice_bgp_handovers_total{result=\"failed\"} %llu\n",
 		   (unsigned long long)a->push_failures);
-	buf_printf(out,
-		   "# HELP sluice_bgp_in_sync 1 if BIRD has the VIP set this node wants.\n"
-		   "# TYPE sluice_bgp_in_sync gauge\nsluice_bgp_in_sync %d\n",
+	prom_help(out, "sluice_bgp_in_sync", "gauge",
+		  "1 if BIRD has the VIP set this node wants.");
+	buf_printf(out, "sluice_bgp_in_sync %d\n",
 		   a->synced);
 }

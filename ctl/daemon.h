@@ -313,5 +313,7 @@ void status_json(struct daemon *d, struct buf *out);
 int prom_listen(const char *listen, char *err, size_t errlen);
 void prom_accept(struct daemon *d);
 void prom_render(struct daemon *d, struct buf *out);
+/* A metric's "# HELP" and "# TYPE" lines (every renderer's header). */
+void prom_help(struct buf *o, const char *name, const char *type, const char *text);
 
 #endif

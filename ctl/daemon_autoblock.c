@@ -252,12 +252,12 @@ void autoblock_prom(const struct daemon *d, struct buf *o)
 {
 	const struct syn_defence *s = &d->syn;
 
-	buf_printf(o,
-		   "# HELP sluice_auto_blocks Prefixes blocked by auto_block now.\n"
-		   "# TYPE sluice_auto_blocks gauge\nsluice_auto_blocks %zu\n",
+	prom_help(o, "sluice_auto_blocks", "gauge",
+		  "Prefixes blocked by auto_block now.");
+	buf_printf(o, "sluice_auto_blocks %zu\n",
 		   autoblock_active(d));
-	buf_printf(o, "# HELP sluice_auto_block_total Auto-block requests from XDP, by what "
-		      "became of them.\n# TYPE sluice_auto_block_total counter\n");
+	prom_help(o, "sluice_auto_block_total", "counter",
+		  "Auto-block requests from XDP, by what became of them.");
 	buf_printf(o, "sluice_auto_block_total{result=\"added\"} %llu\n",
 		   (unsigned long long)s->added);
 	buf_printf(o, "sluice_auto_block_total{result=\"expired\"} %llu\n",
@@ -270,7 +270,7 @@ void autoblock_prom(const struct daemon *d, struct buf *o)
 		   (unsigned long long)s->already);
 	buf_printf(o, "sluice_auto_block_total{result=\"overflow\"} %llu\n",
 		   (unsigned long long)s->overflow);
-	buf_printf(o, "# HELP sluice_auto_block_requests_total Auto-block requests read from "
-		      "XDP.\n# TYPE sluice_auto_block_requests_total counter\n");
+	prom_help(o, "sluice_auto_block_requests_total", "counter",
+		  "Auto-block requests read from XDP.");
 	buf_printf(o, "sluice_auto_block_requests_total %llu\n", (unsigned long long)s->requests);
 }

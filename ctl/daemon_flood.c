@@ -205,24 +205,24 @@ void flood_status(const struct daemon *d, struct buf *out)
 void flood_prom(const struct daemon *d, struct buf *o)
 {
 	const struct syn_defence *s = &d->syn;
+	char text[96];
 
-	buf_printf(o, "# HELP sluice_flood_mode 1 while flood mode is on.\n"
-		      "# TYPE sluice_flood_mode gauge\n");
+	prom_help(o, "sluice_flood_mode", "gauge",
+		  "1 while flood mode is on.");
 	buf_printf(o, "sluice_flood_mode %d\n", s->flood_on ? 1 : 0);
-	buf_printf(o, "# HELP sluice_flood_mode_seconds Time in the current flood-mode state.\n"
-		      "# TYPE sluice_flood_mode_seconds gauge\n");
+	prom_help(o, "sluice_flood_mode_seconds", "gauge",
+		  "Time in the current flood-mode state.");
 	buf_printf(o, "sluice_flood_mode_seconds %.1f\n",
 		   (double)(boot_ns() - s->flood_since_ns) / 1e9);
-	buf_printf(o, "# HELP sluice_flood_mode_transitions_total Flood mode switches since "
-		      "start.\n# TYPE sluice_flood_mode_transitions_total counter\n");
+	prom_help(o, "sluice_flood_mode_transitions_total", "counter",
+		  "Flood mode switches since start.");
 	buf_printf(o, "sluice_flood_mode_transitions_total %llu\n",
 		   (unsigned long long)s->transitions);
-	buf_printf(o,
-		   "# HELP sluice_syn_rate SYNs per second XDP saw, blocked ones too (last %d ms "
-		   "sample).\n# TYPE sluice_syn_rate gauge\n",
-		   SYN_TICK_MS);
+	snprintf(text, sizeof(text), "SYNs per second XDP saw, blocked ones too (last %d ms sample).",
+		 SYN_TICK_MS);
+	prom_help(o, "sluice_syn_rate", "gauge", text);
 	buf_printf(o, "sluice_syn_rate %llu\n", (unsigned long long)s->pps);
-	buf_printf(o, "# HELP sluice_syns_total Bare SYNs XDP saw, blocked ones too.\n"
-		      "# TYPE sluice_syns_total counter\n");
+	prom_help(o, "sluice_syns_total", "counter",
+		  "Bare SYNs XDP saw, blocked ones too.");
 	buf_printf(o, "sluice_syns_total %llu\n", (unsigned long long)s->syn_last);
 }

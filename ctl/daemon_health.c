@@ -206,16 +206,15 @@ void health_prom(const struct daemon *d, struct buf *out)
 
 	if (!h->n)
 		return;
-	buf_printf(out, "# HELP sluice_backend_health 1 while the service's health check says "
-			"the backend is up, 0 while it says down.\n"
-			"# TYPE sluice_backend_health gauge\n");
+	prom_help(out, "sluice_backend_health", "gauge",
+		  "1 while the service's health check says the backend is up, 0 while it says down.");
 	for (size_t i = 0; i < h->n; i++) {
 		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		buf_printf(out, "sluice_backend_health{service=\"%s\",backend=\"%s\"} %d\n",
 			   h->v[i]->service, txt, h->v[i]->up);
 	}
-	buf_printf(out, "# HELP sluice_backend_health_checks_total Health checks run, by "
-			"result.\n# TYPE sluice_backend_health_checks_total counter\n");
+	prom_help(out, "sluice_backend_health_checks_total", "counter",
+		  "Health checks run, by result.");
 	for (size_t i = 0; i < h->n; i++) {
 		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		for (int r = 0; r < 2; r++)
@@ -226,9 +225,8 @@ void health_prom(const struct daemon *d, struct buf *out)
 			    h->v[i]->service, txt, results[r],
 			    (unsigned long long)(r ? h->v[i]->checks_failed : h->v[i]->checks_ok));
 	}
-	buf_printf(out, "# HELP sluice_backend_health_transitions_total Changes of the health "
-			"check's view, by the state it went to.\n"
-			"# TYPE sluice_backend_health_transitions_total counter\n");
+	prom_help(out, "sluice_backend_health_transitions_total", "counter",
+		  "Changes of the health check's view, by the state it went to.");
 	for (size_t i = 0; i < h->n; i++) {
 		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		for (int r = 0; r < 2; r++)

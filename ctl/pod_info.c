@@ -146,9 +146,9 @@ void pods_render_info(const struct daemon *d, struct buf *o)
 {
 	if (!d->model.n_pods)
 		return;
-	buf_printf(o, "# HELP sluice_pod_info Configured pods: how each is found, and its labels "
-		      "(label_KEY) to join with the per-pod counters on pod.\n"
-		      "# TYPE sluice_pod_info gauge\n");
+	prom_help(o, "sluice_pod_info", "gauge",
+		  "Configured pods: how each is found, and its labels (label_KEY) to join with "
+		  "the per-pod counters on pod.");
 	for (size_t i = 0; i < d->model.n_pods; i++) {
 		const struct pod_cfg *p = &d->model.pods[i];
 

@@ -76,7 +76,7 @@ bad:
 
 /* ---- rendering ----------------------------------------------------------- */
 
-static void help(struct buf *o, const char *name, const char *type, const char *text)
+void prom_help(struct buf *o, const char *name, const char *type, const char *text)
 {
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
@@ -106,7 +106,7 @@ static void render_counters(const struct daemon *d, struct buf *o)
 
 	if (counters_read(d->fd_counters, d->fd_aux, &s))
 		return;
-	help(o, "sluice_packets_total", "counter",
+	prom_help(o, "sluice_packets_total", "counter",
 	     "Packets the XDP program saw, by the reason that decided their fate and the XDP "
 	     "action they got.");
 	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
@@ -118,7 +118,7 @@ static void render_counters(const struct daemon *d, struct buf *o)
 				   sluice_reason_names[r], sluice_action_names[a],
 				   (unsigned long long)s.slot[i].packets);
 	}
-	help(o, "sluice_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
+	prom_help(o, "sluice_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
 	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
 		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
 		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
@@ -128,7 +128,7 @@ static void render_counters(const struct daemon *d, struct buf *o)
 				   sluice_reason_names[r], sluice_action_names[a],
 				   (unsigned long long)s.slot[i].bytes);
 	}
-	help(o, "sluice_events_total", "counter",
+	prom_help(o, "sluice_events_total", "counter",
 	     "Things that happened to packets besides "
 	     "their verdict.");
 	for (int i = 0; i < SA_MAX; i++)
@@ -146,12 +146,12 @@ static void render_lists(const struct daemon *d, struct buf *o)
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return;
-	help(o, "sluice_list_packets_total", "counter",
+	prom_help(o, "sluice_list_packets_total", "counter",
 	     "Packets dropped (blocklists) or let through (allowlists) because of a prefix of "
 	     "that list: the list of the longest matching prefix.");
 	for (int w = 0; w < 2; w++) {
 		if (w == 1)
-			help(o, "sluice_list_bytes_total", "counter", "Bytes of those packets.");
+			prom_help(o, "sluice_list_bytes_total", "counter", "Bytes of those packets.");
 		for (uint32_t id = 0; id < SLUICE_MAX_LISTS; id++) {
 			uint64_t packets = 0, bytes = 0;
 			char src[PATH_MAX + 32], esc[2 * PATH_MAX];
@@ -177,7 +177,7 @@ static void render_lists(const struct daemon *d, struct buf *o)
 /* on_error = "warn" list files: lines skipped at the last (re)load. */
 static void render_list_bad_lines(const struct daemon *d, struct buf *o)
 {
-	help(o, "sluice_list_bad_lines", "gauge",
+	prom_help(o, "sluice_list_bad_lines", "gauge",
 	     "Bad lines skipped in a list file with on_error = \"warn\" (last load).");
 	for (size_t i = 0; i < d->model.n_list_sources; i++) {
 		const struct list_source_cfg *s = &d->model.list_sources[i];
@@ -210,7 +210,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 		char name[64];
 
 		snprintf(name, sizeof(name), "sluice_service_%s_total", what[w]);
-		help(o, name, "counter",
+		prom_help(o, name, "counter",
 		     w == 2 ? "New flows to the service (connection table "
 			      "entries made)."
 			    : "Load-balanced traffic to the service.");
@@ -237,7 +237,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 		char name[64];
 
 		snprintf(name, sizeof(name), "sluice_backend_%s_total", what[w]);
-		help(o, name, "counter",
+		prom_help(o, name, "counter",
 		     w == 2 ? "New flows sent to the backend (all services)."
 			    : "Load-balanced traffic sent to the backend (all services).");
 		for (size_t i = 0; i < m->n; i++)
@@ -266,7 +266,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 	}
 	if (overrides_effective(d, m, &eff))
 		return;
-	help(o, "sluice_backend_state", "gauge",
+	prom_help(o, "sluice_backend_state", "gauge",
 	     "1 for the state the backend is in, in that service (manual: set with sluice "
 	     "backend).");
 	for (size_t i = 0; i < eff.n; i++)
@@ -297,7 +297,7 @@ static void render_tc(const struct daemon *d, struct buf *o)
 		char name[64];
 
 		snprintf(name, sizeof(name), "sluice_tc_%s_total", what[w]);
-		help(o, name, "counter",
+		prom_help(o, name, "counter",
 		     w ? "Bytes of those packets."
 		       : "Packets the TC programs judged (uplink tag and pod decisions, pod "
 			 "veths), by reason.");
@@ -320,7 +320,7 @@ static void render_pods(const struct daemon *d, struct buf *o)
 		free(p);
 		return;
 	}
-	help(o, "sluice_pod_packets_total", "counter",
+	prom_help(o, "sluice_pod_packets_total", "counter",
 	     "Packets to (rx) and from (tx, allowed by its egress policy) each pod.");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(o,
@@ -328,14 +328,14 @@ static void render_pods(const struct daemon *d, struct buf *o)
 			   "sluice_pod_packets_total{pod=\"%s\",direction=\"tx\"} %llu\n",
 			   p[i].name, (unsigned long long)p[i].rx_packets, p[i].name,
 			   (unsigned long long)p[i].tx_packets);
-	help(o, "sluice_pod_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
+	prom_help(o, "sluice_pod_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(o,
 			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"rx\"} %llu\n"
 			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"tx\"} %llu\n",
 			   p[i].name, (unsigned long long)p[i].rx_bytes, p[i].name,
 			   (unsigned long long)p[i].tx_bytes);
-	help(o, "sluice_pod_denied_packets_total", "counter",
+	prom_help(o, "sluice_pod_denied_packets_total", "counter",
 	     "Packets dropped by the pod's ingress or egress policy.");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(o,
@@ -358,7 +358,7 @@ static void render_workloads(struct daemon *d, struct buf *o)
 	if (d->wl.map_fd < 0 || workloads_read(&d->wl, &r, &n, &ovf_p, &ovf_b))
 		return;
 	for (int w = 0; w < 2; w++) {
-		help(o, w ? "sluice_workload_bytes_total" : "sluice_workload_packets_total",
+		prom_help(o, w ? "sluice_workload_bytes_total" : "sluice_workload_packets_total",
 		     "counter",
 		     w ? "Bytes of those packets (Ethernet header on)."
 		       : "The node's own packets out of its uplinks, by the workload (cgroup) "
@@ -372,10 +372,10 @@ static void render_workloads(struct daemon *d, struct buf *o)
 				   (unsigned long long)(w ? r[i].bytes : r[i].packets));
 		}
 	}
-	help(o, "sluice_workload_overflow_packets_total", "counter",
+	prom_help(o, "sluice_workload_overflow_packets_total", "counter",
 	     "Packets not attributed to a workload because the per-cgroup table was full.");
 	buf_printf(o, "sluice_workload_overflow_packets_total %llu\n", (unsigned long long)ovf_p);
-	help(o, "sluice_workload_overflow_bytes_total", "counter", "Bytes of those packets.");
+	prom_help(o, "sluice_workload_overflow_bytes_total", "counter", "Bytes of those packets.");
 	buf_printf(o, "sluice_workload_overflow_bytes_total %llu\n", (unsigned long long)ovf_b);
 	free(r);
 }
@@ -386,7 +386,7 @@ static void render_event_stream(const struct daemon *d, struct buf *o)
 
 	if (d->fd_ev_stats < 0)
 		return;
-	help(o, "sluice_event_records_total", "counter",
+	prom_help(o, "sluice_event_records_total", "counter",
 	     "Sampled event records: sent to the ring buffer, skipped by 1-in-N or the "
 	     "per-second cap, lost because the buffer was full.");
 	for (uint32_t i = 0; i < SES_MAX; i++) {
@@ -396,11 +396,11 @@ static void render_event_stream(const struct daemon *d, struct buf *o)
 			buf_printf(o, "sluice_event_records_total{result=\"%s\"} %llu\n", res[i],
 				   (unsigned long long)v);
 	}
-	help(o, "sluice_event_records_read_total", "counter",
+	prom_help(o, "sluice_event_records_read_total", "counter",
 	     "Event records the daemon read from the ring buffer.");
 	buf_printf(o, "sluice_event_records_read_total %llu\n",
 		   (unsigned long long)d->ev.received);
-	help(o, "sluice_event_subscribers", "gauge", "sluice events clients streaming now.");
+	prom_help(o, "sluice_event_subscribers", "gauge", "sluice events clients streaming now.");
 	buf_printf(o, "sluice_event_subscribers %zu\n", d->ev.n_subs);
 }
 
@@ -418,33 +418,33 @@ void prom_render(struct daemon *d, struct buf *o)
 	flood_prom(d, o);
 	autoblock_prom(d, o);
 	announce_prom(d, o);
-	help(o, "sluice_reloads_total", "counter",
+	prom_help(o, "sluice_reloads_total", "counter",
 	     "Config reloads (SIGHUP or sluice reload), by "
 	     "result; a failed one changed nothing.");
 	buf_printf(o, "sluice_reloads_total{result=\"ok\"} %llu\n",
 		   (unsigned long long)d->reloads_ok);
 	buf_printf(o, "sluice_reloads_total{result=\"failed\"} %llu\n",
 		   (unsigned long long)d->reload_failures);
-	help(o, "sluice_last_reload_success", "gauge",
+	prom_help(o, "sluice_last_reload_success", "gauge",
 	     "1 if the last reload succeeded (or none happened since start).");
 	buf_printf(o, "sluice_last_reload_success %d\n", !d->last_reload || d->last_reload_ok);
-	help(o, "sluice_last_reload_timestamp_seconds", "gauge", "Wall clock of the last reload.");
+	prom_help(o, "sluice_last_reload_timestamp_seconds", "gauge", "Wall clock of the last reload.");
 	buf_printf(o, "sluice_last_reload_timestamp_seconds %lld\n", (long long)d->last_reload);
-	help(o, "sluice_generation", "gauge", "Active configuration generation (0 or 1).");
+	prom_help(o, "sluice_generation", "gauge", "Active configuration generation (0 or 1).");
 	buf_printf(o, "sluice_generation %u\n", d->dp.active);
-	help(o, "sluice_config_serial", "counter",
+	prom_help(o, "sluice_config_serial", "counter",
 	     "Generation switches since the maps were created.");
 	buf_printf(o, "sluice_config_serial %u\n", d->dp.serial);
-	help(o, "sluice_runtime_blocks", "gauge", "Prefixes blocked with sluice block add.");
+	prom_help(o, "sluice_runtime_blocks", "gauge", "Prefixes blocked with sluice block add.");
 	buf_printf(o, "sluice_runtime_blocks %zu\n", d->n_blocks);
-	help(o, "sluice_runtime_changes_total", "counter",
+	prom_help(o, "sluice_runtime_changes_total", "counter",
 	     "Runtime changes (block add/del/expiry, backend state) since start.");
 	buf_printf(o, "sluice_runtime_changes_total %llu\n",
 		   (unsigned long long)d->runtime_changes);
-	help(o, "sluice_config_prefixes", "gauge", "Prefixes in the config's lists.");
+	prom_help(o, "sluice_config_prefixes", "gauge", "Prefixes in the config's lists.");
 	buf_printf(o, "sluice_config_prefixes{list=\"block\"} %zu\n", d->model.block.n);
 	buf_printf(o, "sluice_config_prefixes{list=\"allow\"} %zu\n", d->model.allow.n);
-	help(o, "sluice_start_time_seconds", "gauge", "When this daemon started (wall clock).");
+	prom_help(o, "sluice_start_time_seconds", "gauge", "When this daemon started (wall clock).");
 	buf_printf(o, "sluice_start_time_seconds %lld\n", (long long)d->started);
 }
 
