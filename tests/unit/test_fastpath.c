@@ -109,6 +109,34 @@ static void probe_address(const struct prefix_list *all, int family, uint8_t *a)
 		memset(a + 4, 0, 12);
 }
 
+/* The tables against the reference at probes addresses near the prefixes:
+ * the number of differences (stops at 5, printing each). */
+static int table_diffs(const struct verdict_tables *t, const struct prefix_list *block,
+		       const struct prefix_list *allow, const struct prefix_list *all, int family,
+		       int probes)
+{
+	int diffs = 0;
+
+	for (int i = 0; i < probes && diffs < 5; i++) {
+		uint8_t a[16];
+		const struct sluice_verdict *v;
+		int want, got;
+
+		probe_address(all, family, a);
+		want = reference(block, allow, family, a);
+		v = verdict_tables_lookup(t, family, a);
+		got = v ? (int)v->action : SLUICE_ACT_NONE;
+		if (got != want) {
+			char s[64];
+
+			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
+			fprintf(stderr, "    %s: table says %d, reference %d\n", s, got, want);
+			diffs++;
+		}
+	}
+	return diffs;
+}
+
 static int differential(int family, int n_block, int n_allow, int probes, int through_xdp)
 {
 	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
@@ -135,23 +163,7 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 	}
 	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
 	CHECK(verdict_tables_build(&compiled, &t, err, sizeof(err)) == 0);
-	for (int i = 0; i < probes && diffs < 5; i++) {
-		uint8_t a[16];
-		const struct sluice_verdict *v;
-		int want, got;
-
-		probe_address(&all, family, a);
-		want = reference(&block, &allow, family, a);
-		v = verdict_tables_lookup(&t, family, a);
-		got = v ? (int)v->action : SLUICE_ACT_NONE;
-		if (got != want) {
-			char s[64];
-
-			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, s, sizeof(s));
-			fprintf(stderr, "    %s: table says %d, reference %d\n", s, got, want);
-			diffs++;
-		}
-	}
+	diffs = table_diffs(&t, &block, &allow, &all, family, probes);
 	if (through_xdp && !diffs) {
 		/* load the same lists into the data path and ask it too */
 		{
@@ -270,18 +282,7 @@ static int exhaustion(int family, struct verdict_limits lim)
 		CHECK(t.n_h6 <= 8);
 		CHECK(t.deeper6 > 0);
 	}
-	for (int i = 0; i < 200000 && diffs < 5; i++) {
-		uint8_t a[16];
-		const struct sluice_verdict *v;
-		int want, got;
-
-		probe_address(&all, family, a);
-		want = reference(&block, &allow, family, a);
-		v = verdict_tables_lookup(&t, family, a);
-		got = v ? (int)v->action : SLUICE_ACT_NONE;
-		if (got != want)
-			diffs++;
-	}
+	diffs = table_diffs(&t, &block, &allow, &all, family, 200000);
 	verdict_tables_free(&t);
 	prefix_list_free(&block);
 	prefix_list_free(&allow);
