@@ -3,14 +3,15 @@
  * feedload.c - where a big feed's load time goes (the bench's feedload
  * scenario).  The daemon's path, phase by phase, with the daemon's own
  * functions, into maps made like the data path's (xdp/sluice_maps.h: both
- * generations of fast_v4, fast4_chunks, fast_v6, the fast6_g0/g1 hashes,
- * fast6_masks, verdict_classes, the four overflow tries):
+ * generations of fast_v4, fast4_chunks, fast_v6, fast6_rank, fast6_dense,
+ * the fast6_g0/g1 hashes, fast6_masks, verdict_classes, the four overflow
+ * tries):
  *   read + parse the config and its list files (model_load), of which
  *   inflating alone (zlib, no parsing); compile (compile_verdicts);
  *   build the fast tables in memory (verdict_tables_build); then each map
  *   write of dp_write_lists on its own, into generation 0: classes + masks,
- *   overflow tries (verdicts_apply), IPv6 hash (8192-entry batches, as
- *   dataplane_lists.c), IPv4 chunks, the IPv4 and IPv6 top tables (mmap
+ *   overflow tries (verdicts_apply), IPv6 hash (batches, as
+ *   dataplane_lists.c), IPv4 chunks, the IPv4 and IPv6 tables (mmap
  *   copies); then dp_write_lists itself, the production function, into
  *   generation 1 (fresh maps: a start), dp_copy_lists of generation 1 into
  *   0 (what the daemon's first switch does after its commit), and
@@ -73,20 +74,22 @@ static long long inflate_only(const char *path)
  * struct dataplane so that dp_write_lists can write them. */
 struct maps {
 	struct dataplane dp;
-	size_t mm_bytes[5]; /* fast_v4, fast4_chunks, fast_v6, fast4_rank, fast4_detail: both gens */
+	/* fast_v4, fast4_chunks, fast_v6, fast4_rank, fast4_detail, fast6_rank,
+	 * fast6_dense: both gens */
+	size_t mm_bytes[7];
 };
 
 static void maps_close(struct maps *m)
 {
 	struct dataplane *dp = &m->dp;
-	void *mem[5] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1], dp->rank_mem,
-			dp->detail_mem};
+	void *mem[7] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1], dp->rank_mem,
+			dp->detail_mem,	 dp->rank6_mem,	 dp->dense6_mem};
 	int fds[] = {dp->fast_fd[0],	 dp->fast_fd[1],     dp->chunks_fd,	dp->fast6_fd[0],
-		     dp->rank_fd,	 dp->detail_fd,
+		     dp->rank_fd,	 dp->detail_fd,	     dp->rank6_fd,	dp->dense6_fd,
 		     dp->fast6_fd[1],	 dp->fast6_masks_fd, dp->classes_fd,	dp->trie_fd[0][0],
 		     dp->trie_fd[0][1], dp->trie_fd[1][0], dp->trie_fd[1][1]};
 
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		if (mem[i] && mem[i] != MAP_FAILED)
 			munmap(mem[i], m->mm_bytes[i]);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -117,6 +120,8 @@ static int maps_create(struct maps *m)
 	m->mm_bytes[2] = SLUICE_GENS * FAST6_L1_BYTES;
 	m->mm_bytes[3] = SLUICE_GENS * FAST4_RANK_BYTES;
 	m->mm_bytes[4] = SLUICE_GENS * FAST4_DETAIL_BYTES;
+	m->mm_bytes[5] = SLUICE_GENS * FAST6_RANK_BYTES;
+	m->mm_bytes[6] = SLUICE_GENS * FAST6_DENSE_BYTES;
 	dp->fast_fd[0] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v4", 4, 8,
 					SLUICE_GENS * SLUICE_FAST4_SUM_WORDS, &mm);
 	dp->rank_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_rank", 4, 8,
@@ -127,6 +132,11 @@ static int maps_create(struct maps *m)
 				       SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS, &mm);
 	dp->fast_fd[1] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v6", 4, 8,
 					SLUICE_GENS * SLUICE_FAST_WORDS, &mm);
+	dp->rank6_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast6_rank", 4, 8,
+				      SLUICE_GENS * SLUICE_FAST6_RANK_WORDS, &mm);
+	dp->dense6_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast6_dense", 4,
+				       sizeof(struct sluice_fast6_val),
+				       SLUICE_GENS * SLUICE_FAST6_DENSE, &mm);
 	for (int g = 0; g < 2; g++) {
 		dp->fast6_fd[g] = bpf_map_create(BPF_MAP_TYPE_HASH, g ? "fast6_g1" : "fast6_g0",
 						 sizeof(struct sluice_fast6_key),
@@ -149,15 +159,18 @@ static int maps_create(struct maps *m)
 	if (dp->fast_fd[0] < 0 || dp->fast_fd[1] < 0 || dp->chunks_fd < 0 || dp->fast6_fd[0] < 0 ||
 	    dp->fast6_fd[1] < 0 || dp->trie_fd[0][0] < 0 || dp->trie_fd[0][1] < 0 ||
 	    dp->trie_fd[1][0] < 0 || dp->trie_fd[1][1] < 0 || dp->fast6_masks_fd < 0 ||
-	    dp->classes_fd < 0 || dp->rank_fd < 0 || dp->detail_fd < 0)
+	    dp->classes_fd < 0 || dp->rank_fd < 0 || dp->detail_fd < 0 || dp->rank6_fd < 0 ||
+	    dp->dense6_fd < 0)
 		return -errno;
 	dp->fast_mem[0] = map_mmap(dp->fast_fd[0], m->mm_bytes[0]);
 	dp->chunks_mem = map_mmap(dp->chunks_fd, m->mm_bytes[1]);
 	dp->fast_mem[1] = map_mmap(dp->fast_fd[1], m->mm_bytes[2]);
 	dp->rank_mem = map_mmap(dp->rank_fd, m->mm_bytes[3]);
 	dp->detail_mem = map_mmap(dp->detail_fd, m->mm_bytes[4]);
+	dp->rank6_mem = map_mmap(dp->rank6_fd, m->mm_bytes[5]);
+	dp->dense6_mem = map_mmap(dp->dense6_fd, m->mm_bytes[6]);
 	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1] || !dp->rank_mem ||
-	    !dp->detail_mem)
+	    !dp->detail_mem || !dp->rank6_mem || !dp->dense6_mem)
 		return -errno;
 	return 0;
 }
@@ -214,10 +227,11 @@ static int write_classes(int fd, const struct sluice_verdict *cls)
 /* counts: prefixes, compiled, chunks, buckets6, h6 entries, trie v4, trie
  * v6, deeper4, deeper6 */
 enum { C_PREFIXES, C_COMPILED, C_CHUNKS, C_BUCKETS6, C_H6, C_TRIE4, C_TRIE6, C_DEEPER4, C_DEEPER6,
-       C_DETAILS, C_RANGES, C_N };
+       C_DETAILS, C_RANGES, C_DENSE6, C_N };
 static const char *const count_names[C_N] = {
     "prefixes",	       "compiled",	  "chunks_v4", "buckets_v6", "hash_v6_entries",
-    "trie_v4_entries", "trie_v6_entries", "deeper_v4", "deeper_v6", "details_v4", "ranges_v4"};
+    "trie_v4_entries", "trie_v6_entries", "deeper_v4", "deeper_v6", "details_v4", "ranges_v4",
+    "dense_v6"};
 
 struct mem {
 	long long fast_v4, chunks, fast_v6, hash6, trie4, trie6, classes;
@@ -298,6 +312,9 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	ms[P_FAST4] = now_ms() - t0;
 	t0 = now_ms();
 	memcpy(dp->fast_mem[1], t.fast6, FAST6_L1_BYTES);
+	memcpy(dp->rank6_mem, t.rank6, FAST6_RANK_BYTES);
+	if (t.n_dense6)
+		memcpy(dp->dense6_mem, t.dense6, t.n_dense6 * sizeof(*t.dense6));
 	ms[P_FAST6] = now_ms() - t0;
 
 	/* the production function: generation 1 fresh (a start), then
@@ -338,6 +355,7 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	counts[C_RANGES] = t.ranges4;
 	counts[C_BUCKETS6] = t.buckets6;
 	counts[C_H6] = t.n_h6;
+	counts[C_DENSE6] = t.n_dense6;
 	counts[C_TRIE4] = counts[C_TRIE6] = 0;
 	for (size_t i = 0; i < t.trie.n; i++)
 		counts[t.trie.v[i].family == 6 ? C_TRIE6 : C_TRIE4]++;
@@ -346,13 +364,14 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]) + dp_map_memlock(dp->rank_fd) +
 		       dp_map_memlock(dp->detail_fd);
 	mem->chunks = dp_map_memlock(dp->chunks_fd);
-	mem->fast_v6 = dp_map_memlock(dp->fast_fd[1]);
+	mem->fast_v6 = dp_map_memlock(dp->fast_fd[1]) + dp_map_memlock(dp->rank6_fd) +
+		       dp_map_memlock(dp->dense6_fd);
 	mem->hash6 = dp_map_memlock(dp->fast6_fd[0]) + dp_map_memlock(dp->fast6_fd[1]);
 	mem->trie4 = dp_map_memlock(dp->trie_fd[0][0]) + dp_map_memlock(dp->trie_fd[0][1]);
 	mem->trie6 = dp_map_memlock(dp->trie_fd[1][0]) + dp_map_memlock(dp->trie_fd[1][1]);
 	mem->classes = dp_map_memlock(dp->classes_fd);
 	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2] + mm.mm_bytes[3] +
-		       mm.mm_bytes[4];
+		       mm.mm_bytes[4] + mm.mm_bytes[5] + mm.mm_bytes[6];
 out_maps:
 	maps_close(&mm);
 out:

@@ -532,7 +532,7 @@ def feedload_md(fl):
                        ("write_hash6_ms", "write: IPv6 hash (256-entry batches)"),
                        ("write_chunks_ms", "write: IPv4 chunks (mmap copy)"),
                        ("write_fast4_ms", "write: IPv4 /24 summary 4 MiB + rank 1 MiB + details (mmap copy)"),
-                       ("write_fast6_ms", "write: IPv6 top-24 table, 16 MiB (mmap copy)"),
+                       ("write_fast6_ms", "write: IPv6 top-24 table 16 MiB + rank 1 MiB + bucket entries (mmap copy)"),
                        ("write_lists_start_ms", "dp_write_lists into fresh maps (a start): total"),
                        ("write_lists_start_build_ms", "  of which build"),
                        ("write_lists_start_write_ms", "  of which map writes"),
@@ -546,7 +546,7 @@ def feedload_md(fl):
     L.append("")
     L.append(f"Fast tables: {ph.get('details_v4', 0)} detailed IPv4 /24s ({ph.get('ranges_v4', 0)} as ranges, "
              f"{ph.get('chunks_v4', 0)} chunks), {ph.get('buckets_v6', 0)} IPv6 buckets "
-             f"in {ph.get('hash_v6_entries', 0)} hash entries; overflow tries {ph.get('trie_v4_entries', 0)} v4 + "
+             f"({ph.get('dense_v6', 0)} in the dense array), {ph.get('hash_v6_entries', 0)} IPv6 hash entries; overflow tries {ph.get('trie_v4_entries', 0)} v4 + "
              f"{ph.get('trie_v6_entries', 0)} v6 entries ({ph.get('deeper_v4', 0)} + {ph.get('deeper_v6', 0)} "
              f"/24s past the pool/hash); compiled entries {ph['compiled']}.  "
              f"Peak RSS of the loader: {ph['peak_rss_kib'] / 1024:.0f} MiB.")

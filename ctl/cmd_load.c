@@ -79,9 +79,10 @@ int cmd_load(struct cli *c)
 	       "entries written, %zu removed\n",
 	       block.n, allow.n, compiled.n, st.added_or_updated, st.removed);
 	printf("fast tables: %zu detailed IPv4 /24s (%zu as ranges, %zu chunks), %zu IPv6 buckets "
-	       "in %zu hash entries, %zu + %zu /24s past the pool/hash; built in %.0f ms, written in "
-	       "%.0f ms\n",
-	       fs.details_used, fs.ranges4, fs.chunks_used, fs.buckets6, fs.h6_entries, fs.deeper4,
+	       "(%zu dense), %zu IPv6 hash entries, %zu + %zu /24s past the pool/hash; built in "
+	       "%.0f ms, written in %.0f ms\n",
+	       fs.details_used, fs.ranges4, fs.chunks_used, fs.buckets6, fs.dense6, fs.h6_entries,
+	       fs.deeper4,
 	       fs.deeper6, fs.build_ms,
 	       fs.write_ms);
 	rc = 0;

@@ -79,6 +79,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->rank_fd, "fast4_rank"},         {&dp->detail_fd, "fast4_detail"},
 		{&dp->fast6_fd[1], "fast6_g1"},       {&dp->fast6_masks_fd, "fast6_masks"},
 		{&dp->cookie_local_fd, "syncookie_local"}, {&dp->cookie_gen_fd, "syncookie_gen"},
+		{&dp->rank6_fd, "fast6_rank"},        {&dp->dense6_fd, "fast6_dense"},
 	};
 
 	memset(dp, 0, sizeof(*dp));
@@ -94,8 +95,11 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 	dp->chunks_mem = map_mmap(dp->chunks_fd, SLUICE_GENS * FAST4_CHUNKS_BYTES);
 	dp->rank_mem = map_mmap(dp->rank_fd, SLUICE_GENS * FAST4_RANK_BYTES);
 	dp->detail_mem = map_mmap(dp->detail_fd, SLUICE_GENS * FAST4_DETAIL_BYTES);
-	if (!dp->chunks_mem || !dp->rank_mem || !dp->detail_mem) {
-		snprintf(err, errlen, "cannot mmap the IPv4 fast tables: %s", strerror(errno));
+	dp->rank6_mem = map_mmap(dp->rank6_fd, SLUICE_GENS * FAST6_RANK_BYTES);
+	dp->dense6_mem = map_mmap(dp->dense6_fd, SLUICE_GENS * FAST6_DENSE_BYTES);
+	if (!dp->chunks_mem || !dp->rank_mem || !dp->detail_mem || !dp->rank6_mem ||
+	    !dp->dense6_mem) {
+		snprintf(err, errlen, "cannot mmap the fast tables: %s", strerror(errno));
 		dp_close(dp);
 		return -errno;
 	}
@@ -141,7 +145,8 @@ void dp_close(struct dataplane *dp)
 		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
 		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
 		      &dp->fast6_masks_fd, &dp->cookie_local_fd, &dp->cookie_gen_fd,
-		      &dp->rank_fd,         &dp->detail_fd};
+		      &dp->rank_fd,         &dp->detail_fd,       &dp->rank6_fd,
+		      &dp->dense6_fd};
 
 	for (int g = 0; g < 2; g++)
 		prefix_list_free(&dp->trie_have[g]);
@@ -155,6 +160,10 @@ void dp_close(struct dataplane *dp)
 		munmap(dp->rank_mem, SLUICE_GENS * FAST4_RANK_BYTES);
 	if (dp->detail_mem)
 		munmap(dp->detail_mem, SLUICE_GENS * FAST4_DETAIL_BYTES);
+	if (dp->rank6_mem)
+		munmap(dp->rank6_mem, SLUICE_GENS * FAST6_RANK_BYTES);
+	if (dp->dense6_mem)
+		munmap(dp->dense6_mem, SLUICE_GENS * FAST6_DENSE_BYTES);
 	if (dp->ring_mem)
 		munmap(dp->ring_mem, SLUICE_GENS * RING_GEN_WORDS * 8);
 	if (dp->backends_mem)

@@ -26,6 +26,12 @@ struct dataplane {
 	int chunks_fd;           /* IPv4 chunks (fast4_chunks) */
 	uint64_t *chunks_mem;    /* mmap of both generations */
 	int fast6_fd[2];         /* [gen] IPv6 hash (fast6_g0/g1) */
+	int rank6_fd, dense6_fd; /* IPv6 fast6_rank, fast6_dense */
+	uint64_t *rank6_mem;     /* mmap of both generations */
+	struct sluice_fast6_val *dense6_mem; /* mmap of both generations */
+	/* Table limits (0: the maps' sizes); tests lower them to put IPv6
+	 * buckets in the hash as well as the dense array. */
+	struct verdict_limits limits;
 	int fast6_masks_fd;      /* masks by prefix length */
 	struct fast_stats fast[2]; /* [gen] what the fast tables hold */
 	int classes_fd;

@@ -209,7 +209,7 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 	struct verdict_tables t;
 	struct fast_stats *fs = &dp->fast[dp->shadow];
 	double t0 = now_ms(), t1;
-	int rc = verdict_tables_build(compiled, &t, err, errlen);
+	int rc = verdict_tables_build_limited(compiled, &dp->limits, &t, err, errlen);
 
 	if (rc)
 		return rc;
@@ -234,6 +234,11 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		       FAST4_RANK_BYTES);
 		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_SUM_BYTES, t.sum,
 		       FAST4_SUM_BYTES);
+		if (t.n_dense6)
+			memcpy(dp->dense6_mem + (size_t)dp->shadow * SLUICE_FAST6_DENSE, t.dense6,
+			       t.n_dense6 * sizeof(*t.dense6));
+		memcpy(dp->rank6_mem + (size_t)dp->shadow * SLUICE_FAST6_RANK_WORDS, t.rank6,
+		       FAST6_RANK_BYTES);
 		memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST6_L1_BYTES, t.fast6,
 		       FAST6_L1_BYTES);
 		*fs = (struct fast_stats){
@@ -243,6 +248,7 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		    .ranges4 = t.ranges4,
 		    .deeper4 = t.deeper4,
 		    .buckets6 = t.buckets6,
+		    .dense6 = t.n_dense6,
 		    .h6_entries = t.n_h6,
 		    .deeper6 = t.deeper6,
 		    .trie_entries = t.trie.n,
@@ -281,7 +287,7 @@ int dp_copy_lists(struct dataplane *dp)
 	struct prefix_list trie = {0};
 	struct verdict_apply_stats st;
 	struct fast6_entry *h6 = NULL;
-	size_t n_h6 = 0, chunks, details;
+	size_t n_h6 = 0, chunks, details, dense6;
 	int rc;
 
 	for (uint32_t i = 0; i < SLUICE_CLASSES; i++) {
@@ -314,6 +320,12 @@ int dp_copy_lists(struct dataplane *dp)
 	    dp->fast[dp->active].known ? dp->fast[dp->active].chunks_used : SLUICE_FAST4_CHUNKS;
 	details =
 	    dp->fast[dp->active].known ? dp->fast[dp->active].details_used : SLUICE_FAST4_DETAIL;
+	dense6 = dp->fast[dp->active].known ? dp->fast[dp->active].dense6 : SLUICE_FAST6_DENSE;
+	memcpy(dp->dense6_mem + (size_t)dp->shadow * SLUICE_FAST6_DENSE,
+	       dp->dense6_mem + (size_t)dp->active * SLUICE_FAST6_DENSE,
+	       dense6 * sizeof(*dp->dense6_mem));
+	memcpy(dp->rank6_mem + (size_t)dp->shadow * SLUICE_FAST6_RANK_WORDS,
+	       dp->rank6_mem + (size_t)dp->active * SLUICE_FAST6_RANK_WORDS, FAST6_RANK_BYTES);
 	memcpy((uint8_t *)dp->chunks_mem + dp->shadow * FAST4_CHUNKS_BYTES,
 	       (uint8_t *)dp->chunks_mem + dp->active * FAST4_CHUNKS_BYTES, chunks * CHUNK);
 	memcpy((uint8_t *)dp->detail_mem + dp->shadow * FAST4_DETAIL_BYTES,
@@ -328,39 +340,44 @@ int dp_copy_lists(struct dataplane *dp)
 	return 0;
 }
 
-/* The IPv6 hash walk of xdp/fast_lookup.h, through the syscall. */
-static uint32_t dp_fast6(const struct dataplane *dp, const uint8_t *addr)
+/* A longer IPv6 prefix's hash entry, through the syscall (ctx: the fd). */
+static int map_find6(const void *ctx, unsigned len, const uint8_t *masked, uint32_t *cls)
 {
-	struct sluice_fast6_key k = {.len = 24};
+	struct sluice_fast6_key k = {.len = len};
 	struct sluice_fast6_val v;
-	int fd = dp->fast6_fd[dp->active];
 
-	memcpy(k.addr, addr, 3);
-	if (bpf_map_lookup_elem(fd, &k, &v))
-		return SLUICE_CLASS_DEEPER;
-	for (int j = 0; j < v.n_inline && j < SLUICE_FAST6_INLINE; j++) {
-		uint8_t m[16];
+	memcpy(k.addr, masked, 16);
+	if (bpf_map_lookup_elem(*(const int *)ctx, &k, &v))
+		return -1;
+	*cls = v.cls;
+	return 0;
+}
 
-		memcpy(m, addr, 16);
-		prefix_mask(m, v.inline_len[j]);
-		if (!memcmp(m, v.inline_addr[j], 16))
-			return v.inline_cls[j];
+/* The IPv6 bucket walk of xdp/fast_lookup.h: the entry from the dense
+ * array (mmapped) or the hash, the longer prefixes through the syscall. */
+static uint32_t dp_fast6(const struct dataplane *dp, const uint8_t *addr, uint32_t cls)
+{
+	const int fd = dp->fast6_fd[dp->active];
+	const struct sluice_fast6_val *b;
+	struct sluice_fast6_val v;
+
+	if (cls == SLUICE_CLASS_DENSE) {
+		struct fast6_view view = {
+		    .l1 = (const uint8_t *)dp->fast_mem[1] + dp->active * FAST6_L1_BYTES,
+		    .rank = dp->rank6_mem + (size_t)dp->active * SLUICE_FAST6_RANK_WORDS,
+		    .dense = dp->dense6_mem + (size_t)dp->active * SLUICE_FAST6_DENSE,
+		    .n_dense = SLUICE_FAST6_DENSE,
+		};
+
+		b = fast6_dense_entry(&view, (uint32_t)addr[0] << 16 | (uint32_t)addr[1] << 8 |
+						 addr[2]);
+	} else {
+		struct sluice_fast6_key k = {.len = 24};
+
+		memcpy(k.addr, addr, 3);
+		b = bpf_map_lookup_elem(fd, &k, &v) ? NULL : &v;
 	}
-	for (int i = (int)v.n_lens - 1; i >= 0 && i < SLUICE_FAST6_LENS; i--) {
-		struct sluice_fast6_val pv;
-		int len = v.lens[i];
-
-		k.len = (uint32_t)len;
-		for (int w = 0; w < 4; w++) {
-			uint32_t m = mask_word(len - 32 * w);
-
-			for (int b = 0; b < 4; b++)
-				k.addr[w * 4 + b] = addr[w * 4 + b] & (uint8_t)(m >> (24 - 8 * b));
-		}
-		if (bpf_map_lookup_elem(fd, &k, &pv) == 0)
-			return pv.cls;
-	}
-	return v.cls;
+	return b ? fast6_bucket_class(b, addr, map_find6, &fd) : SLUICE_CLASS_DEEPER;
 }
 
 int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *addr,
@@ -383,8 +400,8 @@ int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *add
 		cls = fast4_class(&fv, top << 8 | addr[3]);
 	} else {
 		cls = ((const uint8_t *)dp->fast_mem[1])[dp->active * FAST6_L1_BYTES + top];
-		if (cls == SLUICE_CLASS_HASH)
-			cls = dp_fast6(dp, addr);
+		if (cls == SLUICE_CLASS_HASH || cls == SLUICE_CLASS_DENSE)
+			cls = dp_fast6(dp, addr, cls);
 	}
 	if (!cls)
 		return 0;

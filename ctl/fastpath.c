@@ -20,13 +20,16 @@
  * fewest prefixes that cover its classes (one /24 entry for a plain /24).
  *
  * IPv6: prefixes <= /24 paint a byte per value of the top 24 bits.  A bucket
- * holding longer prefixes is marked HASH and the hash gets its entry (len
- * 24: painted class + up to SLUICE_FAST6_INLINE longer prefixes inline, or
- * else the longer lengths present in the bucket, at most SLUICE_FAST6_LENS,
- * and one entry per longer prefix).  The data path probes only the lengths the
- * bucket holds, longest first: a flood from a blocked /48 alone in its
- * bucket costs one byte and one hash lookup; an unlisted address in an
- * untouched bucket one byte.  Past the hash size, DEEPER + trie as for v4.
+ * holding longer prefixes gets an entry (painted class + up to
+ * SLUICE_FAST6_INLINE longer prefixes inline, or else the longer lengths
+ * present in the bucket, at most SLUICE_FAST6_LENS, and one hash entry per
+ * longer prefix).  The entry goes to the dense array (byte DENSE; the
+ * bucket's rank among the DENSE bytes is its index, pack6) while there is
+ * room, else to the hash as {len 24} (byte HASH).  The data path probes only
+ * the lengths the bucket holds, longest first: a flood from a blocked /48
+ * alone in its bucket costs one byte, a rank and one 64-byte entry; an
+ * unlisted address in an untouched bucket one byte.  Past the hash size,
+ * DEEPER + trie as for v4.
  */
 #include "fastpath.h"
 
@@ -346,11 +349,16 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 			rc = prefix_list_push(&t->trie, p) ? -ENOMEM : 0;
 			continue;
 		}
-		if (e != SLUICE_CLASS_HASH) {
+		if (e != SLUICE_CLASS_HASH && e != SLUICE_CLASS_DENSE) {
 			struct fast6_entry bucket = {.k = {.len = 24}, .v = {.cls = e}};
+			int dense = t->n_dense6 < t->dense6_limit;
+			size_t hashed;
 
 			inl[b] = need[b] <= SLUICE_FAST6_INLINE;
-			if (reserved + 1 + (inl[b] ? 0 : need[b]) > t->h6_limit ||
+			/* hash entries: the bucket's own unless dense, its
+			 * prefixes unless inline */
+			hashed = (dense ? 0 : 1) + (inl[b] ? 0 : need[b]);
+			if (reserved + hashed > t->h6_limit ||
 			    (!inl[b] && nlen[b] > SLUICE_FAST6_LENS)) {
 				t->deeper6++;
 				t->fast6[b] = SLUICE_CLASS_DEEPER;
@@ -359,11 +367,13 @@ static int paint_long6(struct verdict_tables *t, const struct sluice_prefix *con
 					rc = prefix_list_push(&t->trie, p) ? -ENOMEM : 0;
 				continue;
 			}
-			reserved += 1 + (inl[b] ? 0 : need[b]);
+			reserved += hashed;
+			t->n_dense6 += dense ? 1 : 0;
 			memcpy(bucket.k.addr, p->addr, 3);
+			/* a dense bucket's entry too, until pack6 moves it */
 			rc = h6_push(t, &cap, &bucket);
 			need[b] = (uint32_t)t->n_h6; /* from here on: the slot */
-			t->fast6[b] = SLUICE_CLASS_HASH;
+			t->fast6[b] = dense ? SLUICE_CLASS_DENSE : SLUICE_CLASS_HASH;
 			t->buckets6++;
 			if (rc)
 				break;
@@ -396,6 +406,48 @@ out:
 	return rc;
 }
 
+/* DENSE bytes in 8 bytes of the top-24 table (the data path's count). */
+static uint32_t dense_in(const uint8_t *bytes)
+{
+	uint64_t w, x, z;
+
+	memcpy(&w, bytes, 8);
+	x = w ^ (0x0101010101010101ull * SLUICE_CLASS_DENSE);
+	z = ~(((x & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | x) & 0x8080808080808080ull;
+	return (uint32_t)__builtin_popcountll(z);
+}
+
+/* Move the DENSE buckets' entries out of the (sorted) hash list into the
+ * dense array, in bucket order, and count the ranks: the k-th DENSE byte's
+ * entry is dense6[k]. */
+static int pack6(struct verdict_tables *t)
+{
+	size_t kept = 0, d = 0;
+	uint32_t r = 0;
+
+	t->rank6 = calloc(SLUICE_FAST6_RANK_WORDS, sizeof(uint64_t));
+	t->dense6 = t->n_dense6 ? malloc(t->n_dense6 * sizeof(*t->dense6)) : NULL;
+	if (!t->rank6 || (t->n_dense6 && !t->dense6))
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_h6; i++) {
+		const struct fast6_entry *e = &t->h6[i];
+
+		if (e->k.len == SLUICE_FAST_BITS && t->fast6[top24(e->k.addr)] == SLUICE_CLASS_DENSE)
+			t->dense6[d++] = e->v;
+		else
+			t->h6[kept++] = *e;
+	}
+	t->n_h6 = kept;
+	if (d != t->n_dense6)
+		return -EINVAL; /* a DENSE byte without its entry: cannot happen */
+	for (uint32_t g = 0; g < FAST_ENTRIES / SLUICE_FAST6_GROUP && r < d; g++) {
+		t->rank6[g / 2] |= (uint64_t)r << (g & 1) * 32;
+		for (uint32_t k = 0; k < SLUICE_FAST6_GROUP; k += 8)
+			r += dense_in(t->fast6 + g * SLUICE_FAST6_GROUP + k);
+	}
+	return 0;
+}
+
 int verdict_tables_build_limited(const struct prefix_list *compiled,
 				 const struct verdict_limits *lim, struct verdict_tables *t,
 				 char *err, size_t errlen)
@@ -408,6 +460,7 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 	t->chunk_limit = lim && lim->chunks ? lim->chunks : SLUICE_FAST4_CHUNKS;
 	t->detail_limit = lim && lim->details ? lim->details : SLUICE_FAST4_DETAIL;
 	t->h6_limit = lim && lim->h6_entries ? lim->h6_entries : SLUICE_FAST6_ENTRIES;
+	t->dense6_limit = lim && lim->dense6 ? lim->dense6 : SLUICE_FAST6_DENSE;
 	t->fast4 = calloc(FAST_ENTRIES, sizeof(uint32_t));
 	t->touched = calloc(FAST_ENTRIES / SLUICE_FAST4_GROUP, 1);
 	t->fast6 = calloc(FAST_ENTRIES, 1);
@@ -461,6 +514,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 				order[first_long6 + n++] = order[i];
 		rc = paint_long6(t, order + first_long6, n);
 	}
+	if (!rc)
+		rc = pack6(t);
 out:
 	if (rc == -E2BIG)
 		snprintf(err, errlen, "more than %d distinct (action, list) pairs",
@@ -489,6 +544,8 @@ void verdict_tables_free(struct verdict_tables *t)
 	free(t->detail);
 	free(t->chunks);
 	free(t->fast6);
+	free(t->rank6);
+	free(t->dense6);
 	free(t->h6);
 	prefix_list_free(&t->trie);
 	memset(t, 0, sizeof(*t));
@@ -531,28 +588,65 @@ static const struct fast6_entry *h6_find(const struct verdict_tables *t, unsigne
 	return bsearch(&key, t->h6, t->n_h6, sizeof(*t->h6), key_cmp);
 }
 
-/* The data path's IPv6 hash walk, in C. */
-static unsigned h6_lookup(const struct verdict_tables *t, const uint8_t *addr)
+uint32_t fast6_bucket_class(const struct sluice_fast6_val *b, const uint8_t *addr,
+			    fast6_find_fn find, const void *ctx)
 {
-	const struct fast6_entry *b = h6_find(t, 24, addr);
-
-	if (!b)
-		return SLUICE_CLASS_DEEPER;
-	for (int j = 0; j < b->v.n_inline; j++) {
+	for (int j = 0; j < b->n_inline && j < SLUICE_FAST6_INLINE; j++) {
 		uint8_t m[16];
 
 		memcpy(m, addr, 16);
-		prefix_mask(m, b->v.inline_len[j]);
-		if (!memcmp(m, b->v.inline_addr[j], 16))
-			return b->v.inline_cls[j];
+		prefix_mask(m, b->inline_len[j]);
+		if (!memcmp(m, b->inline_addr[j], 16))
+			return b->inline_cls[j];
 	}
-	for (int i = (int)b->v.n_lens - 1; i >= 0; i--) {
-		const struct fast6_entry *e = h6_find(t, b->v.lens[i], addr);
+	for (int i = (int)b->n_lens - 1; i >= 0 && i < SLUICE_FAST6_LENS; i--) {
+		uint8_t m[16];
+		uint32_t cls;
 
-		if (e)
-			return e->v.cls;
+		memcpy(m, addr, 16);
+		prefix_mask(m, b->lens[i]);
+		if (find(ctx, b->lens[i], m, &cls) == 0)
+			return cls;
 	}
-	return b->v.cls;
+	return b->cls;
+}
+
+const struct sluice_fast6_val *fast6_dense_entry(const struct fast6_view *v, uint32_t top)
+{
+	uint32_t g = top / SLUICE_FAST6_GROUP, r;
+
+	r = (uint32_t)(v->rank[g / 2] >> (g & 1) * 32);
+	for (uint32_t i = g * SLUICE_FAST6_GROUP; i < top; i++)
+		r += v->l1[i] == SLUICE_CLASS_DENSE;
+	return r < v->n_dense ? &v->dense[r] : NULL;
+}
+
+static int h6_find_class(const void *ctx, unsigned len, const uint8_t *masked, uint32_t *cls)
+{
+	const struct fast6_entry *e = h6_find(ctx, len, masked);
+
+	if (!e)
+		return -1;
+	*cls = e->v.cls;
+	return 0;
+}
+
+/* The data path's IPv6 walk, in C. */
+static unsigned h6_lookup(const struct verdict_tables *t, const uint8_t *addr, uint32_t cls)
+{
+	const struct sluice_fast6_val *b;
+
+	if (cls == SLUICE_CLASS_DENSE) {
+		struct fast6_view v = {.l1 = t->fast6, .rank = t->rank6, .dense = t->dense6,
+				       .n_dense = t->n_dense6};
+
+		b = fast6_dense_entry(&v, top24(addr));
+	} else {
+		const struct fast6_entry *e = h6_find(t, 24, addr);
+
+		b = e ? &e->v : NULL;
+	}
+	return b ? fast6_bucket_class(b, addr, h6_find_class, t) : SLUICE_CLASS_DEEPER;
 }
 
 static uint32_t details_in(uint64_t w)
@@ -613,8 +707,8 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 					  (uint32_t)addr[2] << 8 | addr[3]);
 	} else {
 		cls = t->fast6[top24(addr)];
-		if (cls == SLUICE_CLASS_HASH)
-			cls = h6_lookup(t, addr);
+		if (cls == SLUICE_CLASS_HASH || cls == SLUICE_CLASS_DENSE)
+			cls = h6_lookup(t, addr, cls);
 	}
 	if (cls == SLUICE_CLASS_DEEPER)
 		return trie_lookup(t, family, addr);
@@ -627,6 +721,8 @@ void fast_mem_sizes(struct fast_mem *m)
 	m->v4_detail = (size_t)SLUICE_GENS * SLUICE_FAST4_DETAIL * 8;
 	m->v4_chunks = (size_t)SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS * 8;
 	m->v6_l1 = (size_t)SLUICE_GENS * SLUICE_FAST_WORDS * 8;
+	m->v6_dense = (size_t)SLUICE_GENS * (FAST6_RANK_BYTES + FAST6_DENSE_BYTES);
+	m->dense6_total = SLUICE_FAST6_DENSE;
 	m->chunks_total = SLUICE_FAST4_CHUNKS;
 	m->details_total = SLUICE_FAST4_DETAIL;
 }

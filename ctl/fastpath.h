@@ -16,6 +16,8 @@
 #define FAST4_CHUNK_BYTES 256
 #define FAST4_CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * FAST4_CHUNK_BYTES)
 #define FAST6_L1_BYTES ((size_t)SLUICE_FAST_WORDS * 8)
+#define FAST6_RANK_BYTES ((size_t)SLUICE_FAST6_RANK_WORDS * 8)
+#define FAST6_DENSE_BYTES ((size_t)SLUICE_FAST6_DENSE * sizeof(struct sluice_fast6_val))
 
 /* One entry of the IPv6 hash (fast6_g<gen>). */
 struct fast6_entry {
@@ -38,13 +40,16 @@ struct verdict_tables {
 	uint8_t *scratch;
 	size_t n_scratch, scratch_cap;
 	uint8_t *fast6;		      /* 2^24 bytes: class per top 24 bits */
+	uint64_t *rank6;	      /* SLUICE_FAST6_RANK_WORDS: u32 per group */
+	struct sluice_fast6_val *dense6; /* n_dense6 bucket entries, bucket order */
+	size_t n_dense6, dense6_limit;
 	struct fast6_entry *h6;	      /* sorted by key (for the C lookup) */
 	size_t n_h6, h6_limit;
 	struct sluice_verdict classes[SLUICE_CLASSES];
 	unsigned n_classes;	 /* used: 1..n_classes */
 	struct prefix_list trie; /* overflow entries, v4 and v6 */
 	size_t deeper4, deeper6; /* /24 buckets left to the trie (pool full) */
-	size_t buckets6;	 /* v6 /24 buckets in the hash */
+	size_t buckets6;	 /* v6 /24 buckets with an entry (dense or hash) */
 };
 
 /* One generation's IPv4 arrays, wherever they are (built in memory, or
@@ -58,11 +63,32 @@ struct fast4_view {
  * (host order) address, 0 for none, SLUICE_CLASS_DEEPER for the trie. */
 uint32_t fast4_class(const struct fast4_view *v, uint32_t addr);
 
+/* One generation's IPv6 bucket arrays (in memory or the maps mmapped). */
+struct fast6_view {
+	const uint8_t *l1;    /* class byte per top-24 bucket */
+	const uint64_t *rank; /* DENSE bytes before each group */
+	const struct sluice_fast6_val *dense;
+	size_t n_dense;	      /* entries dense may be indexed with */
+};
+
+/* The entry of a DENSE bucket (top: the top 24 bits), NULL past the array. */
+const struct sluice_fast6_val *fast6_dense_entry(const struct fast6_view *v, uint32_t top);
+
+/* A longer prefix's hash entry: 0 and its class, or -1 (not there). */
+typedef int (*fast6_find_fn)(const void *ctx, unsigned len, const uint8_t *masked,
+			     uint32_t *cls);
+
+/* The data path's walk of one IPv6 bucket entry in C: inline prefixes,
+ * then the hash per length (find), longest first, then its painted class. */
+uint32_t fast6_bucket_class(const struct sluice_fast6_val *b, const uint8_t *addr,
+			    fast6_find_fn find, const void *ctx);
+
 /* Limits for tests (0: the maps' sizes). */
 struct verdict_limits {
 	size_t chunks;	   /* IPv4 chunks */
 	size_t details;	   /* IPv4 detail entries */
 	size_t h6_entries; /* IPv6 hash entries */
+	size_t dense6;	   /* IPv6 dense bucket entries */
 };
 
 /* Build from a compiled list (compile_verdicts output).  Fails with a
@@ -83,8 +109,9 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 
 /* Bytes of the fast-table maps (both generations), for `sluice status`. */
 struct fast_mem {
-	size_t v4_l1, v4_detail, v4_chunks, v6_l1; /* mmapped arrays, preallocated */
-	size_t chunks_total, details_total;	    /* per generation */
+	/* mmapped, preallocated; v6_dense: the ranks and the bucket entries */
+	size_t v4_l1, v4_detail, v4_chunks, v6_l1, v6_dense;
+	size_t chunks_total, details_total, dense6_total;    /* per generation */
 };
 void fast_mem_sizes(struct fast_mem *m);
 
@@ -95,7 +122,8 @@ struct fast_stats {
 	size_t details_used; /* IPv4 detail entries */
 	size_t ranges4;	     /* of which ranges (no chunk needed) */
 	size_t deeper4;	     /* IPv4 /24s left to the trie: detail array or pool full */
-	size_t buckets6;     /* IPv6 buckets in the hash */
+	size_t buckets6;     /* IPv6 buckets with an entry */
+	size_t dense6;	     /* of which in the dense array */
 	size_t h6_entries;   /* IPv6 hash entries (buckets + prefixes) */
 	size_t deeper6;	     /* IPv6 buckets left to the trie: hash full */
 	size_t trie_entries; /* slow-path trie entries, both families */

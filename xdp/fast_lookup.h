@@ -7,9 +7,10 @@
  * /24 adds its group's rank, its detail entry and, for a /24 of more than
  * four ranges, one byte of its chunk: never a trie walk (unless the detail
  * array or chunk pool was exhausted for that /24).  IPv6: one byte per top-24
- * bucket; a bucket holding longer prefixes costs one hash lookup for its
- * entry and one per prefix length present in it, longest first, until one
- * matches.
+ * bucket; a bucket holding longer prefixes adds its rank (in the same cache
+ * line, plus one small array read) and its 64-byte entry, which holds up to
+ * two prefixes inline; more cost one hash lookup per prefix length present,
+ * longest first, until one matches.
  */
 #ifndef SLUICE_XDP_FAST_LOOKUP_H
 #define SLUICE_XDP_FAST_LOOKUP_H
@@ -21,23 +22,16 @@ struct fast6_addr {
 	__u32 w[4];
 };
 
-/* The class of an IPv6 source whose bucket is in the hash: its few
- * prefixes are in the bucket's entry, or probe the lengths it holds,
- * longest first (global: verified once, and its
- * key does not add to the caller's stack). */
-__noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
+/* The class of an IPv6 source from its bucket's entry b: its few prefixes
+ * are in the entry, else probe the lengths it holds in the hash h, longest
+ * first; none matching: the bucket's painted class. */
+static __always_inline __u32 fast6_walk(const struct fast6_addr *src,
+					const struct sluice_fast6_val *b, void *h)
 {
-	struct sluice_fast6_key k = {.len = 24};
-	struct sluice_fast6_val *b, *v;
-	void *h = gen ? (void *)&fast6_g1 : (void *)&fast6_g0;
+	struct sluice_fast6_key k = {};
+	struct sluice_fast6_val *v;
 	__u32 n;
 
-	if (!src)
-		return SLUICE_CLASS_DEEPER;
-	*(__u32 *)&k.addr[0] = src->w[0] & bpf_htonl(0xffffff00);
-	b = bpf_map_lookup_elem(h, &k);
-	if (!b)
-		return SLUICE_CLASS_DEEPER;
 	/* few prefixes: in the bucket's entry, longest first */
 	for (int j = 0; j < SLUICE_FAST6_INLINE; j++) {
 		struct sluice_fast6_mask *m;
@@ -76,6 +70,73 @@ __noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
 			return v->cls;
 	}
 	return b->cls; /* no longer prefix matches: the bucket's painted class */
+}
+
+/* The class of an IPv6 source whose bucket entry is in the hash (the
+ * dense array was full).  Global: verified once, and its key does not add
+ * to the caller's stack. */
+__noinline __u32 sluice_fast6(const struct fast6_addr *src, __u32 gen)
+{
+	struct sluice_fast6_key k = {.len = 24};
+	struct sluice_fast6_val *b;
+	void *h = gen ? (void *)&fast6_g1 : (void *)&fast6_g0;
+
+	if (!src)
+		return SLUICE_CLASS_DEEPER;
+	*(__u32 *)&k.addr[0] = src->w[0] & bpf_htonl(0xffffff00);
+	b = bpf_map_lookup_elem(h, &k);
+	if (!b)
+		return SLUICE_CLASS_DEEPER;
+	return fast6_walk(src, b, h);
+}
+
+/* SLUICE_CLASS_DENSE bytes in w: a zero-byte count of w ^ DENSE (the high
+ * bit of a byte survives the add below only if the byte was 0; no carry
+ * crosses bytes), then the usual multiply to sum the bytes. */
+static __always_inline __u32 fast6_dense_in(__u64 w)
+{
+	__u64 x = w ^ (0x0101010101010101ull * SLUICE_CLASS_DENSE);
+	__u64 z = ~(((x & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | x) &
+		  0x8080808080808080ull;
+
+	return (__u32)(((z >> 7) * 0x0101010101010101ull) >> 56);
+}
+
+/* The class of an IPv6 source whose bucket (top, in word, element idx of
+ * fast_v6) is DENSE: its entry is fast6_dense[rank], the rank being the
+ * group's count plus the DENSE bytes before it in the group's cache line.
+ * Global: verified once. */
+__noinline __u32 sluice_fast6_dense(const struct fast6_addr *src, __u64 word, __u32 idx,
+				    __u32 top, __u32 gen)
+{
+	__u32 before = (top % SLUICE_FAST6_GROUP) / 8, first = idx - before, r, i;
+	const struct sluice_fast6_val *b;
+	__u64 *w;
+
+	if (!src)
+		return SLUICE_CLASS_DEEPER;
+	i = gen * SLUICE_FAST6_RANK_WORDS + top / (SLUICE_FAST6_GROUP * 2);
+	w = bpf_map_lookup_elem(&fast6_rank, &i);
+	if (!w)
+		return SLUICE_CLASS_DEEPER;
+	r = (__u32)(*w >> (((top / SLUICE_FAST6_GROUP) & 1) * 32));
+	for (__u32 j = 0; j < SLUICE_FAST6_GROUP / 8 - 1; j++) {
+		if (j >= before)
+			break;
+		i = first + j;
+		w = bpf_map_lookup_elem(&fast_v6, &i);
+		if (!w)
+			return SLUICE_CLASS_DEEPER;
+		r += fast6_dense_in(*w);
+	}
+	r += fast6_dense_in(word & ((1ull << ((top & 7) * 8)) - 1));
+	if (r >= SLUICE_FAST6_DENSE)
+		return SLUICE_CLASS_DEEPER;
+	i = gen * SLUICE_FAST6_DENSE + r;
+	b = bpf_map_lookup_elem(&fast6_dense, &i);
+	if (!b)
+		return SLUICE_CLASS_DEEPER;
+	return fast6_walk(src, b, gen ? (void *)&fast6_g1 : (void *)&fast6_g0);
 }
 
 /* DETAIL codes (binary 11) among the 2-bit codes of w: a popcount of the
@@ -158,7 +219,10 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 		if (!word)
 			return NULL;
 		cls = (__u32)(*word >> ((top & 7) * 8)) & 0xff;
-		if (cls == SLUICE_CLASS_HASH)
+		if (cls == SLUICE_CLASS_DENSE)
+			cls = sluice_fast6_dense((const struct fast6_addr *)p->saddr, *word, idx,
+						 top, gen);
+		else if (cls == SLUICE_CLASS_HASH)
 			cls = sluice_fast6((const struct fast6_addr *)p->saddr, gen);
 	} else {
 		idx = gen * SLUICE_FAST4_SUM_WORDS + (top >> 5);

@@ -97,12 +97,17 @@ struct sluice_verdict {
  * detail, chunk), the big ones cache-sized: 5 MiB of summary and rank, 8
  * bytes per detailed /24.
  * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
- * class, SLUICE_CLASS_HASH (longer prefixes inside: the per-generation hash
- * fast6_g<gen> has the bucket's entry {len 24} with its painted class and
- * its longer prefixes inline (up to SLUICE_FAST6_INLINE) or the lengths of
- * its prefixes, which have one entry each, probed longest length first), or
- * SLUICE_CLASS_DEEPER (hash full, or more than
- * SLUICE_FAST6_LENS lengths in the bucket: the trie). */
+ * class, or a bucket holding longer prefixes, whose entry (struct
+ * sluice_fast6_val: its painted class and its longer prefixes inline, up to
+ * SLUICE_FAST6_INLINE, or the lengths of its prefixes, which have one entry
+ * each in the hash fast6_g<gen>, probed longest length first) is
+ *  - SLUICE_CLASS_DENSE: in the array fast6_dense, at the bucket's rank
+ *    (fast6_rank: the DENSE buckets before each group of 64, plus those
+ *    before it in its group, counted from the same cache line): no hash
+ *    lookup;
+ *  - SLUICE_CLASS_HASH: in the hash, as {len 24} (the dense array full);
+ *  - SLUICE_CLASS_DEEPER: the trie (hash full, or more than
+ *    SLUICE_FAST6_LENS lengths in the bucket). */
 #define SLUICE_FAST_BITS 24
 #define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)      /* v6: byte entries */
 #define SLUICE_FAST4_SUM_WORDS ((1u << SLUICE_FAST_BITS) / 32) /* v4: 2 bits per /24 */
@@ -117,7 +122,8 @@ struct sluice_verdict {
 #define SLUICE_DETAIL_CHUNK 2
 #define SLUICE_DETAIL_KIND_SHIFT 56
 #define SLUICE_CLASS_PRIMARY 1
-#define SLUICE_CLASS_MAX 253
+#define SLUICE_CLASS_MAX 252
+#define SLUICE_CLASS_DENSE 253
 #define SLUICE_CLASS_HASH 254
 #define SLUICE_CLASS_DEEPER 255
 /* IPv4 detail entries per generation: /24s holding a longer prefix or a
@@ -128,8 +134,15 @@ struct sluice_verdict {
  * more than four ranges (two or more scattered longer prefixes). */
 #define SLUICE_FAST4_CHUNKS 131072u
 #define SLUICE_CHUNK_WORDS 32
-/* IPv6 hash entries per generation (buckets + prefixes longer than /24). */
+/* IPv6 hash entries per generation (buckets past the dense array +
+ * prefixes longer than /24 that are not inline). */
 #define SLUICE_FAST6_ENTRIES (1u << 20)
+/* IPv6 dense bucket entries per generation (64 bytes each: 16 MiB; the
+ * bench's 256k prefixes make ~246k buckets); past it, buckets go to the
+ * hash. */
+#define SLUICE_FAST6_DENSE (1u << 18)
+#define SLUICE_FAST6_GROUP 64 /* top-24 buckets (one cache line) per rank */
+#define SLUICE_FAST6_RANK_WORDS ((1u << SLUICE_FAST_BITS) / SLUICE_FAST6_GROUP / 2)
 
 struct sluice_fast6_key {
 	__u32 len;     /* 24: the bucket's entry; 25..128: a prefix */
@@ -157,6 +170,7 @@ struct sluice_fast6_val {
 	__u8 pad[2];
 	__u8 lens[SLUICE_FAST6_LENS];
 	__u32 inline_addr[SLUICE_FAST6_INLINE][4]; /* masked, network byte order */
+	__u32 spare; /* 64 bytes: a dense entry is one cache line */
 };
 #define SLUICE_CLASSES 256 /* verdict classes per generation; 0 = none */
 
@@ -716,6 +730,26 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v6 SEC(".maps");
+
+/* Two u32 ranks per u64, like fast4_rank (an array's u32 element would
+ * take 8 bytes anyway). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST6_RANK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_rank SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_GENS * SLUICE_FAST6_DENSE);
+	__type(key, __u32);
+	__type(value, struct sluice_fast6_val);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fast6_dense SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

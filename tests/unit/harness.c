@@ -171,6 +171,7 @@ static int fixture_reset(void)
 
 	memset(zero_c, 0, sizeof(zero_c));
 	memset(zero_a, 0, sizeof(zero_a));
+	memset(&dp.limits, 0, sizeof(dp.limits));
 	for (__u32 i = 0; i < SLUICE_COUNTER_SLOTS; i++)
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.counters), &i, zero_c, 0))
 			return -errno;
@@ -509,6 +510,11 @@ int xdp_set_prefix_lists(const struct prefix_list *b, const struct prefix_list *
 		fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
 	prefix_list_free(&out);
 	return rc;
+}
+
+void xdp_set_table_limits(const struct verdict_limits *lim)
+{
+	dp.limits = *lim;
 }
 
 int xdp_set_lists(const char *const *block, const char *const *allow)

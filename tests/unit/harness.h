@@ -70,6 +70,10 @@ int xdp_set_lists(const char *const *block, const char *const *allow);
 /* The same with parsed lists (list ids kept: per-list attribution). */
 struct prefix_list;
 int xdp_set_prefix_lists(const struct prefix_list *block, const struct prefix_list *allow);
+/* Fast-table limits for the next list writes (0: the maps' sizes; every
+ * test starts with none). */
+struct verdict_limits;
+void xdp_set_table_limits(const struct verdict_limits *lim);
 /* Packets/bytes counted for (reason, action), summed over CPUs. */
 uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);

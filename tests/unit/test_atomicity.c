@@ -110,7 +110,7 @@ XDP_TEST(flood_during_switches_never_sees_a_mixed_generation)
 }
 
 /* The same through the second levels: the source's /24 has a detail entry
- * (IPv4) or its bucket is in the hash (IPv6). */
+ * (IPv4) or its bucket an entry in the dense array (IPv6). */
 XDP_TEST(flood_during_switches_through_v4_details_never_sees_a_mixed_generation)
 {
 	/* A: 198.51.100.0/24 is detail 0, ranges [class 1 (block) | none];
@@ -121,7 +121,7 @@ XDP_TEST(flood_during_switches_through_v4_details_never_sees_a_mixed_generation)
 	return switch_flood("198.51.100.9", "198.51.100.0/28", "203.0.0.0/16", "198.51.100.8/29");
 }
 
-XDP_TEST(flood_during_switches_through_the_v6_hash_never_sees_a_mixed_generation)
+XDP_TEST(flood_during_switches_through_v6_bucket_entries_never_sees_a_mixed_generation)
 {
 	return switch_flood("2001:db8:0:1::9", "2001:db8:0:1::/64", "2001:db8:1::/48",
 			    "2001:db8::/48");

@@ -137,6 +137,9 @@ static int table_diffs(const struct verdict_tables *t, const struct prefix_list 
 	return diffs;
 }
 
+/* Table limits of the next differential (0: the maps' sizes). */
+static struct verdict_limits diff_limits;
+
 static int differential(int family, int n_block, int n_allow, int probes, int through_xdp)
 {
 	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
@@ -162,9 +165,12 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 		prefix_list_push(&all, &p);
 	}
 	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
-	CHECK(verdict_tables_build(&compiled, &t, err, sizeof(err)) == 0);
+	CHECK(verdict_tables_build_limited(&compiled, &diff_limits, &t, err, sizeof(err)) == 0);
+	if (diff_limits.dense6)
+		CHECK(t.n_dense6 == diff_limits.dense6 && t.buckets6 > t.n_dense6);
 	diffs = table_diffs(&t, &block, &allow, &all, family, probes);
 	if (through_xdp && !diffs) {
+		xdp_set_table_limits(&diff_limits);
 		/* load the same lists into the data path and ask it too */
 		{
 			char **bs = calloc((size_t)block.n + 1, sizeof(char *));
@@ -240,6 +246,31 @@ XDP_TEST(xdp_verdicts_match_reference_v4)
 XDP_TEST(xdp_verdicts_match_reference_v6)
 {
 	return differential(6, 400, 80, 2000, 20000);
+}
+
+/* A dense array of 2 (3) entries: the first buckets made (shortest
+ * prefixes first) are dense, the rest (11 to 50 here) in the hash: both
+ * walks and ranks counted across words and groups, in C and in the data
+ * path. */
+TEST(fast_table_v6_dense_array_full_puts_buckets_in_the_hash)
+{
+	int rc = 0;
+
+	diff_limits = (struct verdict_limits){.dense6 = 2};
+	for (int round = 0; round < 4 && !rc; round++)
+		rc = differential(6, 300, 60, 50000, 0);
+	diff_limits = (struct verdict_limits){0};
+	return rc;
+}
+
+XDP_TEST(xdp_verdicts_match_reference_v6_dense_and_hashed_buckets)
+{
+	int rc;
+
+	diff_limits = (struct verdict_limits){.dense6 = 3};
+	rc = differential(6, 400, 80, 2000, 20000);
+	diff_limits = (struct verdict_limits){0};
+	return rc;
 }
 
 /* Tables built with a tiny chunk pool and hash: /24s past them go to the
