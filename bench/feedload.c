@@ -74,22 +74,22 @@ static long long inflate_only(const char *path)
  * struct dataplane so that dp_write_lists can write them. */
 struct maps {
 	struct dataplane dp;
-	/* fast_v4, fast4_chunks, fast_v6, fast4_rank, fast4_detail, fast6_rank,
-	 * fast6_dense: both gens */
-	size_t mm_bytes[7];
+	/* fast_v4, fast4_chunks, fast_v6, fast4_detail, fast6_rank, fast6_dense:
+	 * both gens */
+	size_t mm_bytes[6];
 };
 
 static void maps_close(struct maps *m)
 {
 	struct dataplane *dp = &m->dp;
-	void *mem[7] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1], dp->rank_mem,
-			dp->detail_mem,	 dp->rank6_mem,	 dp->dense6_mem};
+	void *mem[6] = {dp->fast_mem[0], dp->chunks_mem, dp->fast_mem[1], dp->detail_mem,
+			dp->rank6_mem,	 dp->dense6_mem};
 	int fds[] = {dp->fast_fd[0],	 dp->fast_fd[1],     dp->chunks_fd,	dp->fast6_fd[0],
-		     dp->rank_fd,	 dp->detail_fd,	     dp->rank6_fd,	dp->dense6_fd,
+		     dp->detail_fd,	 dp->rank6_fd,	     dp->dense6_fd,
 		     dp->fast6_fd[1],	 dp->fast6_masks_fd, dp->classes_fd,	dp->trie_fd[0][0],
 		     dp->trie_fd[0][1], dp->trie_fd[1][0], dp->trie_fd[1][1]};
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 6; i++)
 		if (mem[i] && mem[i] != MAP_FAILED)
 			munmap(mem[i], m->mm_bytes[i]);
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
@@ -118,14 +118,11 @@ static int maps_create(struct maps *m)
 	m->mm_bytes[0] = SLUICE_GENS * FAST4_SUM_BYTES;
 	m->mm_bytes[1] = SLUICE_GENS * FAST4_CHUNKS_BYTES;
 	m->mm_bytes[2] = SLUICE_GENS * FAST6_L1_BYTES;
-	m->mm_bytes[3] = SLUICE_GENS * FAST4_RANK_BYTES;
-	m->mm_bytes[4] = SLUICE_GENS * FAST4_DETAIL_BYTES;
-	m->mm_bytes[5] = SLUICE_GENS * FAST6_RANK_BYTES;
-	m->mm_bytes[6] = SLUICE_GENS * FAST6_DENSE_BYTES;
+	m->mm_bytes[3] = SLUICE_GENS * FAST4_DETAIL_BYTES;
+	m->mm_bytes[4] = SLUICE_GENS * FAST6_RANK_BYTES;
+	m->mm_bytes[5] = SLUICE_GENS * FAST6_DENSE_BYTES;
 	dp->fast_fd[0] = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast_v4", 4, 8,
 					SLUICE_GENS * SLUICE_FAST4_SUM_WORDS, &mm);
-	dp->rank_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_rank", 4, 8,
-				     SLUICE_GENS * SLUICE_FAST4_RANK_WORDS, &mm);
 	dp->detail_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_detail", 4, 8,
 				       SLUICE_GENS * SLUICE_FAST4_DETAIL, &mm);
 	dp->chunks_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "fast4_chunks", 4, 8,
@@ -159,18 +156,17 @@ static int maps_create(struct maps *m)
 	if (dp->fast_fd[0] < 0 || dp->fast_fd[1] < 0 || dp->chunks_fd < 0 || dp->fast6_fd[0] < 0 ||
 	    dp->fast6_fd[1] < 0 || dp->trie_fd[0][0] < 0 || dp->trie_fd[0][1] < 0 ||
 	    dp->trie_fd[1][0] < 0 || dp->trie_fd[1][1] < 0 || dp->fast6_masks_fd < 0 ||
-	    dp->classes_fd < 0 || dp->rank_fd < 0 || dp->detail_fd < 0 || dp->rank6_fd < 0 ||
+	    dp->classes_fd < 0 || dp->detail_fd < 0 || dp->rank6_fd < 0 ||
 	    dp->dense6_fd < 0)
 		return -errno;
 	dp->fast_mem[0] = map_mmap(dp->fast_fd[0], m->mm_bytes[0]);
 	dp->chunks_mem = map_mmap(dp->chunks_fd, m->mm_bytes[1]);
 	dp->fast_mem[1] = map_mmap(dp->fast_fd[1], m->mm_bytes[2]);
-	dp->rank_mem = map_mmap(dp->rank_fd, m->mm_bytes[3]);
-	dp->detail_mem = map_mmap(dp->detail_fd, m->mm_bytes[4]);
-	dp->rank6_mem = map_mmap(dp->rank6_fd, m->mm_bytes[5]);
-	dp->dense6_mem = map_mmap(dp->dense6_fd, m->mm_bytes[6]);
-	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1] || !dp->rank_mem ||
-	    !dp->detail_mem || !dp->rank6_mem || !dp->dense6_mem)
+	dp->detail_mem = map_mmap(dp->detail_fd, m->mm_bytes[3]);
+	dp->rank6_mem = map_mmap(dp->rank6_fd, m->mm_bytes[4]);
+	dp->dense6_mem = map_mmap(dp->dense6_fd, m->mm_bytes[5]);
+	if (!dp->fast_mem[0] || !dp->chunks_mem || !dp->fast_mem[1] || !dp->detail_mem ||
+	    !dp->rank6_mem || !dp->dense6_mem)
 		return -errno;
 	return 0;
 }
@@ -306,7 +302,6 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	ms[P_CHUNKS] = now_ms() - t0;
 	t0 = now_ms();
 	memcpy(dp->fast_mem[0], t.sum, FAST4_SUM_BYTES);
-	memcpy(dp->rank_mem, t.rank, FAST4_RANK_BYTES);
 	if (t.n_detail)
 		memcpy(dp->detail_mem, t.detail, t.n_detail * sizeof(*t.detail));
 	ms[P_FAST4] = now_ms() - t0;
@@ -361,8 +356,7 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 		counts[t.trie.v[i].family == 6 ? C_TRIE6 : C_TRIE4]++;
 	counts[C_DEEPER4] = t.deeper4;
 	counts[C_DEEPER6] = t.deeper6;
-	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]) + dp_map_memlock(dp->rank_fd) +
-		       dp_map_memlock(dp->detail_fd);
+	mem->fast_v4 = dp_map_memlock(dp->fast_fd[0]) + dp_map_memlock(dp->detail_fd);
 	mem->chunks = dp_map_memlock(dp->chunks_fd);
 	mem->fast_v6 = dp_map_memlock(dp->fast_fd[1]) + dp_map_memlock(dp->rank6_fd) +
 		       dp_map_memlock(dp->dense6_fd);
@@ -371,7 +365,7 @@ static int run_once(const char *conf, double *ms, size_t *counts, struct mem *me
 	mem->trie6 = dp_map_memlock(dp->trie_fd[1][0]) + dp_map_memlock(dp->trie_fd[1][1]);
 	mem->classes = dp_map_memlock(dp->classes_fd);
 	mem->mmapped = mm.mm_bytes[0] + mm.mm_bytes[1] + mm.mm_bytes[2] + mm.mm_bytes[3] +
-		       mm.mm_bytes[4] + mm.mm_bytes[5] + mm.mm_bytes[6];
+		       mm.mm_bytes[4] + mm.mm_bytes[5];
 out_maps:
 	maps_close(&mm);
 out:

@@ -80,7 +80,8 @@ static int dump_keyed(int fd, const struct bpf_map_info *info, const char *name)
 
 /* Arrays that hold both generations, one after the other. */
 static const char *const two_gen_arrays[] = {
-    "fast_v4", "fast4_rank", "fast4_detail", "fast_v6", "verdict_classes", "lb_ring", "lb_backends", "pod_policy", NULL,
+    "fast_v4",	       "fast4_detail", "fast4_chunks", "fast_v6",    "fast6_rank", "fast6_dense",
+    "verdict_classes", "lb_ring",      "lb_backends",  "pod_policy", NULL,
 };
 
 /* Arrays: each generation's half separately where the map holds two. */

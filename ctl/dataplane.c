@@ -76,7 +76,7 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		{&dp->pod_policy_fd, "pod_policy"},    {&dp->pod_names_fd, "pod_names"},
 		{&dp->pod_ifindex_fd, "pod_ifindex"},  {&dp->syn_limits_fd, "syn_limits"},
 		{&dp->chunks_fd, "fast4_chunks"},     {&dp->fast6_fd[0], "fast6_g0"},
-		{&dp->rank_fd, "fast4_rank"},         {&dp->detail_fd, "fast4_detail"},
+		{&dp->detail_fd, "fast4_detail"},
 		{&dp->fast6_fd[1], "fast6_g1"},       {&dp->fast6_masks_fd, "fast6_masks"},
 		{&dp->cookie_local_fd, "syncookie_local"}, {&dp->cookie_gen_fd, "syncookie_gen"},
 		{&dp->rank6_fd, "fast6_rank"},        {&dp->dense6_fd, "fast6_dense"},
@@ -93,11 +93,10 @@ static int dp_open(struct dataplane *dp, map_fd_fn get, void *ctx, char *err, si
 		}
 	}
 	dp->chunks_mem = map_mmap(dp->chunks_fd, SLUICE_GENS * FAST4_CHUNKS_BYTES);
-	dp->rank_mem = map_mmap(dp->rank_fd, SLUICE_GENS * FAST4_RANK_BYTES);
 	dp->detail_mem = map_mmap(dp->detail_fd, SLUICE_GENS * FAST4_DETAIL_BYTES);
 	dp->rank6_mem = map_mmap(dp->rank6_fd, SLUICE_GENS * FAST6_RANK_BYTES);
 	dp->dense6_mem = map_mmap(dp->dense6_fd, SLUICE_GENS * FAST6_DENSE_BYTES);
-	if (!dp->chunks_mem || !dp->rank_mem || !dp->detail_mem || !dp->rank6_mem ||
+	if (!dp->chunks_mem || !dp->detail_mem || !dp->rank6_mem ||
 	    !dp->dense6_mem) {
 		snprintf(err, errlen, "cannot mmap the fast tables: %s", strerror(errno));
 		dp_close(dp);
@@ -145,7 +144,7 @@ void dp_close(struct dataplane *dp)
 		      &dp->pod_names_fd,    &dp->pod_ifindex_fd,    &dp->syn_limits_fd,
 		      &dp->chunks_fd,       &dp->fast6_fd[0],     &dp->fast6_fd[1],
 		      &dp->fast6_masks_fd, &dp->cookie_local_fd, &dp->cookie_gen_fd,
-		      &dp->rank_fd,         &dp->detail_fd,       &dp->rank6_fd,
+		      &dp->detail_fd,       &dp->rank6_fd,
 		      &dp->dense6_fd};
 
 	for (int g = 0; g < 2; g++)
@@ -156,8 +155,6 @@ void dp_close(struct dataplane *dp)
 			       SLUICE_GENS * (f ? FAST6_L1_BYTES : FAST4_SUM_BYTES));
 	if (dp->chunks_mem)
 		munmap(dp->chunks_mem, SLUICE_GENS * FAST4_CHUNKS_BYTES);
-	if (dp->rank_mem)
-		munmap(dp->rank_mem, SLUICE_GENS * FAST4_RANK_BYTES);
 	if (dp->detail_mem)
 		munmap(dp->detail_mem, SLUICE_GENS * FAST4_DETAIL_BYTES);
 	if (dp->rank6_mem)

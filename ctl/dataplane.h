@@ -21,8 +21,8 @@ struct dataplane {
 	int state_fd;
 	int fast_fd[2];          /* [0] v4 summary, [1] v6 */
 	uint64_t *fast_mem[2];   /* mmap of both generations */
-	int rank_fd, detail_fd;  /* IPv4 fast4_rank, fast4_detail */
-	uint64_t *rank_mem, *detail_mem; /* mmap of both generations */
+	int detail_fd;           /* IPv4 fast4_detail */
+	uint64_t *detail_mem;    /* mmap of both generations */
 	int chunks_fd;           /* IPv4 chunks (fast4_chunks) */
 	uint64_t *chunks_mem;    /* mmap of both generations */
 	int fast6_fd[2];         /* [gen] IPv6 hash (fast6_g0/g1) */

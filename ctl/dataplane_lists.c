@@ -230,8 +230,6 @@ int dp_write_lists(struct dataplane *dp, const struct prefix_list *compiled,
 		if (t.n_detail)
 			memcpy((uint8_t *)dp->detail_mem + dp->shadow * FAST4_DETAIL_BYTES, t.detail,
 			       t.n_detail * sizeof(*t.detail));
-		memcpy((uint8_t *)dp->rank_mem + dp->shadow * FAST4_RANK_BYTES, t.rank,
-		       FAST4_RANK_BYTES);
 		memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_SUM_BYTES, t.sum,
 		       FAST4_SUM_BYTES);
 		if (t.n_dense6)
@@ -330,8 +328,6 @@ int dp_copy_lists(struct dataplane *dp)
 	       (uint8_t *)dp->chunks_mem + dp->active * FAST4_CHUNKS_BYTES, chunks * CHUNK);
 	memcpy((uint8_t *)dp->detail_mem + dp->shadow * FAST4_DETAIL_BYTES,
 	       (uint8_t *)dp->detail_mem + dp->active * FAST4_DETAIL_BYTES, details * 8);
-	memcpy((uint8_t *)dp->rank_mem + dp->shadow * FAST4_RANK_BYTES,
-	       (uint8_t *)dp->rank_mem + dp->active * FAST4_RANK_BYTES, FAST4_RANK_BYTES);
 	memcpy((uint8_t *)dp->fast_mem[0] + dp->shadow * FAST4_SUM_BYTES,
 	       (uint8_t *)dp->fast_mem[0] + dp->active * FAST4_SUM_BYTES, FAST4_SUM_BYTES);
 	memcpy((uint8_t *)dp->fast_mem[1] + dp->shadow * FAST6_L1_BYTES,
@@ -390,8 +386,6 @@ int dp_source_verdict(const struct dataplane *dp, int family, const uint8_t *add
 		struct fast4_view fv = {
 		    .sum = (const uint64_t *)((const uint8_t *)dp->fast_mem[0] +
 					      dp->active * FAST4_SUM_BYTES),
-		    .rank = (const uint64_t *)((const uint8_t *)dp->rank_mem +
-					       dp->active * FAST4_RANK_BYTES),
 		    .detail = (const uint64_t *)((const uint8_t *)dp->detail_mem +
 						 dp->active * FAST4_DETAIL_BYTES),
 		    .chunks = (const uint8_t *)dp->chunks_mem + dp->active * FAST4_CHUNKS_BYTES,

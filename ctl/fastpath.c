@@ -12,7 +12,8 @@
  * filled with the /24's class, then painted by the longer prefixes.  Then
  * the painted table is packed the way the data path reads it
  * (sluice_maps.h): 2 bits per /24 (none / the primary class / trie /
- * detail), a rank per 64 /24s, and per detailed /24 one u64: its class, up
+ * detail) in units of 48 that start with their rank, and per detailed /24
+ * one u64: its class, up
  * to four ranges of classes (a /24 with one or two longer prefixes), or a
  * chunk of the pool (the scratch chunk copied).  Class 1, the primary, is
  * given to the class covering most /24s before painting.  Past the detail
@@ -116,7 +117,7 @@ static int paint_long4(struct verdict_tables *t, const struct sluice_prefix *p, 
 		memset(t->scratch + t->n_scratch * CHUNK, (int)e, CHUNK);
 		e = SCRATCH_BASE + (uint32_t)t->n_scratch++;
 		t->fast4[b] = e;
-		t->touched[b / SLUICE_FAST4_GROUP] = 1;
+		t->touched[b / SLUICE_FAST4_UNIT] = 1;
 	}
 	c = t->scratch + (size_t)(e - SCRATCH_BASE) * CHUNK;
 	memset(c + p->addr[3], cls, (size_t)1 << (32 - p->len));
@@ -183,20 +184,19 @@ static int pack4(struct verdict_tables *t)
 	uint32_t rank = 0;
 
 	t->sum = calloc(SLUICE_FAST4_SUM_WORDS, sizeof(uint64_t));
-	t->rank = calloc(SLUICE_FAST4_RANK_WORDS, sizeof(uint64_t));
-	if (!t->sum || !t->rank)
+	if (!t->sum)
 		return -ENOMEM;
 	for (uint32_t top = 0; top < FAST_ENTRIES; top++) {
+		uint32_t unit = top / SLUICE_FAST4_UNIT, k = top % SLUICE_FAST4_UNIT;
 		uint32_t e = t->fast4[top], code = SLUICE_SUM_DETAIL;
 		const uint8_t *c = e >= SCRATCH_BASE ? t->scratch + (size_t)(e - SCRATCH_BASE) * CHUNK
 						     : NULL;
 		uint64_t d = (uint64_t)SLUICE_DETAIL_CLASS << SLUICE_DETAIL_KIND_SHIFT | e;
 
-		if (top % SLUICE_FAST4_GROUP == 0) {
-			t->rank[top / SLUICE_FAST4_GROUP / 2] |=
-			    (uint64_t)rank << ((top / SLUICE_FAST4_GROUP) & 1) * 32;
-			if (!t->touched[top / SLUICE_FAST4_GROUP]) { /* all 0: no codes */
-				top += SLUICE_FAST4_GROUP - 1;
+		if (k == 0) {
+			t->sum[unit * 2] = rank; /* the DETAIL /24s before the unit */
+			if (!t->touched[unit]) { /* all 0: no codes */
+				top += SLUICE_FAST4_UNIT - 1;
 				continue;
 			}
 		}
@@ -242,7 +242,10 @@ static int pack4(struct verdict_tables *t)
 			if (trie_blocks(t, top, c, 0, CHUNK))
 				return -ENOMEM;
 		}
-		t->sum[top / 32] |= (uint64_t)code << (top % 32) * 2;
+		if (k < 16)
+			t->sum[unit * 2] |= (uint64_t)code << (32 + k * 2);
+		else
+			t->sum[unit * 2 + 1] |= (uint64_t)code << (k - 16) * 2;
 	}
 	free(t->fast4);
 	free(t->scratch);
@@ -462,7 +465,7 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 	t->h6_limit = lim && lim->h6_entries ? lim->h6_entries : SLUICE_FAST6_ENTRIES;
 	t->dense6_limit = lim && lim->dense6 ? lim->dense6 : SLUICE_FAST6_DENSE;
 	t->fast4 = calloc(FAST_ENTRIES, sizeof(uint32_t));
-	t->touched = calloc(FAST_ENTRIES / SLUICE_FAST4_GROUP, 1);
+	t->touched = calloc(SLUICE_FAST4_UNITS, 1);
 	t->fast6 = calloc(FAST_ENTRIES, 1);
 	order = by_length(compiled);
 	if (!t->fast4 || !t->touched || !t->fast6 || !order) {
@@ -496,8 +499,8 @@ int verdict_tables_build_limited(const struct prefix_list *compiled,
 
 			for (uint32_t j = 0; j < n; j++)
 				t->fast4[b + j] = (uint32_t)cls;
-			memset(t->touched + b / SLUICE_FAST4_GROUP, 1,
-			       (n + SLUICE_FAST4_GROUP - 1) / SLUICE_FAST4_GROUP);
+			memset(t->touched + b / SLUICE_FAST4_UNIT, 1,
+			       (b + n - 1) / SLUICE_FAST4_UNIT - b / SLUICE_FAST4_UNIT + 1);
 		} else {
 			memset(t->fast6 + top24(p->addr), cls,
 			       (size_t)1 << (SLUICE_FAST_BITS - p->len));
@@ -540,7 +543,6 @@ void verdict_tables_free(struct verdict_tables *t)
 	free(t->scratch);
 	free(t->touched);
 	free(t->sum);
-	free(t->rank);
 	free(t->detail);
 	free(t->chunks);
 	free(t->fast6);
@@ -649,17 +651,22 @@ static unsigned h6_lookup(const struct verdict_tables *t, const uint8_t *addr, u
 	return b ? fast6_bucket_class(b, addr, h6_find_class, t) : SLUICE_CLASS_DEEPER;
 }
 
-static uint32_t details_in(uint64_t w)
+unsigned fast4_code(const uint64_t *sum, uint32_t top)
 {
-	return (uint32_t)__builtin_popcountll(w & (w >> 1) & 0x5555555555555555ull);
+	uint32_t unit = top / SLUICE_FAST4_UNIT, k = top % SLUICE_FAST4_UNIT;
+
+	return (unsigned)(k < 16 ? sum[unit * 2] >> (32 + k * 2) : sum[unit * 2 + 1] >> (k - 16) * 2) &
+	       3;
 }
 
 uint32_t fast4_class(const struct fast4_view *v, uint32_t addr)
 {
-	uint32_t top = addr >> 8, low = addr & 0xff, sh = (top & 31) * 2, r;
-	uint64_t sum = v->sum[top / 32], d;
+	uint32_t top = addr >> 8, low = addr & 0xff, unit = top / SLUICE_FAST4_UNIT;
+	uint32_t k = top % SLUICE_FAST4_UNIT, r;
+	const uint64_t *u = v->sum + (size_t)unit * 2;
+	uint64_t d;
 
-	switch ((sum >> sh) & 3) {
+	switch (fast4_code(v->sum, top)) {
 	case SLUICE_SUM_NONE:
 		return 0;
 	case SLUICE_SUM_PRIMARY:
@@ -667,11 +674,10 @@ uint32_t fast4_class(const struct fast4_view *v, uint32_t addr)
 	case SLUICE_SUM_TRIE:
 		return SLUICE_CLASS_DEEPER;
 	}
-	r = (uint32_t)(v->rank[top / SLUICE_FAST4_GROUP / 2] >>
-		       ((top / SLUICE_FAST4_GROUP) & 1) * 32);
-	if (top & 32)
-		r += details_in(v->sum[top / 32 - 1]);
-	r += details_in(sum & ((1ull << sh) - 1));
+	/* the unit's rank, then its DETAIL codes before /24 k */
+	r = (uint32_t)u[0];
+	for (uint32_t j = 0; j < k; j++)
+		r += fast4_code(v->sum, unit * SLUICE_FAST4_UNIT + j) == SLUICE_SUM_DETAIL;
 	if (r >= SLUICE_FAST4_DETAIL)
 		return SLUICE_CLASS_DEEPER;
 	d = v->detail[r];
@@ -700,7 +706,7 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 	uint32_t cls;
 
 	if (family == 4) {
-		struct fast4_view v = {.sum = t->sum, .rank = t->rank, .detail = t->detail,
+		struct fast4_view v = {.sum = t->sum, .detail = t->detail,
 				       .chunks = t->chunks};
 
 		cls = fast4_class(&v, (uint32_t)addr[0] << 24 | (uint32_t)addr[1] << 16 |
@@ -717,7 +723,7 @@ const struct sluice_verdict *verdict_tables_lookup(const struct verdict_tables *
 
 void fast_mem_sizes(struct fast_mem *m)
 {
-	m->v4_l1 = (size_t)SLUICE_GENS * (SLUICE_FAST4_SUM_WORDS + SLUICE_FAST4_RANK_WORDS) * 8;
+	m->v4_l1 = (size_t)SLUICE_GENS * SLUICE_FAST4_SUM_WORDS * 8;
 	m->v4_detail = (size_t)SLUICE_GENS * SLUICE_FAST4_DETAIL * 8;
 	m->v4_chunks = (size_t)SLUICE_GENS * SLUICE_FAST4_CHUNKS * SLUICE_CHUNK_WORDS * 8;
 	m->v6_l1 = (size_t)SLUICE_GENS * SLUICE_FAST_WORDS * 8;

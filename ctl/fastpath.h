@@ -11,7 +11,6 @@
 
 /* Bytes of one generation of each mmapped fast-table array. */
 #define FAST4_SUM_BYTES ((size_t)SLUICE_FAST4_SUM_WORDS * 8)
-#define FAST4_RANK_BYTES ((size_t)SLUICE_FAST4_RANK_WORDS * 8)
 #define FAST4_DETAIL_BYTES ((size_t)SLUICE_FAST4_DETAIL * 8)
 #define FAST4_CHUNK_BYTES 256
 #define FAST4_CHUNKS_BYTES ((size_t)SLUICE_FAST4_CHUNKS * FAST4_CHUNK_BYTES)
@@ -27,8 +26,7 @@ struct fast6_entry {
 
 struct verdict_tables {
 	/* IPv4 as the maps hold it (layout: sluice_maps.h) */
-	uint64_t *sum;			/* SLUICE_FAST4_SUM_WORDS: 2 bits per /24 */
-	uint64_t *rank;			/* SLUICE_FAST4_RANK_WORDS: u32 per group */
+	uint64_t *sum; /* SLUICE_FAST4_SUM_WORDS: units of a rank + 48 2-bit codes */
 	uint64_t *detail;		/* n_detail entries, /24 order */
 	size_t n_detail, detail_limit;	/* used; array size */
 	uint8_t *chunks;		/* n_chunks x 256 class bytes */
@@ -36,7 +34,7 @@ struct verdict_tables {
 	size_t ranges4;			/* detail entries of kind RANGES */
 	/* IPv4 while painting: a class or scratch chunk per /24 (freed once packed) */
 	uint32_t *fast4;
-	uint8_t *touched; /* per group of SLUICE_FAST4_GROUP /24s: painted at all */
+	uint8_t *touched; /* per unit of SLUICE_FAST4_UNIT /24s: painted at all */
 	uint8_t *scratch;
 	size_t n_scratch, scratch_cap;
 	uint8_t *fast6;		      /* 2^24 bytes: class per top 24 bits */
@@ -55,13 +53,16 @@ struct verdict_tables {
 /* One generation's IPv4 arrays, wherever they are (built in memory, or
  * the maps mmapped): what fast4_class reads. */
 struct fast4_view {
-	const uint64_t *sum, *rank, *detail;
+	const uint64_t *sum, *detail;
 	const uint8_t *chunks;
 };
 
 /* The data path's IPv4 lookup (xdp/fast_lookup.h) in C: the class of a
  * (host order) address, 0 for none, SLUICE_CLASS_DEEPER for the trie. */
 uint32_t fast4_class(const struct fast4_view *v, uint32_t addr);
+
+/* The 2-bit summary code of /24 top (SLUICE_SUM_*) in sum. */
+unsigned fast4_code(const uint64_t *sum, uint32_t top);
 
 /* One generation's IPv6 bucket arrays (in memory or the maps mmapped). */
 struct fast6_view {

@@ -3,9 +3,9 @@
  * fast_lookup.h - the source verdict lookup of the XDP program (tables built by
  * ctl/fastpath.c; layout in sluice_maps.h).
  *
- * IPv4: 2 bits per /24 (none, the primary class, trie, detail); a detailed
- * /24 adds its group's rank, its detail entry and, for a /24 of more than
- * four ranges, one byte of its chunk: never a trie walk (unless the detail
+ * IPv4: 2 bits per /24 (none, the primary class, trie, detail) in units of
+ * 48 with their rank; a detailed /24 adds its detail entry and, for a /24
+ * of more than four ranges, one byte of its chunk: never a trie walk (unless the detail
  * array or chunk pool was exhausted for that /24).  IPv6: one byte per top-24
  * bucket; a bucket holding longer prefixes adds its rank (in the same cache
  * line, plus one small array read) and its 64-byte entry, which holds up to
@@ -151,27 +151,26 @@ static __always_inline __u32 fast4_details_in(__u64 w)
 	return (__u32)((m * 0x0101010101010101ull) >> 56);
 }
 
-/* The class of a v4 source whose /24 has a detail entry (code 3 in its
- * summary word sum, element sum_idx of fast_v4).  Global: verified once,
- * and its registers do not add to the main program's stack. */
-__noinline __u32 fast4_detail_class(__u64 sum, __u32 sum_idx, __u32 a0, __u32 gen)
+/* The class of a v4 source whose /24 has a detail entry: /24 k of its
+ * unit, whose code is in sum, element sum_idx of fast_v4 (the unit's first
+ * element when k < 16: its rank is in sum's low half; else the second, and
+ * the first, with the rank, is in the same cache line).  Global: verified
+ * once, and its registers do not add to the main program's stack. */
+__noinline __u32 fast4_detail_class(__u64 sum, __u32 sum_idx, __u32 k, __u32 a0, __u32 gen)
 {
-	__u32 top = a0 >> 8, low = a0 & 0xff, sh = (top & 31) * 2, idx, r;
+	__u32 low = a0 & 0xff, idx, r;
 	__u64 *w, d;
 
-	idx = gen * SLUICE_FAST4_RANK_WORDS + top / (SLUICE_FAST4_GROUP * 2);
-	w = bpf_map_lookup_elem(&fast4_rank, &idx);
-	if (!w)
-		return SLUICE_CLASS_DEEPER;
-	r = (__u32)(*w >> (((top / SLUICE_FAST4_GROUP) & 1) * 32));
-	if (top & 32) { /* the group's first word, in the same cache line */
+	if (k < 16) {
+		r = (__u32)sum + fast4_details_in((sum >> 32) & ((1ull << (k * 2)) - 1));
+	} else {
 		idx = sum_idx - 1;
 		w = bpf_map_lookup_elem(&fast_v4, &idx);
 		if (!w)
 			return SLUICE_CLASS_DEEPER;
-		r += fast4_details_in(*w);
+		r = (__u32)*w + fast4_details_in(*w >> 32) +
+		    fast4_details_in(sum & ((1ull << ((k - 16) * 2)) - 1));
 	}
-	r += fast4_details_in(sum & ((1ull << sh) - 1));
 	if (r >= SLUICE_FAST4_DETAIL)
 		return SLUICE_CLASS_DEEPER;
 	idx = gen * SLUICE_FAST4_DETAIL + r;
@@ -225,11 +224,15 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 		else if (cls == SLUICE_CLASS_HASH)
 			cls = sluice_fast6((const struct fast6_addr *)p->saddr, gen);
 	} else {
-		idx = gen * SLUICE_FAST4_SUM_WORDS + (top >> 5);
+		__u32 unit = (__u32)(((__u64)top * SLUICE_FAST4_UNIT_MUL) >> 32);
+		__u32 k = top - unit * SLUICE_FAST4_UNIT;
+		__u32 sh = k < 16 ? 32 + k * 2 : (k - 16) * 2;
+
+		idx = gen * SLUICE_FAST4_SUM_WORDS + unit * 2 + (k < 16 ? 0 : 1);
 		word = bpf_map_lookup_elem(&fast_v4, &idx);
 		if (!word)
 			return NULL;
-		switch ((*word >> ((top & 31) * 2)) & 3) {
+		switch ((*word >> (sh & 63)) & 3) {
 		case SLUICE_SUM_NONE:
 			return NULL;
 		case SLUICE_SUM_PRIMARY:
@@ -239,7 +242,7 @@ static __always_inline struct sluice_verdict *lookup_source(struct sluice_pkt *p
 			cls = SLUICE_CLASS_DEEPER;
 			break;
 		default:
-			cls = fast4_detail_class(*word, idx, a0, gen);
+			cls = fast4_detail_class(*word, idx, k, a0, gen);
 		}
 	}
 	if (!cls)

@@ -77,15 +77,17 @@ struct sluice_verdict {
  * from 1M random prefixes touches a random /24 per packet, and a 64 MiB
  * table of u32 entries costs a DRAM miss (~190 ns here) where a 4 MiB one
  * mostly hits the cache (bench: fast tables, docs/fastpath.md).
- * - fast_v4: 2 bits per /24 (2^24 per generation, 32 to a u64 element):
+ * - fast_v4: 2 bits per /24 in 16-byte units of 48 /24s (two u64 elements:
+ *   the first holds the unit's rank in its low 32 bits and /24s 0..15 in
+ *   its high 32, the second /24s 16..47; 349,526 units per generation):
  *   SLUICE_SUM_NONE (no list touches the /24), SLUICE_SUM_PRIMARY (the whole
  *   /24 has class SLUICE_CLASS_PRIMARY: the builder gives that id to the
  *   class covering most /24s, so a flood from one big blocklist ends here,
  *   one access), SLUICE_SUM_TRIE (overflow: the small LPM trie decides) or
- *   SLUICE_SUM_DETAIL (the /24 has a detail entry).
- * - fast4_rank: the number of DETAIL /24s before each group of 64 /24s
- *   (u32, two to a u64 element): a /24's detail index is its group's rank
- *   plus the DETAIL codes before it in the group (a popcount).
+ *   SLUICE_SUM_DETAIL (the /24 has a detail entry).  The rank is the number
+ *   of DETAIL /24s before the unit: a /24's detail index is the rank plus
+ *   the DETAIL codes before it in the unit (a popcount), all from the 16
+ *   bytes (one cache line) its own code came from.
  * - fast4_detail: a u64 per DETAIL /24, in /24 order, its kind in the top
  *   byte: SLUICE_DETAIL_CLASS (the /24's class in the low byte: a class
  *   other than the primary), SLUICE_DETAIL_RANGES (the /24 is at most four
@@ -93,9 +95,9 @@ struct sluice_verdict {
  *   3..6 their classes; a /24 holding one or two longer prefixes) or
  *   SLUICE_DETAIL_CHUNK (the low 32 bits: chunk c of the pool, one class
  *   byte per address of the /24).
- * Every v4 source resolves in at most four small reads (summary, rank,
- * detail, chunk), the big ones cache-sized: 5 MiB of summary and rank, 8
- * bytes per detailed /24.
+ * Every v4 source resolves in at most three reads (summary with its rank,
+ * detail, chunk), the first cache-sized: 5.3 MiB, 8 bytes per detailed
+ * /24.
  * IPv6: one byte per value of the top 24 bits (packed 8 to a u64): 0, a
  * class, or a bucket holding longer prefixes, whose entry (struct
  * sluice_fast6_val: its painted class and its longer prefixes inline, up to
@@ -110,9 +112,13 @@ struct sluice_verdict {
  *    SLUICE_FAST6_LENS lengths in the bucket). */
 #define SLUICE_FAST_BITS 24
 #define SLUICE_FAST_WORDS ((1u << SLUICE_FAST_BITS) / 8)      /* v6: byte entries */
-#define SLUICE_FAST4_SUM_WORDS ((1u << SLUICE_FAST_BITS) / 32) /* v4: 2 bits per /24 */
-#define SLUICE_FAST4_GROUP 64				       /* /24s per rank entry */
-#define SLUICE_FAST4_RANK_WORDS ((1u << SLUICE_FAST_BITS) / SLUICE_FAST4_GROUP / 2)
+#define SLUICE_FAST4_UNIT 48 /* /24s per 16-byte unit (rank + 48 codes) */
+#define SLUICE_FAST4_UNITS (((1u << SLUICE_FAST_BITS) + SLUICE_FAST4_UNIT - 1) / SLUICE_FAST4_UNIT)
+#define SLUICE_FAST4_SUM_WORDS (SLUICE_FAST4_UNITS * 2)
+/* top / 48 as (top * MUL) >> 32, exact for every top < 2^24: MUL exceeds
+ * 2^32 / 48 by 2/3, which adds < 0.003 to a quotient whose fraction is at
+ * most 47/48. */
+#define SLUICE_FAST4_UNIT_MUL 89478486ull
 #define SLUICE_SUM_NONE 0
 #define SLUICE_SUM_PRIMARY 1
 #define SLUICE_SUM_TRIE 2
@@ -683,8 +689,7 @@ struct {
 } sluice_state SEC(".maps");
 
 /* Fast tables, generation g at elements [g * SLUICE_FAST4_SUM_WORDS, ...)
- * (v4 summary), [g * SLUICE_FAST4_RANK_WORDS, ...), [g *
- * SLUICE_FAST4_DETAIL, ...), chunks at [g * SLUICE_FAST4_CHUNKS *
+ * (v4 summary and ranks), [g * SLUICE_FAST4_DETAIL, ...), chunks at [g * SLUICE_FAST4_CHUNKS *
  * SLUICE_CHUNK_WORDS, ...), [g * SLUICE_FAST_WORDS, ...) (v6). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -694,15 +699,6 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, SLUICE_GENS * SLUICE_FAST4_RANK_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fast4_rank SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -553,7 +553,7 @@ fi
 status=$(lab_sluice status 2>&1) || true
 indent <<<"$status"
 if [[ $status == *"native XDP, prog id"* && $status == *"generation:    active"* &&
-	$status == *"fast tables:   172 MiB mmapped"* && $status == *"v4 detailed /24s "*" of 2097152"* &&
+	$status == *"fast tables:   173 MiB mmapped"* && $status == *"v4 detailed /24s "*" of 2097152"* &&
 	$status == *"chunks "*" of 131072"* &&
 	$status == *"driver veth"* ]]; then
 	ok "status"
@@ -565,7 +565,7 @@ sjson=$(lab_sluice status --json 2>&1) || true
 if python3 -c 'import json, sys
 s = json.loads(sys.argv[1])["fast_tables"]
 b = s["bytes"]
-assert b["v4_l1"] == 10 << 20 and b["v4_detail"] == 32 << 20 and b["v4_chunks"] == 64 << 20, b
+assert b["v4_l1"] == 2 * 349526 * 16 and b["v4_detail"] == 32 << 20 and b["v4_chunks"] == 64 << 20, b
 assert b["v6_l1"] == 32 << 20 and b["v6_dense"] == 34 << 20, b
 assert s["v6_dense_total"] == 1 << 18 and s["v6_dense_buckets"] <= s["v6_buckets"], s
 assert s["known"] and s["v4_chunks_total"] == 131072 and s["v4_details_total"] == 1 << 21, s
