@@ -4,16 +4,14 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
 #include "daemon.h"
 
 /* CLOCK_BOOTTIME: keeps counting through a suspend, so a TTL means wall
  * time; it restarts at boot, but so does everything in bpffs. */
 uint64_t boot_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_BOOTTIME);
 }
 
 int64_t parse_duration(const char *s)

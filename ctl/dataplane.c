@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dataplane.c - open the configuration maps; write a generation; switch. */
+#include "clock.h"
 #include "dataplane.h"
 
 #include <bpf/bpf.h>
@@ -166,14 +167,6 @@ void dp_close(struct dataplane *dp)
 	memset(dp, 0, sizeof(*dp));
 }
 
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int dp_begin(struct dataplane *dp)
 {

@@ -25,16 +25,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "health.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rnd(struct health *h)
 {
@@ -306,7 +299,7 @@ bool health_run(struct health *h)
 		}
 		changed |= on_event(h, evs[i].data.ptr, evs[i].events);
 	}
-	now = now_ns();
+	now = mono_ns();
 	for (size_t i = 0; i < h->n; i++) {
 		struct health_check *c = h->v[i];
 
@@ -328,7 +321,7 @@ int health_open(struct health *h)
 	h->v = NULL;
 	h->n = 0;
 	h->dirty = false;
-	h->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	h->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (h->epfd < 0 || h->timer_fd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timer_fd, &ev))
@@ -376,7 +369,7 @@ int health_sync(struct health *h, const struct lb_model *m)
 	struct health_check **nv;
 	bool *taken, *fresh;
 	size_t want = 0, n = 0;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	for (size_t s = 0; s < m->n; s++)
 		if (m->svcs[s].health.type != HC_NONE)
