@@ -52,14 +52,6 @@ static size_t diff_list(const char *what, const struct prefix_list *o, const str
 	return added || removed;
 }
 
-static void backend_text(const struct lb_backend_cfg *b, char *buf, size_t len)
-{
-	char addr[64];
-
-	inet_ntop(b->addr.family == 4 ? AF_INET : AF_INET6, b->addr.addr, addr, sizeof(addr));
-	snprintf(buf, len, b->addr.family == 6 ? "[%s]:%u" : "%s:%u", addr, b->port);
-}
-
 static const struct lb_backend_cfg *find_backend(const struct lb_service_cfg *s,
 						 const struct lb_backend_cfg *b)
 {
@@ -100,7 +92,7 @@ static size_t diff_service(const struct lb_service_cfg *o, const struct lb_servi
 	for (size_t i = 0; i < n->n_backends; i++) {
 		const struct lb_backend_cfg *nb = &n->backends[i], *ob = find_backend(o, nb);
 
-		backend_text(nb, txt, sizeof(txt));
+		addr_port_format(&nb->addr, nb->port, txt, sizeof(txt));
 		if (!ob) {
 			buf_printf(out, "  service %s: backend %s added (weight %u, %s)\n", n->name,
 				   txt, nb->weight, state_names[nb->state % 3]);
@@ -121,7 +113,7 @@ static size_t diff_service(const struct lb_service_cfg *o, const struct lb_servi
 	for (size_t i = 0; i < o->n_backends; i++) {
 		if (find_backend(n, &o->backends[i]))
 			continue;
-		backend_text(&o->backends[i], txt, sizeof(txt));
+		addr_port_format(&o->backends[i].addr, o->backends[i].port, txt, sizeof(txt));
 		buf_printf(out, "  service %s: backend %s removed\n", n->name, txt);
 		changes++;
 	}

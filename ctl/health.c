@@ -68,14 +68,6 @@ int health_http_status(const char *buf, size_t len, int *code)
 	return 1;
 }
 
-static void endpoint_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
-}
-
 static uint16_t check_port(const struct health_check *c)
 {
 	return c->cfg.port ? c->cfg.port : c->be_port;
@@ -120,7 +112,7 @@ static bool finish(struct health *h, struct health_check *c, const char *err)
 	if (c->up == was)
 		return false;
 	c->last_change = time(NULL);
-	endpoint_text(&c->addr, c->be_port, ep, sizeof(ep));
+	addr_port_format(&c->addr, c->be_port, ep, sizeof(ep));
 	if (c->up) {
 		c->went_up++;
 		dlog("health: %s %s is up (%u successful %s check%s in a row)", c->service, ep,
@@ -191,7 +183,7 @@ static bool send_request(struct health *h, struct health_check *c)
 	ssize_t w;
 	int n;
 
-	endpoint_text(&c->addr, check_port(c), host, sizeof(host));
+	addr_port_format(&c->addr, check_port(c), host, sizeof(host));
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: sluice-health\r\n"
 		     "Connection: close\r\n\r\n",

@@ -81,14 +81,6 @@ void prom_help(struct buf *o, const char *name, const char *type, const char *te
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static void addr_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char s[64];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, s, sizeof(s));
-	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", s, port);
-}
-
 static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
 {
 	uint64_t f[3];
@@ -257,7 +249,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 				id = first ? obs_backend_id(d, be) : 0;
 				if (!id || lb_counter(d->fd_be_stats, id, &c))
 					continue;
-				addr_text(&be->addr, be->port, txt, sizeof(txt));
+				addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 				buf_printf(o, "%s{backend=\"%s\"} %llu\n", name, txt,
 					   (unsigned long long)(w == 0	 ? c.packets
 								: w == 1 ? c.bytes
@@ -274,7 +266,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 			const struct lb_backend_cfg *be = &eff.svcs[i].backends[b];
 			char txt[96];
 
-			addr_text(&be->addr, be->port, txt, sizeof(txt));
+			addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 			for (int st = 0; st < 3; st++)
 				buf_printf(o,
 					   "sluice_backend_state{service=\"%s\",backend=\"%s\","
