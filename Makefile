@@ -155,7 +155,7 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -I$(BUILD) -Ixdp -Ictl $(FUZZ_SAN)
 FUZZ_LIBS   := -lbpf -lelf -lz -lconfig
-FUZZ_LIB_SRCS := $(wildcard ctl/config*.c) ctl/diag.c ctl/prefix.c ctl/services.c \
+FUZZ_LIB_SRCS := $(wildcard ctl/config*.c) ctl/diag.c ctl/duration.c ctl/prefix.c ctl/services.c \
 	ctl/maglev.c ctl/compile.c
 FUZZ_LIB_OBJS := $(patsubst ctl/%.c,$(BUILD)/fuzz/ctl/%.o,$(FUZZ_LIB_SRCS))
 # the CLI fuzzer runs these commands for real (the others are stubs)
