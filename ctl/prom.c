@@ -81,6 +81,14 @@ void prom_help(struct buf *o, const char *name, const char *type, const char *te
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
+void prom_results(struct buf *o, const char *name, const char *text, const struct prom_result *r,
+		  size_t n)
+{
+	prom_help(o, name, "counter", text);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o, "%s{result=\"%s\"} %llu\n", name, r[i].result, r[i].n);
+}
+
 static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
 {
 	uint64_t f[3];
@@ -398,6 +406,9 @@ static void render_event_stream(const struct daemon *d, struct buf *o)
 
 void prom_render(struct daemon *d, struct buf *o)
 {
+	const struct prom_result reloads[] = {{"ok", d->reloads_ok},
+					      {"failed", d->reload_failures}};
+
 	render_counters(d, o);
 	render_lists(d, o);
 	render_list_bad_lines(d, o);
@@ -410,13 +421,10 @@ void prom_render(struct daemon *d, struct buf *o)
 	flood_prom(d, o);
 	autoblock_prom(d, o);
 	announce_prom(d, o);
-	prom_help(o, "sluice_reloads_total", "counter",
-	     "Config reloads (SIGHUP or sluice reload), by "
-	     "result; a failed one changed nothing.");
-	buf_printf(o, "sluice_reloads_total{result=\"ok\"} %llu\n",
-		   (unsigned long long)d->reloads_ok);
-	buf_printf(o, "sluice_reloads_total{result=\"failed\"} %llu\n",
-		   (unsigned long long)d->reload_failures);
+	prom_results(o, "sluice_reloads_total",
+		     "Config reloads (SIGHUP or sluice reload), by result; a failed one changed "
+		     "nothing.",
+		     reloads, 2);
 	prom_help(o, "sluice_last_reload_success", "gauge",
 	     "1 if the last reload succeeded (or none happened since start).");
 	buf_printf(o, "sluice_last_reload_success %d\n", !d->last_reload || d->last_reload_ok);
