@@ -100,6 +100,22 @@ static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
 	return rc;
 }
 
+/* One line per (reason, action) that saw packets, and always the two a
+ * dashboard keys on (passed, blocklist-dropped), so they exist from 0. */
+static void render_slots(struct buf *o, const struct ctl_snapshot *s, const char *name, bool bytes)
+{
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
+		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
+		uint64_t v = bytes ? s->slot[i].bytes : s->slot[i].packets;
+
+		if (s->slot[i].packets || baseline)
+			buf_printf(o, "%s{reason=\"%s\",action=\"%s\"} %llu\n", name,
+				   sluice_reason_names[r], sluice_action_names[a],
+				   (unsigned long long)v);
+	}
+}
+
 static void render_counters(const struct daemon *d, struct buf *o)
 {
 	struct ctl_snapshot s;
@@ -109,25 +125,9 @@ static void render_counters(const struct daemon *d, struct buf *o)
 	prom_help(o, "sluice_packets_total", "counter",
 	     "Packets the XDP program saw, by the reason that decided their fate and the XDP "
 	     "action they got.");
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
-		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
-
-		if (s.slot[i].packets || baseline)
-			buf_printf(o, "sluice_packets_total{reason=\"%s\",action=\"%s\"} %llu\n",
-				   sluice_reason_names[r], sluice_action_names[a],
-				   (unsigned long long)s.slot[i].packets);
-	}
+	render_slots(o, &s, "sluice_packets_total", false);
 	prom_help(o, "sluice_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
-		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
-
-		if (s.slot[i].packets || baseline)
-			buf_printf(o, "sluice_bytes_total{reason=\"%s\",action=\"%s\"} %llu\n",
-				   sluice_reason_names[r], sluice_action_names[a],
-				   (unsigned long long)s.slot[i].bytes);
-	}
+	render_slots(o, &s, "sluice_bytes_total", true);
 	prom_help(o, "sluice_events_total", "counter",
 	     "Things that happened to packets besides "
 	     "their verdict.");
