@@ -80,7 +80,6 @@ int cmd_pods(struct cli *c)
 {
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct sluice_model m;
-	struct diag d = {0};
 	struct podwatch pw;
 	struct policy *tc;
 	char err[512], p1[PATH_MAX], p2[PATH_MAX];
@@ -101,13 +100,8 @@ int cmd_pods(struct cli *c)
 		else
 			return cli_err("pods: usage: sluice pods watch [-c FILE]");
 	}
-	if (model_load(path, &m, &d)) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.msgs[i]);
-		diag_free(&d);
+	if (cli_load_config(path, &m))
 		return cli_err("pods: %s is not valid", path);
-	}
-	diag_free(&d);
 	snprintf(p1, sizeof(p1), "%s/pod_ifindex", c->pin_dir);
 	snprintf(p2, sizeof(p2), "%s/pod_names", c->pin_dir);
 	fd_if = bpf_obj_get(p1);
