@@ -12,7 +12,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,15 +23,6 @@
 #include "podwatch.h"
 #include "policy.skel.h"
 #include "tcattach.h"
-
-/* libbpf warns about an existing clsact qdisc (EEXIST is fine here) */
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 int cmd_tc(struct cli *c)
 {
@@ -52,7 +42,7 @@ int cmd_tc(struct cli *c)
 		printf("sluice TC programs removed from %s\n", c->argv[1]);
 		return 0;
 	}
-	libbpf_set_print(quiet_print);
+	libbpf_set_print(tc_libbpf_quiet);
 	tc = tc_policy_load(c->pin_dir, err, sizeof(err));
 	if (!tc)
 		return cli_err("tc: %s", err);
@@ -93,7 +83,7 @@ int cmd_pods(struct cli *c)
 	}
 	if (strcmp(c->argv[0], "watch"))
 		return cli_err("pods: usage: sluice pods [--json] | sluice pods watch [-c FILE]");
-	libbpf_set_print(quiet_print);
+	libbpf_set_print(tc_libbpf_quiet);
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "-c") && i + 1 < c->argc)
 			path = c->argv[++i];
