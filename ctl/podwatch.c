@@ -69,10 +69,28 @@ static int scan_seen[4096];
 static unsigned n_scan_seen;
 static int scanning;
 
+/* Attach the pod programs to veth ifindex and map it to the pod's id; a
+ * failure is logged and the veth left alone. */
+static bool attach_veth(struct podwatch *pw, const struct pod_cfg *pod, const char *name,
+			int ifindex, __u32 id)
+{
+	__u32 k = (__u32)ifindex;
+	char err[256];
+
+	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
+		if (pw->log)
+			fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
+				id ? err : "no free pod id"),
+				fflush(pw->log);
+		return false;
+	}
+	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
+	return true;
+}
+
 static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone)
 {
 	const struct pod_cfg *pod = NULL;
-	char err[256];
 	__u32 k = (__u32)ifindex, id;
 
 	if (gone) {
@@ -101,14 +119,8 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 	} else if (pw->n_attached == PODWATCH_MAX_LINKS) {
 		return;
 	}
-	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
-		if (pw->log)
-			fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
-				id ? err : "no free pod id"),
-				fflush(pw->log);
+	if (!attach_veth(pw, pod, name, ifindex, id))
 		return;
-	}
-	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
 	if (tracked(pw, ifindex) < 0)
 		pw->attached[pw->n_attached++] = ifindex;
 	pw->by_addr[tracked(pw, ifindex)] = 0; /* a name pattern wins over a route */
@@ -140,7 +152,7 @@ static const struct pod_cfg *routed_pod(struct podwatch *pw, int ifindex, char n
  * pod address. */
 static void resolve_by_address(struct podwatch *pw)
 {
-	char name[IF_NAMESIZE], err[256];
+	char name[IF_NAMESIZE];
 
 	/* veths we serve by route that no pod's route goes through any more */
 	for (unsigned i = 0; i < pw->n_attached;) {
@@ -173,14 +185,8 @@ static void resolve_by_address(struct podwatch *pw)
 			continue; /* already served (or a name pattern claims it) */
 		if (t < 0 && pw->n_attached == PODWATCH_MAX_LINKS)
 			continue;
-		if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
-			if (pw->log)
-				fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
-					id ? err : "no free pod id"),
-					fflush(pw->log);
+		if (!attach_veth(pw, pod, name, ifindex, id))
 			continue;
-		}
-		bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
 		if (t < 0) {
 			t = (int)pw->n_attached++;
 			pw->attached[t] = ifindex;
