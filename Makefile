@@ -161,7 +161,7 @@ FUZZ_LIB_OBJS := $(patsubst ctl/%.c,$(BUILD)/fuzz/ctl/%.o,$(FUZZ_LIB_SRCS))
 # the CLI fuzzer runs these commands for real (the others are stubs), and
 # prints the CLI's own error lines
 FUZZ_CLI_OBJS := $(BUILD)/fuzz/ctl/main.o $(BUILD)/fuzz/ctl/cmd_check.o $(BUILD)/fuzz/ctl/cmd_load.o \
-	$(BUILD)/fuzz/ctl/stderr_line.o
+	$(BUILD)/fuzz/ctl/log_line.o
 FUZZERS := $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_prefix $(BUILD)/fuzz/fuzz_cli
 
 # the fuzzing runtime comes with clang (Debian: libclang-rt-14-dev)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "stderr_line.h"
+#include "log_line.h"
 
 /* stderr, one line each: under systemd the journal adds time and unit, in
  * a terminal or a test log the lines speak for themselves. */
@@ -19,7 +19,7 @@ void dlog(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	stderr_vline(fmt, ap);
+	log_vline(stderr, fmt, ap);
 	va_end(ap);
 }
 

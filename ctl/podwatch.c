@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log_line.h"
 #include "podroute.h"
 #include "pods.h"
 #include "tcattach.h"
@@ -40,6 +41,21 @@ int podwatch_open(struct podwatch *pw, struct policy *tc, int pod_ifindex_fd, in
 	return 0;
 }
 
+/* A line to the log podwatch_open was given, if any. */
+static void pw_log(const struct podwatch *pw, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pw_log(const struct podwatch *pw, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!pw->log)
+		return;
+	va_start(ap, fmt);
+	log_vline(pw->log, fmt, ap);
+	va_end(ap);
+}
+
 static int tracked(struct podwatch *pw, int ifindex)
 {
 	for (unsigned i = 0; i < pw->n_attached; i++)
@@ -59,8 +75,7 @@ static void forget(struct podwatch *pw, int ifindex, const char *name)
 	tc_detach(ifindex); /* renamed away or de-configured: no stale programs (gone: no-op) */
 	pw->attached[i] = pw->attached[--pw->n_attached];
 	pw->by_addr[i] = pw->by_addr[pw->n_attached];
-	if (pw->log)
-		fprintf(pw->log, "sluice: pod veth %s (ifindex %d) is gone\n", name, ifindex), fflush(pw->log);
+	pw_log(pw, "pod veth %s (ifindex %d) is gone", name, ifindex);
 }
 
 /* Links seen by the current scan (to drop pod_ifindex entries of veths
@@ -78,10 +93,7 @@ static bool attach_veth(struct podwatch *pw, const struct pod_cfg *pod, const ch
 	char err[256];
 
 	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
-		if (pw->log)
-			fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
-				id ? err : "no free pod id"),
-				fflush(pw->log);
+		pw_log(pw, "pod %s: veth %s: %s", pod->name, name, id ? err : "no free pod id");
 		return false;
 	}
 	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
@@ -124,10 +136,7 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 	if (tracked(pw, ifindex) < 0)
 		pw->attached[pw->n_attached++] = ifindex;
 	pw->by_addr[tracked(pw, ifindex)] = 0; /* a name pattern wins over a route */
-	if (pw->log)
-		fprintf(pw->log, "sluice: pod %s: veth %s (ifindex %d) attached\n", pod->name, name,
-			ifindex),
-			fflush(pw->log);
+	pw_log(pw, "pod %s: veth %s (ifindex %d) attached", pod->name, name, ifindex);
 }
 
 /* The pod found by address whose route goes out of ifindex, if any. */
@@ -194,12 +203,8 @@ static void resolve_by_address(struct podwatch *pw)
 		pw->by_addr[t] = 1;
 		if (scanning && n_scan_seen < sizeof(scan_seen) / sizeof(scan_seen[0]))
 			scan_seen[n_scan_seen++] = ifindex;
-		if (pw->log)
-			fprintf(pw->log,
-				"sluice: pod %s: veth %s (ifindex %d) attached (route to the pod's "
-				"address)\n",
-				pod->name, name, ifindex),
-				fflush(pw->log);
+		pw_log(pw, "pod %s: veth %s (ifindex %d) attached (route to the pod's address)",
+		       pod->name, name, ifindex);
 	}
 }
 
