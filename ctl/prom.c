@@ -460,40 +460,26 @@ static void reply(int fd, const char *status, const char *ctype, const char *bod
 
 	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n)
 		return;
-	while (len) {
-		ssize_t w = send(fd, body, len, MSG_NOSIGNAL);
+	send_all(fd, body, len);
+}
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		body += w;
-		len -= (size_t)w;
-	}
+/* An HTTP request ends with a blank line. */
+static bool has_blank_line(const char *buf, size_t len)
+{
+	(void)len;
+	return strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n");
 }
 
 static void serve(struct daemon *d, int fd)
 {
 	struct timeval rcv = {.tv_sec = 1}, snd = {.tv_sec = 5};
 	char req[4096];
-	size_t len = 0;
+	size_t len;
 
 	/* short timeouts: the same loop serves reloads and the CLI */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-	while (len < sizeof(req) - 1) {
-		ssize_t got = read(fd, req + len, sizeof(req) - 1 - len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-		req[len] = 0;
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
-	}
-	req[len] = 0;
+	len = recv_until(fd, req, sizeof(req) - 1, has_blank_line);
 	if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13)) {
 		struct buf body = {0};
 
