@@ -311,6 +311,16 @@ static void render_tc(const struct daemon *d, struct buf *o)
 	}
 }
 
+/* A pod's two lines of one metric: both directions. */
+static void pod_directions(struct buf *o, const char *name, const char *pod, const char *dir0,
+			   uint64_t v0, const char *dir1, uint64_t v1)
+{
+	buf_printf(o, "%s{pod=\"%s\",direction=\"%s\"} %llu\n", name, pod, dir0,
+		   (unsigned long long)v0);
+	buf_printf(o, "%s{pod=\"%s\",direction=\"%s\"} %llu\n", name, pod, dir1,
+		   (unsigned long long)v1);
+}
+
 static void render_pods(const struct daemon *d, struct buf *o)
 {
 	struct obs_pod *p;
@@ -323,26 +333,17 @@ static void render_pods(const struct daemon *d, struct buf *o)
 	prom_help(o, "sluice_pod_packets_total", "counter",
 	     "Packets to (rx) and from (tx, allowed by its egress policy) each pod.");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_packets_total{pod=\"%s\",direction=\"rx\"} %llu\n"
-			   "sluice_pod_packets_total{pod=\"%s\",direction=\"tx\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].rx_packets, p[i].name,
-			   (unsigned long long)p[i].tx_packets);
+		pod_directions(o, "sluice_pod_packets_total", p[i].name, "rx", p[i].rx_packets,
+			       "tx", p[i].tx_packets);
 	prom_help(o, "sluice_pod_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"rx\"} %llu\n"
-			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"tx\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].rx_bytes, p[i].name,
-			   (unsigned long long)p[i].tx_bytes);
+		pod_directions(o, "sluice_pod_bytes_total", p[i].name, "rx", p[i].rx_bytes, "tx",
+			       p[i].tx_bytes);
 	prom_help(o, "sluice_pod_denied_packets_total", "counter",
 	     "Packets dropped by the pod's ingress or egress policy.");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"ingress\"} %llu\n"
-			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"egress\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].ingress_denied, p[i].name,
-			   (unsigned long long)p[i].egress_denied);
+		pod_directions(o, "sluice_pod_denied_packets_total", p[i].name, "ingress",
+			       p[i].ingress_denied, "egress", p[i].egress_denied);
 	free(p);
 	pods_render_info(d, o); /* labels: ctl/pod_info.c */
 }
