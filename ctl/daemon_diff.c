@@ -220,6 +220,18 @@ static size_t diff_syn_defences(const struct sluice_model *o, const struct sluic
 	return changes;
 }
 
+/* A setting the daemon reads only when it starts: say that it changed, and
+ * that it does nothing until then. */
+static size_t diff_at_restart(const char *key, const char *o, const char *n, const char *note,
+			      struct buf *out)
+{
+	if (!strcmp(o, n))
+		return 0;
+	buf_printf(out, "  %s '%s' -> '%s': WARNING: takes effect at the next restart%s\n", key, o,
+		   n, note);
+	return 1;
+}
+
 size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, struct buf *out)
 {
 	size_t changes = 0;
@@ -234,27 +246,10 @@ size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, st
 		changes++;
 	}
 	changes += diff_syn_defences(o, n, out);
-	if (strcmp(o->stats_listen, n->stats_listen)) {
-		buf_printf(out,
-			   "  stats.listen '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart\n",
-			   o->stats_listen, n->stats_listen);
-		changes++;
-	}
-	if (strcmp(o->control_socket, n->control_socket)) {
-		buf_printf(out,
-			   "  control.socket '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart\n",
-			   o->control_socket, n->control_socket);
-		changes++;
-	}
-	if (strcmp(o->pin_dir, n->pin_dir)) {
-		buf_printf(out,
-			   "  control.pin_dir '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart (the state stays where it is until then)\n",
-			   o->pin_dir, n->pin_dir);
-		changes++;
-	}
+	changes += diff_at_restart("stats.listen", o->stats_listen, n->stats_listen, "", out);
+	changes += diff_at_restart("control.socket", o->control_socket, n->control_socket, "", out);
+	changes += diff_at_restart("control.pin_dir", o->pin_dir, n->pin_dir,
+				   " (the state stays where it is until then)", out);
 	if (o->bgp.enabled != n->bgp.enabled || strcmp(o->bgp.include, n->bgp.include) ||
 	    strcmp(o->bgp.socket, n->bgp.socket) || o->bgp.drain_ms != n->bgp.drain_ms) {
 		buf_printf(out, "  bgp: WARNING: changes take effect at the next restart\n");
