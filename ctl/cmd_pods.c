@@ -28,14 +28,13 @@ int cmd_tc(struct cli *c)
 {
 	struct policy *tc;
 	char err[512];
+	bool detach;
 	int ifindex, rc;
 
-	if (c->argc != 2 || (strcmp(c->argv[0], "attach") && strcmp(c->argv[0], "detach")))
-		return cli_err("tc: usage: sluice tc attach|detach IFACE");
-	ifindex = (int)if_nametoindex(c->argv[1]);
+	ifindex = cli_attach_detach(c, "tc", &detach);
 	if (!ifindex)
-		return cli_err("tc: no interface named %s in this network namespace", c->argv[1]);
-	if (!strcmp(c->argv[0], "detach")) {
+		return 1;
+	if (detach) {
 		rc = tc_detach(ifindex);
 		if (rc)
 			return cli_err("tc: detach from %s: %s", c->argv[1], strerror(-rc));
