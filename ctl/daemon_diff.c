@@ -146,32 +146,31 @@ static size_t diff_services(const struct lb_model *o, const struct lb_model *n, 
 	return changes;
 }
 
+/* The interfaces of a that b lacks, each " name" in list; how many. */
+static size_t ifaces_missing(const struct sluice_model *a, const struct sluice_model *b,
+			     struct buf *list)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_ifaces; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_ifaces && !found; k++)
+			found = !strcmp(b->ifaces[k].name, a->ifaces[i].name);
+		if (!found) {
+			buf_printf(list, " %s", a->ifaces[i].name);
+			n++;
+		}
+	}
+	return n;
+}
+
 static size_t diff_ifaces(const struct sluice_model *o, const struct sluice_model *n,
 			  struct buf *out)
 {
 	struct buf added = {0}, removed = {0};
-	size_t changes = 0;
+	size_t changes = ifaces_missing(n, o, &added) + ifaces_missing(o, n, &removed);
 
-	for (size_t i = 0; i < n->n_ifaces; i++) {
-		bool had = false;
-
-		for (size_t k = 0; k < o->n_ifaces && !had; k++)
-			had = !strcmp(o->ifaces[k].name, n->ifaces[i].name);
-		if (!had) {
-			buf_printf(&added, " %s", n->ifaces[i].name);
-			changes++;
-		}
-	}
-	for (size_t i = 0; i < o->n_ifaces; i++) {
-		bool has = false;
-
-		for (size_t k = 0; k < n->n_ifaces && !has; k++)
-			has = !strcmp(n->ifaces[k].name, o->ifaces[i].name);
-		if (!has) {
-			buf_printf(&removed, " %s", o->ifaces[i].name);
-			changes++;
-		}
-	}
 	if (changes)
 		buf_printf(out,
 			   "  interfaces:%s%s%s%s: WARNING: takes effect at the next restart (the "
