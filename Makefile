@@ -155,11 +155,13 @@ FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -I$(BUILD) -Ixdp -Ictl $(FUZZ_SAN)
 FUZZ_LIBS   := -lbpf -lelf -lz -lconfig
-FUZZ_LIB_SRCS := $(wildcard ctl/config*.c) ctl/diag.c ctl/prefix.c ctl/services.c \
+FUZZ_LIB_SRCS := $(wildcard ctl/config*.c) ctl/diag.c ctl/duration.c ctl/prefix.c ctl/services.c \
 	ctl/maglev.c ctl/compile.c
 FUZZ_LIB_OBJS := $(patsubst ctl/%.c,$(BUILD)/fuzz/ctl/%.o,$(FUZZ_LIB_SRCS))
-# the CLI fuzzer runs these commands for real (the others are stubs)
-FUZZ_CLI_OBJS := $(BUILD)/fuzz/ctl/main.o $(BUILD)/fuzz/ctl/cmd_check.o $(BUILD)/fuzz/ctl/cmd_load.o
+# the CLI fuzzer runs these commands for real (the others are stubs), and
+# prints the CLI's own error lines
+FUZZ_CLI_OBJS := $(BUILD)/fuzz/ctl/main.o $(BUILD)/fuzz/ctl/cmd_check.o $(BUILD)/fuzz/ctl/cmd_load.o \
+	$(BUILD)/fuzz/ctl/log_line.o
 FUZZERS := $(BUILD)/fuzz/fuzz_config $(BUILD)/fuzz/fuzz_prefix $(BUILD)/fuzz/fuzz_cli
 
 # the fuzzing runtime comes with clang (Debian: libclang-rt-14-dev)

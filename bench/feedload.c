@@ -37,6 +37,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "clock.h"
 #include "compile.h"
 #include "dataplane.h"
 #include "fastpath.h"
@@ -45,10 +46,7 @@
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)mono_ns() / 1e6;
 }
 
 /* Inflate a file and throw the bytes away: the zlib share of reading it. */

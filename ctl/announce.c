@@ -336,6 +336,7 @@ void announce_prom(const struct daemon *d, struct buf *out)
 {
 	const struct announce *a = &d->ann;
 	const struct lb_model *lb = &d->model.lb;
+	const struct prom_result handovers[] = {{"ok", a->pushes_ok}, {"failed", a->push_failures}};
 
 	if (!a->cfg.enabled)
 		return;
@@ -353,12 +354,9 @@ void announce_prom(const struct daemon *d, struct buf *out)
 		buf_printf(out, "sluice_vip_announced{vip=\"%s\"} %d\n", vip,
 			   is_announced(a, &lb->svcs[i].vip));
 	}
-	prom_help(out, "sluice_bgp_handovers_total", "counter",
-		  "VIP sets handed to BIRD (include file + configure), by result.");
-	buf_printf(out, "sluice_bgp_handovers_total{result=\"ok\"} %llu\n",
-		   (unsigned long long)a->pushes_ok);
-	buf_printf(out, "sluice_bgp_handovers_total{result=\"failed\"} %llu\n",
-		   (unsigned long long)a->push_failures);
+	prom_results(out, "sluice_bgp_handovers_total",
+		     "VIP sets handed to BIRD (include file + configure), by result.", handovers,
+		     2);
 	prom_help(out, "sluice_bgp_in_sync", "gauge",
 		  "1 if BIRD has the VIP set this node wants.");
 	buf_printf(out, "sluice_bgp_in_sync %d\n",

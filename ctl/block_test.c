@@ -50,17 +50,11 @@ int cmd_block_test(struct cli *c)
 			       addr ? addr : "(none)");
 	if (path) {
 		struct sluice_model m;
-		struct diag d = {0};
 		struct prefix_list comp = {0};
 		const struct sluice_prefix *best = NULL;
 
-		if (model_load(path, &m, &d)) {
-			for (size_t i = 0; i < d.n; i++)
-				fprintf(stderr, "%s\n", d.msgs[i]);
-			diag_free(&d);
+		if (cli_load_config(path, &m))
 			return cli_err("block test: %s is not valid", path);
-		}
-		diag_free(&d);
 		if (compile_verdicts(&m.block, &m.allow, &comp) == 0) {
 			for (size_t i = 0; i < comp.n; i++) {
 				uint8_t mk[16];

@@ -16,6 +16,15 @@ struct cli {
 /* One-line error to stderr, prefixed "sluice: ".  Returns 1 (exit code). */
 int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* model_load for a command that needs a valid config: its errors go to
+ * stderr, one a line; 0 when m holds the model (the caller frees it). */
+struct sluice_model;
+int cli_load_config(const char *path, struct sluice_model *m);
+
+/* "attach IFACE" or "detach IFACE" (c's arguments): the interface's index,
+ * *detach set; 0 after saying what is wrong (as command cmd). */
+int cli_attach_detach(const struct cli *c, const char *cmd, bool *detach);
+
 /* Make sure bpffs is mounted on /sys/fs/bpf and dir exists in it. */
 int pins_prepare(const char *dir);
 /* Hold the pin directory's lock while changing the data path from the

@@ -13,7 +13,6 @@ int cmd_apply(struct cli *c)
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct sluice_model m;
 	struct apply_report rep;
-	struct diag d = {0};
 	char err[512];
 	int rc;
 
@@ -23,13 +22,8 @@ int cmd_apply(struct cli *c)
 		else
 			return cli_err("apply: usage: sluice apply [-c FILE]");
 	}
-	if (model_load(path, &m, &d)) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.msgs[i]);
-		diag_free(&d);
+	if (cli_load_config(path, &m))
 		return cli_err("apply: %s is not valid; nothing was changed", path);
-	}
-	diag_free(&d);
 	{
 		int lock = pins_lock(c->pin_dir);
 

@@ -52,8 +52,7 @@ int cmd_check(struct cli *c)
 			       c->argv[i]);
 	}
 	if (model_load(path, &m, &d)) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.msgs[i]);
+		diag_print(&d);
 		if (d.n == 0) /* only if even the messages ran out of memory */
 			fprintf(stderr, "%s: invalid (out of memory reporting why)\n", path);
 		cli_err("check: %s is invalid (%zu %s)", path, d.n, plural(d.n, "error", "errors"));

@@ -71,20 +71,14 @@ int cmd_backend(struct cli *c)
 static int detach_from_config(struct cli *c, const char *conf)
 {
 	struct sluice_model m;
-	struct diag dg = {0};
 	struct cli unpin = *c;
 	char err[512];
 	int bad = 0;
 
-	if (model_load(conf, &m, &dg)) {
-		for (size_t i = 0; i < dg.n; i++)
-			fprintf(stderr, "%s\n", dg.msgs[i]);
-		diag_free(&dg);
+	if (cli_load_config(conf, &m))
 		return cli_err("stop: no daemon runs, and %s is not valid: cannot tell which "
 			       "interfaces to detach",
 			       conf);
-	}
-	diag_free(&dg);
 	for (size_t i = 0; i < m.n_ifaces; i++) {
 		if (sluice_detach_iface(m.ifaces[i].name, err, sizeof(err))) {
 			if (!strstr(err, "not attached"))

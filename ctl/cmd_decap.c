@@ -21,15 +21,13 @@ int cmd_decap(struct cli *c)
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = DECAP_HANDLE, .priority = DECAP_PRIO);
 	struct decap *skel;
-	int ifindex, rc;
+	bool detach;
+	int rc;
 
-	if (c->argc != 2 || (strcmp(c->argv[0], "attach") && strcmp(c->argv[0], "detach")))
-		return cli_err("decap: usage: sluice decap attach|detach IFACE");
-	ifindex = (int)if_nametoindex(c->argv[1]);
-	if (!ifindex)
-		return cli_err("decap: no interface named %s in this network namespace", c->argv[1]);
-	hook.ifindex = ifindex;
-	if (!strcmp(c->argv[0], "detach")) {
+	hook.ifindex = cli_attach_detach(c, "decap", &detach);
+	if (!hook.ifindex)
+		return 1;
+	if (detach) {
 		rc = bpf_tc_detach(&hook, &opts);
 		if (rc && rc != -ENOENT)
 			return cli_err("decap: detach from %s: %s", c->argv[1], strerror(-rc));

@@ -12,7 +12,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,34 +24,24 @@
 #include "policy.skel.h"
 #include "tcattach.h"
 
-/* libbpf warns about an existing clsact qdisc (EEXIST is fine here) */
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 int cmd_tc(struct cli *c)
 {
 	struct policy *tc;
 	char err[512];
+	bool detach;
 	int ifindex, rc;
 
-	if (c->argc != 2 || (strcmp(c->argv[0], "attach") && strcmp(c->argv[0], "detach")))
-		return cli_err("tc: usage: sluice tc attach|detach IFACE");
-	ifindex = (int)if_nametoindex(c->argv[1]);
+	ifindex = cli_attach_detach(c, "tc", &detach);
 	if (!ifindex)
-		return cli_err("tc: no interface named %s in this network namespace", c->argv[1]);
-	if (!strcmp(c->argv[0], "detach")) {
+		return 1;
+	if (detach) {
 		rc = tc_detach(ifindex);
 		if (rc)
 			return cli_err("tc: detach from %s: %s", c->argv[1], strerror(-rc));
 		printf("sluice TC programs removed from %s\n", c->argv[1]);
 		return 0;
 	}
-	libbpf_set_print(quiet_print);
+	libbpf_set_print(tc_libbpf_quiet);
 	tc = tc_policy_load(c->pin_dir, err, sizeof(err));
 	if (!tc)
 		return cli_err("tc: %s", err);
@@ -80,7 +69,6 @@ int cmd_pods(struct cli *c)
 {
 	const char *path = SLUICE_CONF_DEFAULT;
 	struct sluice_model m;
-	struct diag d = {0};
 	struct podwatch pw;
 	struct policy *tc;
 	char err[512], p1[PATH_MAX], p2[PATH_MAX];
@@ -94,20 +82,15 @@ int cmd_pods(struct cli *c)
 	}
 	if (strcmp(c->argv[0], "watch"))
 		return cli_err("pods: usage: sluice pods [--json] | sluice pods watch [-c FILE]");
-	libbpf_set_print(quiet_print);
+	libbpf_set_print(tc_libbpf_quiet);
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "-c") && i + 1 < c->argc)
 			path = c->argv[++i];
 		else
 			return cli_err("pods: usage: sluice pods watch [-c FILE]");
 	}
-	if (model_load(path, &m, &d)) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.msgs[i]);
-		diag_free(&d);
+	if (cli_load_config(path, &m))
 		return cli_err("pods: %s is not valid", path);
-	}
-	diag_free(&d);
 	snprintf(p1, sizeof(p1), "%s/pod_ifindex", c->pin_dir);
 	snprintf(p2, sizeof(p2), "%s/pod_names", c->pin_dir);
 	fd_if = bpf_obj_get(p1);

@@ -43,12 +43,6 @@
  * mmaps are held from set-up, so no bpf_obj_get, no program load and no
  * attach happens after this; netlink queries (status) need nothing. */
 
-static void print_diag(struct diag *dg)
-{
-	for (size_t i = 0; i < dg->n; i++)
-		fprintf(stderr, "%s\n", dg->msgs[i]);
-}
-
 static int open_pinned(struct daemon *d, const char *name, int *fd)
 {
 	char path[PATH_MAX + 64];
@@ -285,7 +279,7 @@ int cmd_run(struct cli *c)
 			    "run: usage: sluice [--pin-dir DIR] [--socket PATH] run [-c FILE]");
 	}
 	if (model_load(path, &d.model, &dg) || config_trusted(&d.model, &dg)) {
-		print_diag(&dg);
+		diag_print(&dg);
 		diag_free(&dg);
 		model_free(&d.model);
 		return cli_err("run: %s is not usable; nothing was started or changed", path);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "control.h"
 #include "top.h"
 
@@ -41,10 +42,7 @@ static void on_winch(int s)
 
 static double mono(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)mono_ns() / 1e9;
 }
 
 /* A workload whose cgroup is gone is in one `top` reply only (the daemon

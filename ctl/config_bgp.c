@@ -17,31 +17,15 @@
 #include <sys/un.h>
 
 #include "config_int.h"
+#include "duration.h"
 
 #define BGP_DRAIN_MAX_MS (10u * 60u * 1000u)
 
 /* "5s", "500ms", "1m", or a bare number of seconds -> milliseconds; -1 if
  * it is none of those. */
-static long long parse_drain(const char *v)
-{
-	unsigned long long n = 0;
-	const char *p = v;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		n = n * 10 + (unsigned long long)(*p - '0');
-		if (n > BGP_DRAIN_MAX_MS)
-			return -1;
-	}
-	if (!*p || !strcmp(p, "s"))
-		return (long long)(n * 1000);
-	if (!strcmp(p, "ms"))
-		return (long long)n;
-	if (!strcmp(p, "m"))
-		return (long long)(n * 60 * 1000);
-	return -1;
-}
+/* a bare number is seconds */
+static const struct duration_form drain_duration = {.units = DUR_MS | DUR_S | DUR_M | DUR_BARE,
+						    .max_count = BGP_DRAIN_MAX_MS};
 
 static bool absolute_path(struct cfg_ctx *c, const config_setting_t *g, const char *key,
 			  const char *v)
@@ -76,7 +60,7 @@ void cfg_bgp(struct cfg_ctx *c, const config_setting_t *root)
 	    absolute_path(c, g, "socket", v))
 		snprintf(b->socket, sizeof(b->socket), "%s", v);
 	if (cfg_string(c, g, "drain", false, 0, &v) > 0) {
-		ms = parse_drain(v);
+		ms = duration_parse_ms(v, &drain_duration);
 		if (ms < 0)
 			cfg_err(
 			    c, config_setting_get_member(g, "drain"),

@@ -273,8 +273,29 @@ int cfg_enum(struct cfg_ctx *c, const config_setting_t *g, const char *name, boo
 	return -1;
 }
 
-const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t *g,
-				       const char *name, bool required)
+/* A list whose every element is of one kind: what it takes, and how the
+ * messages name the list and an element. */
+struct list_kind {
+	bool arrays_too; /* [ ... ] as well as ( ... ) */
+	int elem_type;	 /* CONFIG_TYPE_* */
+	const char *list_text, *elem_text;
+};
+
+static const struct list_kind group_list = {
+    .elem_type = CONFIG_TYPE_GROUP,
+    .list_text = "a list of groups ( { ... }, ... )",
+    .elem_text = "a group { ... }",
+};
+
+static const struct list_kind string_list = {
+    .arrays_too = true,
+    .elem_type = CONFIG_TYPE_STRING,
+    .list_text = "an array of strings [ \"...\", ... ]",
+    .elem_text = "a string",
+};
+
+static const config_setting_t *kind_list(struct cfg_ctx *c, const config_setting_t *g,
+					 const char *name, bool required, const struct list_kind *k)
 {
 	config_setting_t *s = member(c, g, name, required);
 	char path[CFG_PATH_MAX];
@@ -282,16 +303,15 @@ const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t
 	if (!s)
 		return NULL;
 	member_path(g, name, path, sizeof(path));
-	if (s->type != CONFIG_TYPE_LIST) {
-		cfg_err(c, s, "%s must be a list of groups ( { ... }, ... ), not %s", path,
-			type_name(s->type));
+	if (s->type != CONFIG_TYPE_LIST && !(k->arrays_too && s->type == CONFIG_TYPE_ARRAY)) {
+		cfg_err(c, s, "%s must be %s, not %s", path, k->list_text, type_name(s->type));
 		return NULL;
 	}
 	for (int i = 0; i < config_setting_length(s); i++) {
 		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
-		if (!config_setting_is_group(e)) {
-			cfg_err(c, e, "%s[%d] must be a group { ... }, not %s", path, i,
+		if (e->type != k->elem_type) {
+			cfg_err(c, e, "%s[%d] must be %s, not %s", path, i, k->elem_text,
 				type_name(e->type));
 			return NULL;
 		}
@@ -299,30 +319,16 @@ const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t
 	return s;
 }
 
+const config_setting_t *cfg_group_list(struct cfg_ctx *c, const config_setting_t *g,
+				       const char *name, bool required)
+{
+	return kind_list(c, g, name, required, &group_list);
+}
+
 const config_setting_t *cfg_string_list(struct cfg_ctx *c, const config_setting_t *g,
 					const char *name, bool required)
 {
-	config_setting_t *s = member(c, g, name, required);
-	char path[CFG_PATH_MAX];
-
-	if (!s)
-		return NULL;
-	member_path(g, name, path, sizeof(path));
-	if (s->type != CONFIG_TYPE_ARRAY && s->type != CONFIG_TYPE_LIST) {
-		cfg_err(c, s, "%s must be an array of strings [ \"...\", ... ], not %s", path,
-			type_name(s->type));
-		return NULL;
-	}
-	for (int i = 0; i < config_setting_length(s); i++) {
-		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-
-		if (e->type != CONFIG_TYPE_STRING) {
-			cfg_err(c, e, "%s[%d] must be a string, not %s", path, i,
-				type_name(e->type));
-			return NULL;
-		}
-	}
-	return s;
+	return kind_list(c, g, name, required, &string_list);
 }
 
 /* Parse string setting s (named path in messages) as a prefix. */

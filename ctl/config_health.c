@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "duration.h"
 
 #define HC_INTERVAL_MIN_MS 100u
 #define HC_INTERVAL_MAX_MS 3600000u
@@ -22,29 +23,9 @@ static const char *const health_keys[] = {"type",    "port", "path", "expect", "
 static const char *const type_names[] = {"tcp", "http", NULL};
 static const uint8_t type_values[] = {HC_TCP, HC_HTTP};
 
-/* "2s", "500ms", "1m" -> milliseconds; -1 if not such a duration. */
-static long long duration_ms(const char *s)
-{
-	unsigned long long mult;
-	char *end;
-	long long v;
-
-	errno = 0;
-	if (!isdigit((unsigned char)s[0]))
-		return -1;
-	v = strtoll(s, &end, 10);
-	if (errno || v < 0 || v > 86400000)
-		return -1;
-	if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "s"))
-		mult = 1000;
-	else if (!strcmp(end, "m"))
-		mult = 60000;
-	else
-		return -1;
-	return v * (long long)mult;
-}
+/* "2s", "500ms", "1m"; a bare number would leave its unit to guessing */
+static const struct duration_form health_duration = {.units = DUR_MS | DUR_S | DUR_M,
+						     .max_count = 86400000};
 
 /* A duration member: 1 when set (out filled), 0 when absent, -1 after an
  * error.  Strings only: a bare number would leave its unit to guessing. */
@@ -60,7 +41,7 @@ static int cfg_duration_ms(struct cfg_ctx *c, const config_setting_t *g, const c
 		return 0;
 	cfg_path(s, where, sizeof(where));
 	v = config_setting_get_string(s);
-	ms = v ? duration_ms(v) : -1;
+	ms = duration_parse_ms(v, &health_duration);
 	if (ms < 0) {
 		cfg_err(c, s, "%s must be a duration string like \"2s\" or \"500ms\"", where);
 		return -1;

@@ -110,8 +110,6 @@ void cfg_identities(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_syn_guard(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_auto_block(struct cfg_ctx *c, const config_setting_t *root);
 void cfg_syn_flood(struct cfg_ctx *c, const config_setting_t *root);
-/* "100ms", "1s", "10m", "2h": milliseconds, or -1 (config_syn.c). */
-int64_t cfg_parse_ms(const char *s);
 void cfg_syn_limit(struct cfg_ctx *c, const config_setting_t *g, const char *where,
 		   uint32_t *rate, uint32_t *burst);
 void cfg_services(struct cfg_ctx *c, const config_setting_t *root);

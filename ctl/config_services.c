@@ -36,14 +36,6 @@ struct service_check {
 	bool port_ok;
 };
 
-static void endpoint_format(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
-}
-
 static void load_backend(struct cfg_ctx *c, const struct lb_service_cfg *s,
 			 const struct service_check *sc, const config_setting_t *g,
 			 struct lb_backend_cfg *b)
@@ -166,7 +158,7 @@ static void check_services(struct cfg_ctx *c, const config_setting_t *l,
 			if (!sc[k].key_ok || !prefix_same(&o->vip, &s->vip) || o->port != s->port ||
 			    o->proto != s->proto)
 				continue;
-			endpoint_format(&s->vip, s->port, ep, sizeof(ep));
+			addr_port_format(&s->vip, s->port, ep, sizeof(ep));
 			cfg_err(c, config_setting_get_member(sc[i].g, "vip"),
 				"%s: %s/%s is already service '%s' (line %d): one service per VIP, "
 				"port and protocol",
@@ -284,7 +276,7 @@ static void check_backends(struct cfg_ctx *c, const struct service_check *sc)
 			continue;
 		}
 		cfg_path(r->at, where, sizeof(where));
-		endpoint_format(&r->b->addr, r->b->port, ep, sizeof(ep));
+		addr_port_format(&r->b->addr, r->b->port, ep, sizeof(ep));
 		/* Within the run, compare with each earlier entry: the first
 		 * conflict found is the one reported. */
 		for (size_t k = run; k < i; k++) {

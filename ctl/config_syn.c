@@ -13,32 +13,13 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "duration.h"
 
-int64_t cfg_parse_ms(const char *s)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mul;
-
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!strcmp(end, "s") || !*end)
-		mul = 1000;
-	else if (!strcmp(end, "m"))
-		mul = 60 * 1000;
-	else if (!strcmp(end, "h"))
-		mul = 3600 * 1000;
-	else if (!strcmp(end, "d"))
-		mul = 86400 * 1000;
-	else
-		return -1;
-	if (v > 10ull * 365 * 86400 * 1000 / mul)
-		return -1;
-	return (int64_t)(v * mul);
-}
+/* a bare number is seconds; ten years is the most that counts as a duration */
+static const struct duration_form syn_duration = {
+    .units = DUR_MS | DUR_S | DUR_M | DUR_H | DUR_D | DUR_BARE,
+    .max_ms = 10ull * 365 * 86400 * 1000,
+};
 
 /* A duration member between lo and hi milliseconds; 1 when set. */
 static int cfg_duration(struct cfg_ctx *c, const config_setting_t *g, const char *where,
@@ -50,7 +31,7 @@ static int cfg_duration(struct cfg_ctx *c, const config_setting_t *g, const char
 
 	if (rc <= 0)
 		return rc;
-	ms = cfg_parse_ms(txt);
+	ms = duration_parse_ms(txt, &syn_duration);
 	if (ms < 0) {
 		cfg_err(c, config_setting_get_member(g, name),
 			"%s.%s = \"%s\" is not a duration: write e.g. \"250ms\", \"1s\", \"10m\", "

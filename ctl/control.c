@@ -181,18 +181,10 @@ static int dispatch(struct daemon *d, int argc, char **argv, struct buf *out)
 	return -EINVAL;
 }
 
-static void send_all(int fd, const char *p, size_t n)
+/* A request is one line. */
+static bool has_newline(const char *buf, size_t len)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* the client went away, or stalled past SO_SNDTIMEO */
-		p += w;
-		n -= (size_t)w;
-	}
+	return memchr(buf, '\n', len) != NULL;
 }
 
 /* Returns true when the connection stays open (an `events` stream). */
@@ -203,7 +195,7 @@ static bool serve(struct daemon *d, int fd)
 	struct buf out = {0};
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
-	size_t len = 0;
+	size_t len;
 	int argc = 0, rc;
 
 	/* A client has one second to say what it wants: the loop serves
@@ -215,16 +207,7 @@ static bool serve(struct daemon *d, int fd)
 		send_all(fd, "error\npermission denied\n", 24);
 		return false;
 	}
-	while (len < CONTROL_REQ_MAX && !memchr(req, '\n', len)) {
-		ssize_t got = read(fd, req + len, CONTROL_REQ_MAX - len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-	}
-	req[len] = 0;
+	len = recv_until(fd, req, CONTROL_REQ_MAX, has_newline);
 	if (!memchr(req, '\n', len)) {
 		send_all(fd, "error\nincomplete request\n", 25);
 		return false;

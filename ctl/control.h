@@ -37,6 +37,15 @@ void buf_free(struct buf *b);
 /* s as a JSON string, quotes and escapes included */
 void buf_json_str(struct buf *b, const char *s);
 
+/* ---- socket I/O (sock_io.c) --------------------------------------------- */
+
+/* All n bytes, or -errno (no SIGPIPE: the peer may be gone). */
+int send_all(int fd, const void *p, size_t n);
+/* Read into buf, at most cap bytes (buf holds cap + 1), until whole() says
+ * the request is complete, the peer stops sending or buf is full; buf is
+ * NUL-terminated after every read.  Returns the length read. */
+size_t recv_until(int fd, char *buf, size_t cap, bool (*whole)(const char *buf, size_t len));
+
 /* ---- counters ------------------------------------------------------------ */
 
 /* The verdict counters, summed over CPUs (the daemon's metrics). */

@@ -22,21 +22,6 @@ const char *control_socket_path(const char *explicit_path)
 	return env && *env ? env : SLUICE_CONTROL_SOCKET_DEFAULT;
 }
 
-static int send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Connect and send one request line; the fd, or -errno.  The write side
  * stays open: a streaming daemon takes end-of-file for the client leaving
  * (control_request shuts it down itself). */

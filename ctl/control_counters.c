@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,23 +52,65 @@ out:
 	return rc;
 }
 
+/* The "daemon KEY VALUE" lines of the `stats` reply, in their order: the
+ * one list both ends of the protocol read. */
+#define DAEMON_KEY(key, field)                                                                     \
+	{                                                                                          \
+		key, offsetof(struct ctl_daemon_stats, field),                                     \
+		    sizeof(((struct ctl_daemon_stats *)0)->field)                                  \
+	}
+static const struct {
+	const char *key;
+	size_t off, size; /* a uint64_t or a uint32_t field */
+} daemon_keys[] = {
+    DAEMON_KEY("reloads_ok", reloads_ok),
+    DAEMON_KEY("reload_failures", reload_failures),
+    DAEMON_KEY("runtime_blocks", runtime_blocks),
+    DAEMON_KEY("runtime_changes", runtime_changes),
+    DAEMON_KEY("generation", generation),
+    DAEMON_KEY("serial", serial),
+    DAEMON_KEY("auto_blocks_active", auto_active),
+    DAEMON_KEY("auto_blocks_added", auto_added),
+    DAEMON_KEY("auto_blocks_expired", auto_expired),
+    DAEMON_KEY("auto_blocks_capped", auto_capped),
+    DAEMON_KEY("flood_mode", flood_mode),
+    DAEMON_KEY("flood_mode_secs", flood_secs),
+    DAEMON_KEY("flood_transitions", flood_transitions),
+    DAEMON_KEY("syn_pps", syn_pps),
+};
+#define N_DAEMON_KEYS (sizeof(daemon_keys) / sizeof(daemon_keys[0]))
+
+static uint64_t daemon_key_get(const struct ctl_daemon_stats *ds, size_t k)
+{
+	const char *at = (const char *)ds + daemon_keys[k].off;
+	uint64_t v64;
+	uint32_t v32;
+
+	if (daemon_keys[k].size == sizeof(v64)) {
+		memcpy(&v64, at, sizeof(v64));
+		return v64;
+	}
+	memcpy(&v32, at, sizeof(v32));
+	return v32;
+}
+
+static void daemon_key_set(struct ctl_daemon_stats *ds, size_t k, uint64_t v)
+{
+	char *at = (char *)ds + daemon_keys[k].off;
+	uint32_t v32 = (uint32_t)v;
+
+	if (daemon_keys[k].size == sizeof(v))
+		memcpy(at, &v, sizeof(v));
+	else
+		memcpy(at, &v32, sizeof(v32));
+}
+
 void daemon_stats_format(const struct ctl_daemon_stats *ds, struct buf *out)
 {
 	buf_printf(out, "pin_dir %s\n", ds->pin_dir);
-	buf_printf(out, "daemon reloads_ok %" PRIu64 "\n", ds->reloads_ok);
-	buf_printf(out, "daemon reload_failures %" PRIu64 "\n", ds->reload_failures);
-	buf_printf(out, "daemon runtime_blocks %" PRIu64 "\n", ds->runtime_blocks);
-	buf_printf(out, "daemon runtime_changes %" PRIu64 "\n", ds->runtime_changes);
-	buf_printf(out, "daemon generation %u\n", ds->generation);
-	buf_printf(out, "daemon serial %u\n", ds->serial);
-	buf_printf(out, "daemon auto_blocks_active %" PRIu64 "\n", ds->auto_active);
-	buf_printf(out, "daemon auto_blocks_added %" PRIu64 "\n", ds->auto_added);
-	buf_printf(out, "daemon auto_blocks_expired %" PRIu64 "\n", ds->auto_expired);
-	buf_printf(out, "daemon auto_blocks_capped %" PRIu64 "\n", ds->auto_capped);
-	buf_printf(out, "daemon flood_mode %" PRIu64 "\n", ds->flood_mode);
-	buf_printf(out, "daemon flood_mode_secs %" PRIu64 "\n", ds->flood_secs);
-	buf_printf(out, "daemon flood_transitions %" PRIu64 "\n", ds->flood_transitions);
-	buf_printf(out, "daemon syn_pps %" PRIu64 "\n", ds->syn_pps);
+	for (size_t k = 0; k < N_DAEMON_KEYS; k++)
+		buf_printf(out, "daemon %s %" PRIu64 "\n", daemon_keys[k].key,
+			   daemon_key_get(ds, k));
 	for (uint32_t id = 0; id < SLUICE_MAX_LISTS; id++)
 		if (ds->list_bad[id])
 			buf_printf(out, "list_bad %u %u\n", id, ds->list_bad[id]);
@@ -94,36 +137,9 @@ int daemon_stats_fetch(const char *sock, struct ctl_daemon_stats *ds)
 		} else if (sscanf(line, "pin_dir %4095s", val) == 1) {
 			snprintf(ds->pin_dir, sizeof(ds->pin_dir), "%s", val);
 		} else if (sscanf(line, "daemon %31s %4095s", key, val) == 2) {
-			uint64_t v = strtoull(val, NULL, 10);
-
-			if (!strcmp(key, "reloads_ok"))
-				ds->reloads_ok = v;
-			else if (!strcmp(key, "reload_failures"))
-				ds->reload_failures = v;
-			else if (!strcmp(key, "runtime_blocks"))
-				ds->runtime_blocks = v;
-			else if (!strcmp(key, "runtime_changes"))
-				ds->runtime_changes = v;
-			else if (!strcmp(key, "generation"))
-				ds->generation = (uint32_t)v;
-			else if (!strcmp(key, "serial"))
-				ds->serial = (uint32_t)v;
-			else if (!strcmp(key, "auto_blocks_active"))
-				ds->auto_active = v;
-			else if (!strcmp(key, "auto_blocks_added"))
-				ds->auto_added = v;
-			else if (!strcmp(key, "auto_blocks_expired"))
-				ds->auto_expired = v;
-			else if (!strcmp(key, "auto_blocks_capped"))
-				ds->auto_capped = v;
-			else if (!strcmp(key, "flood_mode"))
-				ds->flood_mode = v;
-			else if (!strcmp(key, "flood_mode_secs"))
-				ds->flood_secs = v;
-			else if (!strcmp(key, "flood_transitions"))
-				ds->flood_transitions = v;
-			else if (!strcmp(key, "syn_pps"))
-				ds->syn_pps = v;
+			for (size_t k = 0; k < N_DAEMON_KEYS; k++)
+				if (!strcmp(key, daemon_keys[k].key))
+					daemon_key_set(ds, k, strtoull(val, NULL, 10));
 		}
 		line = strchr(line, '\n');
 		if (line)

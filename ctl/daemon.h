@@ -315,5 +315,13 @@ void prom_accept(struct daemon *d);
 void prom_render(struct daemon *d, struct buf *out);
 /* A metric's "# HELP" and "# TYPE" lines (every renderer's header). */
 void prom_help(struct buf *o, const char *name, const char *type, const char *text);
+/* A counter by result: its header, then one `name{result="..."} n` line
+ * per entry, in the order given. */
+struct prom_result {
+	const char *result;
+	unsigned long long n;
+};
+void prom_results(struct buf *o, const char *name, const char *text, const struct prom_result *r,
+		  size_t n);
 
 #endif

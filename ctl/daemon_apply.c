@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "compile.h"
 #include "daemon.h"
 
@@ -36,10 +37,7 @@ static int build_lists(const struct daemon *d, const struct sluice_model *m,
 
 static uint64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return mono_ns() / 1000;
 }
 
 /* Where a switch spends its time, in µs: logged when it is slow, so that a

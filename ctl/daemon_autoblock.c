@@ -251,25 +251,22 @@ void autoblock_status(const struct daemon *d, struct buf *out)
 void autoblock_prom(const struct daemon *d, struct buf *o)
 {
 	const struct syn_defence *s = &d->syn;
+	const struct prom_result results[] = {
+	    {"added", s->added},
+	    {"expired", s->expired},
+	    {"capped", s->capped},
+	    {"allowlisted", s->allowlisted},
+	    {"already_blocked", s->already},
+	    {"overflow", s->overflow},
+	};
 
 	prom_help(o, "sluice_auto_blocks", "gauge",
 		  "Prefixes blocked by auto_block now.");
 	buf_printf(o, "sluice_auto_blocks %zu\n",
 		   autoblock_active(d));
-	prom_help(o, "sluice_auto_block_total", "counter",
-		  "Auto-block requests from XDP, by what became of them.");
-	buf_printf(o, "sluice_auto_block_total{result=\"added\"} %llu\n",
-		   (unsigned long long)s->added);
-	buf_printf(o, "sluice_auto_block_total{result=\"expired\"} %llu\n",
-		   (unsigned long long)s->expired);
-	buf_printf(o, "sluice_auto_block_total{result=\"capped\"} %llu\n",
-		   (unsigned long long)s->capped);
-	buf_printf(o, "sluice_auto_block_total{result=\"allowlisted\"} %llu\n",
-		   (unsigned long long)s->allowlisted);
-	buf_printf(o, "sluice_auto_block_total{result=\"already_blocked\"} %llu\n",
-		   (unsigned long long)s->already);
-	buf_printf(o, "sluice_auto_block_total{result=\"overflow\"} %llu\n",
-		   (unsigned long long)s->overflow);
+	prom_results(o, "sluice_auto_block_total",
+		     "Auto-block requests from XDP, by what became of them.", results,
+		     sizeof(results) / sizeof(results[0]));
 	prom_help(o, "sluice_auto_block_requests_total", "counter",
 		  "Auto-block requests read from XDP.");
 	buf_printf(o, "sluice_auto_block_requests_total %llu\n", (unsigned long long)s->requests);

@@ -222,17 +222,6 @@ int overrides_effective(const struct daemon *d, const struct lb_model *in, struc
 	return 0;
 }
 
-static void backend_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char addr[64];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, addr, sizeof(addr));
-	if (a->family == 6)
-		snprintf(buf, len, "[%s]:%u", addr, port);
-	else
-		snprintf(buf, len, "%s:%u", addr, port);
-}
-
 /* "203.0.113.11", "203.0.113.11:8080", "2001:db8::11", "[2001:db8::11]:8080" */
 static int parse_backend(const char *s, struct sluice_prefix *a, int *port)
 {
@@ -434,7 +423,7 @@ int backend_cmd(struct daemon *d, int argc, char **argv, struct buf *out)
 				   BACKEND_OVERRIDES_MAX);
 			goto restore;
 		}
-		backend_text(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
+		addr_port_format(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
 		buf_printf(out, "%s %s: %s -> %s%s\n", tg[k].svc->name, txt, sname(was),
 			   sname(state),
 			   state == tg[k].be->state ? " (the config's state: manual state cleared)"
@@ -454,7 +443,7 @@ int backend_cmd(struct daemon *d, int argc, char **argv, struct buf *out)
 		if (effective_state(d, &tg[k]) != SLUICE_BE_DOWN ||
 		    tg[k].be->state == SLUICE_BE_DOWN)
 			continue;
-		backend_text(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
+		addr_port_format(&tg[k].be->addr, tg[k].be->port, txt, sizeof(txt));
 		buf_printf(out,
 			   "note: health checks say %s is down: it gets no new flows until they "
 			   "pass (sluice status)\n",
@@ -494,7 +483,7 @@ void overrides_list(const struct daemon *d, struct buf *out)
 		const struct backend_override *o = &d->overrides[i];
 		char txt[96];
 
-		backend_text(&o->addr, o->port, txt, sizeof(txt));
+		addr_port_format(&o->addr, o->port, txt, sizeof(txt));
 		buf_printf(out, "%-20s %-44s %-9s %s\n", o->service, txt, sname(o->state),
 			   sname(o->file_state));
 	}
@@ -520,7 +509,7 @@ void overrides_rebase(struct daemon *d, const struct sluice_model *nm, struct bu
 		const struct lb_backend_cfg *b = find_in(nm, o->service, o);
 		char txt[96];
 
-		backend_text(&o->addr, o->port, txt, sizeof(txt));
+		addr_port_format(&o->addr, o->port, txt, sizeof(txt));
 		if (!b) {
 			buf_printf(out,
 				   "  manual state %s of %s %s dropped: no longer in the config\n",
@@ -559,7 +548,7 @@ void overrides_rebase(struct daemon *d, const struct sluice_model *nm, struct bu
 			struct sluice_prefix a = o->addr;
 			uint16_t port = o->port;
 
-			backend_text(&a, port, txt, sizeof(txt));
+			addr_port_format(&a, port, txt, sizeof(txt));
 			buf_printf(out,
 				   "  manual states of %s dropped in every service: the config "
 				   "changed where it is down\n",

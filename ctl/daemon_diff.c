@@ -52,14 +52,6 @@ static size_t diff_list(const char *what, const struct prefix_list *o, const str
 	return added || removed;
 }
 
-static void backend_text(const struct lb_backend_cfg *b, char *buf, size_t len)
-{
-	char addr[64];
-
-	inet_ntop(b->addr.family == 4 ? AF_INET : AF_INET6, b->addr.addr, addr, sizeof(addr));
-	snprintf(buf, len, b->addr.family == 6 ? "[%s]:%u" : "%s:%u", addr, b->port);
-}
-
 static const struct lb_backend_cfg *find_backend(const struct lb_service_cfg *s,
 						 const struct lb_backend_cfg *b)
 {
@@ -100,7 +92,7 @@ static size_t diff_service(const struct lb_service_cfg *o, const struct lb_servi
 	for (size_t i = 0; i < n->n_backends; i++) {
 		const struct lb_backend_cfg *nb = &n->backends[i], *ob = find_backend(o, nb);
 
-		backend_text(nb, txt, sizeof(txt));
+		addr_port_format(&nb->addr, nb->port, txt, sizeof(txt));
 		if (!ob) {
 			buf_printf(out, "  service %s: backend %s added (weight %u, %s)\n", n->name,
 				   txt, nb->weight, state_names[nb->state % 3]);
@@ -121,7 +113,7 @@ static size_t diff_service(const struct lb_service_cfg *o, const struct lb_servi
 	for (size_t i = 0; i < o->n_backends; i++) {
 		if (find_backend(n, &o->backends[i]))
 			continue;
-		backend_text(&o->backends[i], txt, sizeof(txt));
+		addr_port_format(&o->backends[i].addr, o->backends[i].port, txt, sizeof(txt));
 		buf_printf(out, "  service %s: backend %s removed\n", n->name, txt);
 		changes++;
 	}
@@ -154,32 +146,31 @@ static size_t diff_services(const struct lb_model *o, const struct lb_model *n, 
 	return changes;
 }
 
+/* The interfaces of a that b lacks, each " name" in list; how many. */
+static size_t ifaces_missing(const struct sluice_model *a, const struct sluice_model *b,
+			     struct buf *list)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_ifaces; i++) {
+		bool found = false;
+
+		for (size_t k = 0; k < b->n_ifaces && !found; k++)
+			found = !strcmp(b->ifaces[k].name, a->ifaces[i].name);
+		if (!found) {
+			buf_printf(list, " %s", a->ifaces[i].name);
+			n++;
+		}
+	}
+	return n;
+}
+
 static size_t diff_ifaces(const struct sluice_model *o, const struct sluice_model *n,
 			  struct buf *out)
 {
 	struct buf added = {0}, removed = {0};
-	size_t changes = 0;
+	size_t changes = ifaces_missing(n, o, &added) + ifaces_missing(o, n, &removed);
 
-	for (size_t i = 0; i < n->n_ifaces; i++) {
-		bool had = false;
-
-		for (size_t k = 0; k < o->n_ifaces && !had; k++)
-			had = !strcmp(o->ifaces[k].name, n->ifaces[i].name);
-		if (!had) {
-			buf_printf(&added, " %s", n->ifaces[i].name);
-			changes++;
-		}
-	}
-	for (size_t i = 0; i < o->n_ifaces; i++) {
-		bool has = false;
-
-		for (size_t k = 0; k < n->n_ifaces && !has; k++)
-			has = !strcmp(n->ifaces[k].name, o->ifaces[i].name);
-		if (!has) {
-			buf_printf(&removed, " %s", o->ifaces[i].name);
-			changes++;
-		}
-	}
 	if (changes)
 		buf_printf(out,
 			   "  interfaces:%s%s%s%s: WARNING: takes effect at the next restart (the "
@@ -228,6 +219,18 @@ static size_t diff_syn_defences(const struct sluice_model *o, const struct sluic
 	return changes;
 }
 
+/* A setting the daemon reads only when it starts: say that it changed, and
+ * that it does nothing until then. */
+static size_t diff_at_restart(const char *key, const char *o, const char *n, const char *note,
+			      struct buf *out)
+{
+	if (!strcmp(o, n))
+		return 0;
+	buf_printf(out, "  %s '%s' -> '%s': WARNING: takes effect at the next restart%s\n", key, o,
+		   n, note);
+	return 1;
+}
+
 size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, struct buf *out)
 {
 	size_t changes = 0;
@@ -242,27 +245,10 @@ size_t model_diff(const struct sluice_model *o, const struct sluice_model *n, st
 		changes++;
 	}
 	changes += diff_syn_defences(o, n, out);
-	if (strcmp(o->stats_listen, n->stats_listen)) {
-		buf_printf(out,
-			   "  stats.listen '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart\n",
-			   o->stats_listen, n->stats_listen);
-		changes++;
-	}
-	if (strcmp(o->control_socket, n->control_socket)) {
-		buf_printf(out,
-			   "  control.socket '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart\n",
-			   o->control_socket, n->control_socket);
-		changes++;
-	}
-	if (strcmp(o->pin_dir, n->pin_dir)) {
-		buf_printf(out,
-			   "  control.pin_dir '%s' -> '%s': WARNING: takes effect at the next "
-			   "restart (the state stays where it is until then)\n",
-			   o->pin_dir, n->pin_dir);
-		changes++;
-	}
+	changes += diff_at_restart("stats.listen", o->stats_listen, n->stats_listen, "", out);
+	changes += diff_at_restart("control.socket", o->control_socket, n->control_socket, "", out);
+	changes += diff_at_restart("control.pin_dir", o->pin_dir, n->pin_dir,
+				   " (the state stays where it is until then)", out);
 	if (o->bgp.enabled != n->bgp.enabled || strcmp(o->bgp.include, n->bgp.include) ||
 	    strcmp(o->bgp.socket, n->bgp.socket) || o->bgp.drain_ms != n->bgp.drain_ms) {
 		buf_printf(out, "  bgp: WARNING: changes take effect at the next restart\n");

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "event_fmt.h"
 #include "observe.h"
@@ -340,14 +341,12 @@ void evstream_report(const struct daemon *d, struct buf *out)
 	const struct evstream *ev = &d->ev;
 	struct ranked *r, *p;
 	size_t n = 0, np = 0;
-	struct timespec ts;
 	uint64_t now;
 
 	buf_printf(out, "evstream %llu %zu\n", (unsigned long long)ev->received, ev->n_subs);
 	if (!ev->n_src)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	now = mono_ns();
 	r = calloc(ev->n_src, sizeof(*r));
 	p = calloc(ev->n_src, sizeof(*p));
 	for (size_t i = 0; r && p && i < ev->n_src; i++) {

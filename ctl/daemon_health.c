@@ -86,14 +86,6 @@ int daemon_service_healthy_backends(const struct daemon *d, uint32_t svc_index)
 	return n;
 }
 
-static void backend_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
-}
-
 static void ago_text(time_t t, char *buf, size_t len)
 {
 	char dur[32];
@@ -142,7 +134,7 @@ void health_status(const struct daemon *d, struct buf *out)
 			uint8_t st = backend_effective_state(d, s, be);
 			char txt[64], when[48];
 
-			backend_text(&be->addr, be->port, txt, sizeof(txt));
+			addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 			ago_text(c ? c->last_change : 0, when, sizeof(when));
 			buf_printf(out, "    %-28s %-7s %-9s %-14s %10llu %10llu  %s\n", txt,
 				   view(c), sname(st), when,
@@ -176,7 +168,7 @@ void health_status_json(const struct daemon *d, struct buf *out)
 			    health_find(&d->health, s->name, &be->addr, be->port);
 			char txt[64];
 
-			backend_text(&be->addr, be->port, txt, sizeof(txt));
+			addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 			buf_printf(out,
 				   "%s{\"backend\":\"%s\",\"config_state\":\"%s\",\"state\":\"%s\","
 				   "\"health\":\"%s\",\"last_change\":%lld,\"checks_ok\":%llu,"
@@ -209,14 +201,14 @@ void health_prom(const struct daemon *d, struct buf *out)
 	prom_help(out, "sluice_backend_health", "gauge",
 		  "1 while the service's health check says the backend is up, 0 while it says down.");
 	for (size_t i = 0; i < h->n; i++) {
-		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
+		addr_port_format(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		buf_printf(out, "sluice_backend_health{service=\"%s\",backend=\"%s\"} %d\n",
 			   h->v[i]->service, txt, h->v[i]->up);
 	}
 	prom_help(out, "sluice_backend_health_checks_total", "counter",
 		  "Health checks run, by result.");
 	for (size_t i = 0; i < h->n; i++) {
-		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
+		addr_port_format(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		for (int r = 0; r < 2; r++)
 			buf_printf(
 			    out,
@@ -228,7 +220,7 @@ void health_prom(const struct daemon *d, struct buf *out)
 	prom_help(out, "sluice_backend_health_transitions_total", "counter",
 		  "Changes of the health check's view, by the state it went to.");
 	for (size_t i = 0; i < h->n; i++) {
-		backend_text(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
+		addr_port_format(&h->v[i]->addr, h->v[i]->be_port, txt, sizeof(txt));
 		for (int r = 0; r < 2; r++)
 			buf_printf(out,
 				   "sluice_backend_health_transitions_total{service=\"%s\","

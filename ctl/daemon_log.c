@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "log_line.h"
 
 /* stderr, one line each: under systemd the journal adds time and unit, in
  * a terminal or a test log the lines speak for themselves. */
@@ -17,12 +18,9 @@ void dlog(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("sluice: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 void dlog_bad_line(void *ctx, const char *line)

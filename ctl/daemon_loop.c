@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "hostwl.h"
 
@@ -22,13 +23,10 @@ static void on_signal(struct daemon *d)
 	while (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP: {
-			struct timespec ts;
 			char msg[64];
 
-			clock_gettime(CLOCK_MONOTONIC, &ts);
 			snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
-				 (unsigned long long)ts.tv_sec * 1000000ull +
-				     (unsigned long long)ts.tv_nsec / 1000);
+				 (unsigned long long)(mono_ns() / 1000));
 			daemon_notify(msg);
 			/* the report goes to the log; nobody waits for it here */
 			daemon_reload(d, "SIGHUP", &out);

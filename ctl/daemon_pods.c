@@ -8,27 +8,18 @@
  */
 #include <bpf/libbpf.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "daemon.h"
 #include "policy.skel.h"
 #include "tcattach.h"
 
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
-
 int daemon_pods_setup(struct daemon *d)
 {
 	char err[256];
 
 	d->pw.nl_fd = -1;
-	libbpf_set_print(quiet); /* an existing clsact qdisc is not a problem */
+	libbpf_set_print(tc_libbpf_quiet);
 	d->tc = tc_policy_load(d->pin_dir, err, sizeof(err));
 	if (!d->tc) {
 		dlog("error: %s", err);

@@ -4,49 +4,29 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
 #include "daemon.h"
+#include "duration.h"
 
 /* CLOCK_BOOTTIME: keeps counting through a suspend, so a TTL means wall
  * time; it restarts at boot, but so does everything in bpffs. */
 uint64_t boot_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_BOOTTIME);
 }
+
+/* ten years is "forever": leave the TTL out */
+static const struct duration_form ttl_duration = {
+    .units = DUR_S | DUR_M | DUR_H | DUR_D | DUR_BARE,
+    .max_count = 10ull * 365 * 86400,
+    .max_ms = 10ull * 365 * 86400 * 1000,
+};
 
 int64_t parse_duration(const char *s)
 {
-	int64_t v = 0;
-	const char *p = s;
+	int64_t ms = duration_parse_ms(s, &ttl_duration);
 
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		v = v * 10 + (*p - '0');
-		if (v > 10LL * 365 * 86400)
-			return -1; /* ten years is "forever": leave the TTL out */
-	}
-	switch (*p) {
-	case 0:
-	case 's':
-		break;
-	case 'm':
-		v *= 60;
-		break;
-	case 'h':
-		v *= 3600;
-		break;
-	case 'd':
-		v *= 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (*p && p[1])
-		return -1;
-	return v > 10LL * 365 * 86400 ? -1 : v;
+	return ms < 0 ? -1 : ms / 1000;
 }
 
 void format_duration(uint64_t secs, char *buf, size_t len)

@@ -17,14 +17,6 @@
 #include "daemon.h"
 #include "observe.h"
 
-static void addr_port(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char s[64];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, s, sizeof(s));
-	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", s, port);
-}
-
 static void top_counters(const struct daemon *d, struct buf *out)
 {
 	struct ctl_snapshot s;
@@ -109,7 +101,7 @@ static void top_services(const struct daemon *d, struct buf *out)
 			if (!id || obs_percpu_sum(d->fd_be_stats, &id,
 						  sizeof(struct sluice_lb_counter), f, 3))
 				continue;
-			addr_port(&be->addr, be->port, txt, sizeof(txt));
+			addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 			buf_printf(out, "backend %llu %llu %llu %s\n", (unsigned long long)f[0],
 				   (unsigned long long)f[1], (unsigned long long)f[2], txt);
 		}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* dataplane.c - open the configuration maps; write a generation; switch. */
+#include "clock.h"
 #include "dataplane.h"
 
 #include <bpf/bpf.h>
@@ -173,14 +174,6 @@ void dp_close(struct dataplane *dp)
 }
 
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int dp_begin(struct dataplane *dp)
 {
 	struct sluice_state st;
@@ -338,6 +331,24 @@ static int copy_trie(int src, int dst, size_t vsz)
 	return 0;
 }
 
+/* An array map with both generations' n slots back to back: the active
+ * generation's slots onto the shadow's. */
+static int copy_slots(const struct dataplane *dp, int fd, uint32_t n)
+{
+	union {
+		struct sluice_syn_limit syn;
+		struct sluice_pod_policy pol;
+	} v; /* a slot of each map this copies */
+
+	for (uint32_t id = 0; id < n; id++) {
+		uint32_t a = dp->active * n + id, s = dp->shadow * n + id;
+
+		if (bpf_map_lookup_elem(fd, &a, &v) || bpf_map_update_elem(fd, &s, &v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
 int dp_copy_pods(struct dataplane *dp)
 {
 	int rc = 0;
@@ -348,22 +359,10 @@ int dp_copy_pods(struct dataplane *dp)
 	if (!rc)
 		rc = copy_hash(dp->pod_addrs_fd[dp->active], dp->pod_addrs_fd[dp->shadow],
 			       sizeof(struct sluice_addr_key), sizeof(uint32_t));
-	for (uint32_t id = 0; id < SLUICE_SYN_LIMITS && !rc; id++) {
-		struct sluice_syn_limit v;
-		uint32_t a = dp->active * SLUICE_SYN_LIMITS + id, s = dp->shadow * SLUICE_SYN_LIMITS + id;
-
-		if (bpf_map_lookup_elem(dp->syn_limits_fd, &a, &v) ||
-		    bpf_map_update_elem(dp->syn_limits_fd, &s, &v, BPF_ANY))
-			rc = -errno;
-	}
-	for (uint32_t id = 0; id < SLUICE_MAX_PODS && !rc; id++) {
-		struct sluice_pod_policy pol;
-		uint32_t a = dp->active * SLUICE_MAX_PODS + id, s = dp->shadow * SLUICE_MAX_PODS + id;
-
-		if (bpf_map_lookup_elem(dp->pod_policy_fd, &a, &pol) ||
-		    bpf_map_update_elem(dp->pod_policy_fd, &s, &pol, BPF_ANY))
-			rc = -errno;
-	}
+	if (!rc)
+		rc = copy_slots(dp, dp->syn_limits_fd, SLUICE_SYN_LIMITS);
+	if (!rc)
+		rc = copy_slots(dp, dp->pod_policy_fd, SLUICE_MAX_PODS);
 	if (!rc)
 		rc = syncookies_copy(dp->cookie_local_fd, dp->cookie_gen_fd, dp->active, dp->shadow);
 	return rc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "dataplane.h"
 #include "sluice_maps.h"
 
@@ -30,10 +31,7 @@
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)mono_ns() / 1e6;
 }
 
 static uint32_t mask_word(int bits)

@@ -45,6 +45,12 @@ void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
 	d->n++;
 }
 
+void diag_print(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(stderr, "%s\n", d->msgs[i]);
+}
+
 void diag_free(struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)

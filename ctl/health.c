@@ -25,16 +25,9 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "health.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rnd(struct health *h)
 {
@@ -73,14 +66,6 @@ int health_http_status(const char *buf, size_t len, int *code)
 	if (*code < 100)
 		return -1;
 	return 1;
-}
-
-static void endpoint_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, ip, sizeof(ip));
-	snprintf(buf, len, a->family == 4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
 static uint16_t check_port(const struct health_check *c)
@@ -127,7 +112,7 @@ static bool finish(struct health *h, struct health_check *c, const char *err)
 	if (c->up == was)
 		return false;
 	c->last_change = time(NULL);
-	endpoint_text(&c->addr, c->be_port, ep, sizeof(ep));
+	addr_port_format(&c->addr, c->be_port, ep, sizeof(ep));
 	if (c->up) {
 		c->went_up++;
 		dlog("health: %s %s is up (%u successful %s check%s in a row)", c->service, ep,
@@ -198,7 +183,7 @@ static bool send_request(struct health *h, struct health_check *c)
 	ssize_t w;
 	int n;
 
-	endpoint_text(&c->addr, check_port(c), host, sizeof(host));
+	addr_port_format(&c->addr, check_port(c), host, sizeof(host));
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: sluice-health\r\n"
 		     "Connection: close\r\n\r\n",
@@ -306,7 +291,7 @@ bool health_run(struct health *h)
 		}
 		changed |= on_event(h, evs[i].data.ptr, evs[i].events);
 	}
-	now = now_ns();
+	now = mono_ns();
 	for (size_t i = 0; i < h->n; i++) {
 		struct health_check *c = h->v[i];
 
@@ -328,7 +313,7 @@ int health_open(struct health *h)
 	h->v = NULL;
 	h->n = 0;
 	h->dirty = false;
-	h->rng = now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
+	h->rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ull;
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
 	h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (h->epfd < 0 || h->timer_fd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timer_fd, &ev))
@@ -376,7 +361,7 @@ int health_sync(struct health *h, const struct lb_model *m)
 	struct health_check **nv;
 	bool *taken, *fresh;
 	size_t want = 0, n = 0;
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	for (size_t s = 0; s < m->n; s++)
 		if (m->svcs[s].health.type != HC_NONE)

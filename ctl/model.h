@@ -173,6 +173,8 @@ struct diag {
 void diag_add(struct diag *d, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void diag_free(struct diag *d);
+/* Every message on stderr, one a line, as they are sorted. */
+void diag_print(const struct diag *d);
 
 /* Parse and validate path into m (zeroed first).  Returns 0 when the model
  * is valid, -1 when d holds at least one error (m is then freed). */

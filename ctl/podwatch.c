@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "log_line.h"
 #include "podroute.h"
 #include "pods.h"
 #include "tcattach.h"
@@ -40,6 +41,21 @@ int podwatch_open(struct podwatch *pw, struct policy *tc, int pod_ifindex_fd, in
 	return 0;
 }
 
+/* A line to the log podwatch_open was given, if any. */
+static void pw_log(const struct podwatch *pw, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void pw_log(const struct podwatch *pw, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!pw->log)
+		return;
+	va_start(ap, fmt);
+	log_vline(pw->log, fmt, ap);
+	va_end(ap);
+}
+
 static int tracked(struct podwatch *pw, int ifindex)
 {
 	for (unsigned i = 0; i < pw->n_attached; i++)
@@ -59,8 +75,7 @@ static void forget(struct podwatch *pw, int ifindex, const char *name)
 	tc_detach(ifindex); /* renamed away or de-configured: no stale programs (gone: no-op) */
 	pw->attached[i] = pw->attached[--pw->n_attached];
 	pw->by_addr[i] = pw->by_addr[pw->n_attached];
-	if (pw->log)
-		fprintf(pw->log, "sluice: pod veth %s (ifindex %d) is gone\n", name, ifindex), fflush(pw->log);
+	pw_log(pw, "pod veth %s (ifindex %d) is gone", name, ifindex);
 }
 
 /* Links seen by the current scan (to drop pod_ifindex entries of veths
@@ -69,10 +84,25 @@ static int scan_seen[4096];
 static unsigned n_scan_seen;
 static int scanning;
 
+/* Attach the pod programs to veth ifindex and map it to the pod's id; a
+ * failure is logged and the veth left alone. */
+static bool attach_veth(struct podwatch *pw, const struct pod_cfg *pod, const char *name,
+			int ifindex, __u32 id)
+{
+	__u32 k = (__u32)ifindex;
+	char err[256];
+
+	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
+		pw_log(pw, "pod %s: veth %s: %s", pod->name, name, id ? err : "no free pod id");
+		return false;
+	}
+	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
+	return true;
+}
+
 static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone)
 {
 	const struct pod_cfg *pod = NULL;
-	char err[256];
 	__u32 k = (__u32)ifindex, id;
 
 	if (gone) {
@@ -101,21 +131,12 @@ static void on_link(struct podwatch *pw, int ifindex, const char *name, int gone
 	} else if (pw->n_attached == PODWATCH_MAX_LINKS) {
 		return;
 	}
-	if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
-		if (pw->log)
-			fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
-				id ? err : "no free pod id"),
-				fflush(pw->log);
+	if (!attach_veth(pw, pod, name, ifindex, id))
 		return;
-	}
-	bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
 	if (tracked(pw, ifindex) < 0)
 		pw->attached[pw->n_attached++] = ifindex;
 	pw->by_addr[tracked(pw, ifindex)] = 0; /* a name pattern wins over a route */
-	if (pw->log)
-		fprintf(pw->log, "sluice: pod %s: veth %s (ifindex %d) attached\n", pod->name, name,
-			ifindex),
-			fflush(pw->log);
+	pw_log(pw, "pod %s: veth %s (ifindex %d) attached", pod->name, name, ifindex);
 }
 
 /* The pod found by address whose route goes out of ifindex, if any. */
@@ -140,7 +161,7 @@ static const struct pod_cfg *routed_pod(struct podwatch *pw, int ifindex, char n
  * pod address. */
 static void resolve_by_address(struct podwatch *pw)
 {
-	char name[IF_NAMESIZE], err[256];
+	char name[IF_NAMESIZE];
 
 	/* veths we serve by route that no pod's route goes through any more */
 	for (unsigned i = 0; i < pw->n_attached;) {
@@ -173,14 +194,8 @@ static void resolve_by_address(struct podwatch *pw)
 			continue; /* already served (or a name pattern claims it) */
 		if (t < 0 && pw->n_attached == PODWATCH_MAX_LINKS)
 			continue;
-		if (!id || tc_attach_pod(pw->tc, ifindex, err, sizeof(err))) {
-			if (pw->log)
-				fprintf(pw->log, "sluice: pod %s: veth %s: %s\n", pod->name, name,
-					id ? err : "no free pod id"),
-					fflush(pw->log);
+		if (!attach_veth(pw, pod, name, ifindex, id))
 			continue;
-		}
-		bpf_map_update_elem(pw->pod_ifindex_fd, &k, &id, BPF_ANY);
 		if (t < 0) {
 			t = (int)pw->n_attached++;
 			pw->attached[t] = ifindex;
@@ -188,12 +203,8 @@ static void resolve_by_address(struct podwatch *pw)
 		pw->by_addr[t] = 1;
 		if (scanning && n_scan_seen < sizeof(scan_seen) / sizeof(scan_seen[0]))
 			scan_seen[n_scan_seen++] = ifindex;
-		if (pw->log)
-			fprintf(pw->log,
-				"sluice: pod %s: veth %s (ifindex %d) attached (route to the pod's "
-				"address)\n",
-				pod->name, name, ifindex),
-				fflush(pw->log);
+		pw_log(pw, "pod %s: veth %s (ifindex %d) attached (route to the pod's address)",
+		       pod->name, name, ifindex);
 	}
 }
 

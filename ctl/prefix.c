@@ -86,6 +86,14 @@ void prefix_format(const struct sluice_prefix *p, char *buf, size_t len)
 	snprintf(buf, len, "%s/%u", a, p->len);
 }
 
+void addr_port_format(const struct sluice_prefix *p, uint16_t port, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, a, sizeof(a));
+	snprintf(buf, len, p->family == 4 ? "%s:%u" : "[%s]:%u", a, port);
+}
+
 int prefix_cmp(const void *pa, const void *pb)
 {
 	const struct sluice_prefix *a = pa, *b = pb;

@@ -29,6 +29,9 @@ struct prefix_list {
  * and returns -1. */
 int prefix_parse(const char *s, struct sluice_prefix *out, char *err, size_t errlen);
 void prefix_format(const struct sluice_prefix *p, char *buf, size_t len);
+/* p's address with a port: "192.0.2.1:80", "[2001:db8::1]:80" (the length
+ * is left out). */
+void addr_port_format(const struct sluice_prefix *p, uint16_t port, char *buf, size_t len);
 /* Keep only the first len bits of addr. */
 void prefix_mask(uint8_t *addr, unsigned len);
 /* Total order: family, then address bytes, then length. */

@@ -81,12 +81,12 @@ void prom_help(struct buf *o, const char *name, const char *type, const char *te
 	buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
 
-static void addr_text(const struct sluice_prefix *a, uint16_t port, char *buf, size_t len)
+void prom_results(struct buf *o, const char *name, const char *text, const struct prom_result *r,
+		  size_t n)
 {
-	char s[64];
-
-	inet_ntop(a->family == 4 ? AF_INET : AF_INET6, a->addr, s, sizeof(s));
-	snprintf(buf, len, a->family == 6 ? "[%s]:%u" : "%s:%u", s, port);
+	prom_help(o, name, "counter", text);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o, "%s{result=\"%s\"} %llu\n", name, r[i].result, r[i].n);
 }
 
 static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
@@ -100,6 +100,22 @@ static int lb_counter(int fd, uint32_t id, struct sluice_lb_counter *sum)
 	return rc;
 }
 
+/* One line per (reason, action) that saw packets, and always the two a
+ * dashboard keys on (passed, blocklist-dropped), so they exist from 0. */
+static void render_slots(struct buf *o, const struct ctl_snapshot *s, const char *name, bool bytes)
+{
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
+		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
+		uint64_t v = bytes ? s->slot[i].bytes : s->slot[i].packets;
+
+		if (s->slot[i].packets || baseline)
+			buf_printf(o, "%s{reason=\"%s\",action=\"%s\"} %llu\n", name,
+				   sluice_reason_names[r], sluice_action_names[a],
+				   (unsigned long long)v);
+	}
+}
+
 static void render_counters(const struct daemon *d, struct buf *o)
 {
 	struct ctl_snapshot s;
@@ -109,25 +125,9 @@ static void render_counters(const struct daemon *d, struct buf *o)
 	prom_help(o, "sluice_packets_total", "counter",
 	     "Packets the XDP program saw, by the reason that decided their fate and the XDP "
 	     "action they got.");
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
-		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
-
-		if (s.slot[i].packets || baseline)
-			buf_printf(o, "sluice_packets_total{reason=\"%s\",action=\"%s\"} %llu\n",
-				   sluice_reason_names[r], sluice_action_names[a],
-				   (unsigned long long)s.slot[i].packets);
-	}
+	render_slots(o, &s, "sluice_packets_total", false);
 	prom_help(o, "sluice_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		int r = i / SLUICE_ACTION_MAX, a = i % SLUICE_ACTION_MAX;
-		bool baseline = (r == SR_PASS && a == 2) || (r == SR_BLOCKLIST && a == 1);
-
-		if (s.slot[i].packets || baseline)
-			buf_printf(o, "sluice_bytes_total{reason=\"%s\",action=\"%s\"} %llu\n",
-				   sluice_reason_names[r], sluice_action_names[a],
-				   (unsigned long long)s.slot[i].bytes);
-	}
+	render_slots(o, &s, "sluice_bytes_total", true);
 	prom_help(o, "sluice_events_total", "counter",
 	     "Things that happened to packets besides "
 	     "their verdict.");
@@ -257,7 +257,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 				id = first ? obs_backend_id(d, be) : 0;
 				if (!id || lb_counter(d->fd_be_stats, id, &c))
 					continue;
-				addr_text(&be->addr, be->port, txt, sizeof(txt));
+				addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 				buf_printf(o, "%s{backend=\"%s\"} %llu\n", name, txt,
 					   (unsigned long long)(w == 0	 ? c.packets
 								: w == 1 ? c.bytes
@@ -274,7 +274,7 @@ static void render_services(const struct daemon *d, struct buf *o)
 			const struct lb_backend_cfg *be = &eff.svcs[i].backends[b];
 			char txt[96];
 
-			addr_text(&be->addr, be->port, txt, sizeof(txt));
+			addr_port_format(&be->addr, be->port, txt, sizeof(txt));
 			for (int st = 0; st < 3; st++)
 				buf_printf(o,
 					   "sluice_backend_state{service=\"%s\",backend=\"%s\","
@@ -311,6 +311,16 @@ static void render_tc(const struct daemon *d, struct buf *o)
 	}
 }
 
+/* A pod's two lines of one metric: both directions. */
+static void pod_directions(struct buf *o, const char *name, const char *pod, const char *dir0,
+			   uint64_t v0, const char *dir1, uint64_t v1)
+{
+	buf_printf(o, "%s{pod=\"%s\",direction=\"%s\"} %llu\n", name, pod, dir0,
+		   (unsigned long long)v0);
+	buf_printf(o, "%s{pod=\"%s\",direction=\"%s\"} %llu\n", name, pod, dir1,
+		   (unsigned long long)v1);
+}
+
 static void render_pods(const struct daemon *d, struct buf *o)
 {
 	struct obs_pod *p;
@@ -323,26 +333,17 @@ static void render_pods(const struct daemon *d, struct buf *o)
 	prom_help(o, "sluice_pod_packets_total", "counter",
 	     "Packets to (rx) and from (tx, allowed by its egress policy) each pod.");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_packets_total{pod=\"%s\",direction=\"rx\"} %llu\n"
-			   "sluice_pod_packets_total{pod=\"%s\",direction=\"tx\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].rx_packets, p[i].name,
-			   (unsigned long long)p[i].tx_packets);
+		pod_directions(o, "sluice_pod_packets_total", p[i].name, "rx", p[i].rx_packets,
+			       "tx", p[i].tx_packets);
 	prom_help(o, "sluice_pod_bytes_total", "counter", "Bytes of those packets (Ethernet header on).");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"rx\"} %llu\n"
-			   "sluice_pod_bytes_total{pod=\"%s\",direction=\"tx\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].rx_bytes, p[i].name,
-			   (unsigned long long)p[i].tx_bytes);
+		pod_directions(o, "sluice_pod_bytes_total", p[i].name, "rx", p[i].rx_bytes, "tx",
+			       p[i].tx_bytes);
 	prom_help(o, "sluice_pod_denied_packets_total", "counter",
 	     "Packets dropped by the pod's ingress or egress policy.");
 	for (size_t i = 0; i < n; i++)
-		buf_printf(o,
-			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"ingress\"} %llu\n"
-			   "sluice_pod_denied_packets_total{pod=\"%s\",direction=\"egress\"} %llu\n",
-			   p[i].name, (unsigned long long)p[i].ingress_denied, p[i].name,
-			   (unsigned long long)p[i].egress_denied);
+		pod_directions(o, "sluice_pod_denied_packets_total", p[i].name, "ingress",
+			       p[i].ingress_denied, "egress", p[i].egress_denied);
 	free(p);
 	pods_render_info(d, o); /* labels: ctl/pod_info.c */
 }
@@ -406,6 +407,9 @@ static void render_event_stream(const struct daemon *d, struct buf *o)
 
 void prom_render(struct daemon *d, struct buf *o)
 {
+	const struct prom_result reloads[] = {{"ok", d->reloads_ok},
+					      {"failed", d->reload_failures}};
+
 	render_counters(d, o);
 	render_lists(d, o);
 	render_list_bad_lines(d, o);
@@ -418,13 +422,10 @@ void prom_render(struct daemon *d, struct buf *o)
 	flood_prom(d, o);
 	autoblock_prom(d, o);
 	announce_prom(d, o);
-	prom_help(o, "sluice_reloads_total", "counter",
-	     "Config reloads (SIGHUP or sluice reload), by "
-	     "result; a failed one changed nothing.");
-	buf_printf(o, "sluice_reloads_total{result=\"ok\"} %llu\n",
-		   (unsigned long long)d->reloads_ok);
-	buf_printf(o, "sluice_reloads_total{result=\"failed\"} %llu\n",
-		   (unsigned long long)d->reload_failures);
+	prom_results(o, "sluice_reloads_total",
+		     "Config reloads (SIGHUP or sluice reload), by result; a failed one changed "
+		     "nothing.",
+		     reloads, 2);
 	prom_help(o, "sluice_last_reload_success", "gauge",
 	     "1 if the last reload succeeded (or none happened since start).");
 	buf_printf(o, "sluice_last_reload_success %d\n", !d->last_reload || d->last_reload_ok);
@@ -460,40 +461,26 @@ static void reply(int fd, const char *status, const char *ctype, const char *bod
 
 	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n)
 		return;
-	while (len) {
-		ssize_t w = send(fd, body, len, MSG_NOSIGNAL);
+	send_all(fd, body, len);
+}
 
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		body += w;
-		len -= (size_t)w;
-	}
+/* An HTTP request ends with a blank line. */
+static bool has_blank_line(const char *buf, size_t len)
+{
+	(void)len;
+	return strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n");
 }
 
 static void serve(struct daemon *d, int fd)
 {
 	struct timeval rcv = {.tv_sec = 1}, snd = {.tv_sec = 5};
 	char req[4096];
-	size_t len = 0;
+	size_t len;
 
 	/* short timeouts: the same loop serves reloads and the CLI */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rcv, sizeof(rcv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd, sizeof(snd));
-	while (len < sizeof(req) - 1) {
-		ssize_t got = read(fd, req + len, sizeof(req) - 1 - len);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-		req[len] = 0;
-		if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
-			break;
-	}
-	req[len] = 0;
+	len = recv_until(fd, req, sizeof(req) - 1, has_blank_line);
 	if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13)) {
 		struct buf body = {0};
 

@@ -14,6 +14,14 @@
 #define SLUICE_TC_HANDLE 0x51cf
 #define SLUICE_TC_PRIO 1
 
+int tc_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
 static struct policy *load(const char *pin_dir, bool pods_only, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = pin_dir);

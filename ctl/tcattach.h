@@ -3,6 +3,8 @@
 #ifndef SLUICE_TCATTACH_H
 #define SLUICE_TCATTACH_H
 
+#include <bpf/libbpf.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 struct policy;
@@ -23,5 +25,9 @@ int tc_attach_uplink_egress(struct policy *obj, int ifindex, char *err, size_t e
 int tc_attach_pod(struct policy *obj, int ifindex, char *err, size_t errlen);
 /* Remove sluice's filters from ifindex (both directions). */
 int tc_detach(int ifindex);
+
+/* For libbpf_set_print around the TC API: libbpf warns about an existing
+ * clsact qdisc, and EEXIST is fine here, so it prints nothing. */
+int tc_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap);
 
 #endif

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sluice_maps.h"
 #include "workloads.h"
 
@@ -30,14 +31,6 @@
  * between reads too (reads prune the rest). */
 #define WL_CACHE_SOFT_MAX 16384
 #define WL_WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* mountinfo escapes blanks in paths as \040 and so on */
 static void unescape(char *s)
@@ -210,7 +203,7 @@ static void walk_dir(struct workloads *w, const char *rel, int depth)
 
 void workloads_walk(struct workloads *w)
 {
-	uint64_t now = now_ns();
+	uint64_t now = mono_ns();
 
 	if (!w->root[0])
 		return;
@@ -295,7 +288,7 @@ static void on_event(struct workloads *w, const struct inotify_event *ev, bool *
 	}
 	for (size_t i = 0; i < w->n; i++) /* IN_DELETE */
 		if (!w->v[i].gone_ns && !strcmp(w->v[i].rel, child))
-			w->v[i].gone_ns = now_ns();
+			w->v[i].gone_ns = mono_ns();
 }
 
 /* Nobody has read the counters for a long while and cgroups keep coming and

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "sluice_maps.h"
 #include "workloads.h"
 
@@ -21,14 +22,6 @@
  * (FIN, retransmits) after its cgroup was removed, and its packets should
  * keep the name. */
 #define WL_GONE_KEEP_NS (600ull * 1000000000ull)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void sum(const struct sluice_counter *pc, int ncpu, uint64_t *packets, uint64_t *bytes)
 {
@@ -122,7 +115,7 @@ int workloads_read(struct workloads *w, struct wl_row **rows, size_t *n, uint64_
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct sluice_counter *pc;
-	uint64_t *keys = NULL, now = now_ns();
+	uint64_t *keys = NULL, now = mono_ns();
 	size_t nk = 0, cap = 0;
 	bool walked = false;
 	uint32_t zero = 0;

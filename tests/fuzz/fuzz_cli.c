@@ -12,7 +12,6 @@
  * Words "@conf" and "@list" become the paths of a valid config and a list
  * file in the harness's private directory.
  */
-#include <stdarg.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <stdio.h>
@@ -28,18 +27,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int sluice_cli_main(int argc, char **argv);
 
 /* ---- what the real commands would reach beyond parsing: refused ------- */
-
-int cli_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sluice: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
-}
 
 int dp_open_pinned(struct dataplane *dp, const char *dir, char *err, size_t errlen)
 {
