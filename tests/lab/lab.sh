@@ -277,25 +277,44 @@ _lab_do() {
 	}
 }
 
-lab_up() {
-	local a r
+# _lab_preflight TOOLS NAMESPACES [HINT]: what every lab_up* checks before it
+# makes anything: root, bpffs, each of TOOLS (a space-separated list) on the
+# PATH (HINT adds to the "make deps" line), a LAB_ID that fits namespace,
+# file and bpffs names (bpffs refuses dots), and none of NAMESPACES there
+# yet (another lab with this LAB_ID).
+_lab_preflight() {
+	local tools=$1 namespaces=$2 hint=${3:-} a ns
 	lab_require_root || return 1
 	lab_ensure_bpffs || return 1
-	for a in ip nsenter python3 ping; do
+	for a in $tools; do
 		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs)" >&2
+			echo "error: $a not found (make deps installs what the lab needs$hint)" >&2
 			return 1
 		}
 	done
-	# LAB_ID ends up in namespace, file and bpffs names (bpffs refuses dots).
 	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
 		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
 		return 1
 	fi
-	if [[ -e /run/netns/$LAB_NS_CLIENT || -e /run/netns/$LAB_NS_NODE ]]; then
-		echo "error: lab $LAB_ID already exists (namespaces $LAB_PREFIX-*); pick another LAB_ID" >&2
+	for ns in $namespaces; do
+		if [[ -e /run/netns/$ns ]]; then
+			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+}
+
+# The fabric's xdp_pass object (lab_up_lb, lab_up_cluster), built by make.
+_lab_need_xdp_pass() {
+	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
+		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
 		return 1
 	fi
+}
+
+lab_up() {
+	local a r
+	_lab_preflight "ip nsenter python3 ping" "$LAB_NS_CLIENT $LAB_NS_NODE" || return 1
 	# From here on lab_down must undo whatever got done, even half-way.
 	LAB_IS_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" || return 1
@@ -563,28 +582,8 @@ _lab_fabric_up() {
 
 lab_up_lb() {
 	local a i ns
-	lab_require_root || return 1
-	lab_ensure_bpffs || return 1
-	for a in ip bridge ethtool nsenter python3 ping; do
-		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs)" >&2
-			return 1
-		}
-	done
-	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
-		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
-		return 1
-	fi
-	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
-		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
-		return 1
-	fi
-	for ns in $(_lab_namespaces); do
-		if [[ -e /run/netns/$ns ]]; then
-			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_preflight "ip bridge ethtool nsenter python3 ping" "$(_lab_namespaces)" || return 1
+	_lab_need_xdp_pass || return 1
 	LAB_IS_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" || return 1
 
@@ -1326,28 +1325,10 @@ _lab_cl_bird_start() {
 
 lab_up_cluster() {
 	local a i ns
-	lab_require_root || return 1
-	lab_ensure_bpffs || return 1
-	for a in ip bridge ethtool nsenter python3 ping "$LAB_CL_BIRD" birdc; do
-		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs; bird2 for bird)" >&2
-			return 1
-		}
-	done
-	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
-		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
-		return 1
-	fi
-	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
-		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
-		return 1
-	fi
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_FABRIC" "${LAB_LB_BACKEND_NS[@]}" $(_lab_cl_namespaces); do
-		if [[ -e /run/netns/$ns ]]; then
-			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_preflight "ip bridge ethtool nsenter python3 ping $LAB_CL_BIRD birdc" \
+		"$LAB_NS_CLIENT $LAB_NS_FABRIC ${LAB_LB_BACKEND_NS[*]} $(_lab_cl_namespaces)" \
+		"; bird2 for bird" || return 1
+	_lab_need_xdp_pass || return 1
 	LAB_IS_UP=1
 	LAB_CLUSTER_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "${LAB_CL_DIR[@]}" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" \
