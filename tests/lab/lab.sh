@@ -217,6 +217,26 @@ lab_bg() {
 	LAB_PIDS+=("$!")
 }
 
+# lab_daemon_start CONF LOG [OPTION...]: `sluice run -c CONF` in the node
+# namespace on the lab's pin directory and libxdp state, output appended to
+# LOG, OPTIONs (e.g. --socket PATH) before `run`; then wait until it answers
+# `status` (with the same OPTIONs).  Its PID is in LAB_DAEMON_PID (lab_down
+# kills it).  Fails when it exits first or has not answered within 10 s.
+LAB_DAEMON_PID=
+lab_daemon_start() {
+	local conf=$1 logf=$2 k
+	shift 2
+	lab_bg "$LAB_NS_NODE" "$logf" env SLUICE_PIN_DIR="$LAB_PIN_DIR" LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
+		"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" "$@" run -c "$conf"
+	LAB_DAEMON_PID=${LAB_PIDS[-1]}
+	for ((k = 0; k < 100; k++)); do
+		kill -0 "$LAB_DAEMON_PID" 2>/dev/null || return 1
+		lab_sluice "$@" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Start the UDP/TCP sink in the node namespace.
 lab_sink_start() {
 	local ready="$LAB_TMP/sink.ready" i

@@ -59,13 +59,7 @@ printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"
 chmod 0644 "$CONF" "$FEED_A" "$FEED_B" "$FEED_C"
 
 lab_sink_start || exit 1
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-for ((k = 0; k < 100; k++)); do
-	sluicectl status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-if sluicectl status >/dev/null 2>&1; then ok "daemon-runs"; else
+if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
 	fail "daemon-runs" "$(tail -n 3 "$LOG")"
 	exit 1
 fi

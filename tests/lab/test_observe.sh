@@ -112,13 +112,7 @@ lab_write_lists "$LAB_TMP"
 } >"$CONF"
 chmod 0644 "$CONF" "$LAB_TMP/block.txt" "$LAB_TMP/allow.txt"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-for ((k = 0; k < 100; k++)); do
-	sluicectl status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-sluicectl status >/dev/null 2>&1 || bail "daemon-runs" "$(tail -n 3 "$LOG")"
+lab_daemon_start "$CONF" "$LOG" --socket "$SOCK" || bail "daemon-runs" "$(tail -n 3 "$LOG")"
 ok "daemon-runs"
 if tc -n "$LAB_NS_NODE" filter show dev "$LAB_IF_NODE" egress | grep -q 'sluice_tc_cgrou'; then
 	ok "uplink-egress-tc-attached"

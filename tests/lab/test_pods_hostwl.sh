@@ -74,17 +74,7 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-up=0
-for ((k = 0; k < 100; k++)); do
-	if sluicectl status >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if ((up)); then ok "daemon-runs"; else
+if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
 	fail "daemon-runs" "$(tail -n 3 "$LOG")"
 	exit 1
 fi
