@@ -3,7 +3,9 @@
 #
 # report.sh - how every lab test reports: "ok NAME" / "FAIL NAME: why" per
 # check and one closing line "N passed, N failed" (what tests/run.sh reads),
-# also when the script dies somewhere unexpected.  Sourced after lab.sh.
+# also when the script dies somewhere unexpected.  Sourced after lab.sh by
+# the lab tests, and on its own by the config and bench-smoke suites (it
+# needs nothing from lab.sh).
 #
 #   source "$here/report.sh"
 #   test_cleanup() { lab_down; }      # what to undo, always
