@@ -131,6 +131,16 @@ lab_ensure_bpffs() {
 	fi
 }
 
+# The cgroup2 mount (for the hostNetwork workload tests): /sys/fs/cgroup,
+# or (hybrid hierarchy) wherever it is; nothing when there is none.
+lab_cgroup2_root() {
+	if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+		echo /sys/fs/cgroup
+	else
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	fi
+}
+
 # Run a command in one of the lab namespaces (network namespace only; the
 # mount namespace, and so /sys/fs/bpf and /tmp, stay the host's).
 lab_in() {

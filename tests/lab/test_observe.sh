@@ -64,15 +64,6 @@ test_cleanup() {
 }
 report_traps test_observe
 
-# The cgroup2 mount: /sys/fs/cgroup, or (hybrid hierarchy) wherever it is.
-cgroup2_root() {
-	if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-		echo /sys/fs/cgroup
-	else
-		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-	fi
-}
-
 # in_cgroup NAME CMD...: run CMD in the node namespace inside a new cgroup
 # NAME (a child of the cgroup2 root) and wait for it; prints its output.
 in_cgroup() {
@@ -88,7 +79,7 @@ in_cgroup() {
 for t in tmux curl; do
 	command -v "$t" >/dev/null || bail "prerequisites" "$t is not installed (make deps installs it)"
 done
-CG_ROOT=$(cgroup2_root)
+CG_ROOT=$(lab_cgroup2_root)
 [[ -n $CG_ROOT && -w $CG_ROOT/cgroup.procs ]] || bail "prerequisites" "no writable cgroup2 mount"
 if ! lab_up || ! lab_pods_up; then
 	bail "lab-up" "the lab did not come up"

@@ -48,11 +48,7 @@ report_traps test_pods_hostwl
 node() { nsenter --net="/run/netns/$LAB_NS_NODE" "$@"; }
 sluicectl() { node "$LAB_SLUICE" --socket "$SOCK" "$@"; }
 
-if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-	CG_ROOT=/sys/fs/cgroup
-else
-	CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-fi
+CG_ROOT=$(lab_cgroup2_root)
 if [[ -z $CG_ROOT ]]; then
 	fail "cgroup2" "no cgroup2 mount: hostNetwork workloads need one"
 	summary
