@@ -126,7 +126,6 @@ on_exit() {
 				"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" stop --detach -c "$CONF" 2>&1 | indent || true
 			wait "$LAB_DAEMON_PID" 2>/dev/null || true
 		fi
-		lab_pods_down
 		lab_down
 		echo "    removed: namespaces $LAB_PREFIX-*, $LAB_PIN_DIR, $LAB_TMP"
 	fi

@@ -406,11 +406,12 @@ lab_up() {
 	sleep "$LAB_SETTLE"
 }
 
-# Remove everything lab_up or lab_up_lb made.  Safe to call more than once,
-# and safe to call after a partial lab_up; never fails (it runs from EXIT
-# traps).
+# Remove everything lab_up or lab_up_lb made, the pods (lab_pods_up,
+# lab_lb_pods_up) first.  Safe to call more than once, and safe to call after
+# a partial lab_up; never fails (it runs from EXIT traps).
 lab_down() {
 	local pid ns
+	lab_pods_down 2>/dev/null
 	[[ ${LAB_IS_UP:-0} == 1 ]] || return 0
 	LAB_IS_UP=0
 	for pid in "${LAB_PIDS[@]}"; do
@@ -785,9 +786,9 @@ lab_lb_write_config() {
 # ==== pods behind the node: lab_pods_up ===========================================
 #
 # Added on top of lab_up (same conventions: LAB_ID-prefixed namespaces,
-# nothing in the root namespace, static neighbours); lab_pods_down, then
-# lab_down, undo it:
-#   trap 'lab_pods_down; lab_down' EXIT
+# nothing in the root namespace, static neighbours); lab_down undoes it
+# (lab_pods_down alone takes just the pods away):
+#   trap lab_down EXIT
 #   lab_up && lab_pods_up
 # Three pod namespaces hang off the node, each by its own veth pair, the
 # way a CNI plugin wires pods:
@@ -837,8 +838,8 @@ LAB_POD_ROUTES_V6=(2001:db8:b0d::/48)
 LAB_POD_VETH_NOW=("${LAB_POD_VETH[@]}")
 
 # lab_pods_down: kill what runs in the pods and delete their namespaces.
-# lab_down does not know the pods: call this first (it is safe to call
-# more than once, and after a partial lab_pods_up).
+# lab_down calls it first (it is safe to call more than once, and after a
+# partial lab_pods_up).
 lab_pods_down() {
 	local i
 	[[ ${LAB_PODS_UP:-0} == 1 ]] || return 0
@@ -1104,8 +1105,7 @@ print(next((k for k, v in names.items() if v == sys.argv[1]), ""))' "$1"
 # the load-balancer topology (call lab_up_lb first), wired as lab_pod_add
 # wires them.  Both clients get routes to the pod prefixes via the node
 # (more specific than their on-link 198.51.100.0/24, which holds the pod
-# addresses), and every pod is pinged from client 1.  lab_pods_down, then
-# lab_down, undo it.
+# addresses), and every pod is pinged from client 1.  lab_down undoes it.
 lab_lb_pods_up() {
 	local i r ns
 	local -a idx=("$@")

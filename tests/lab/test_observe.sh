@@ -58,7 +58,6 @@ test_cleanup() {
 		fi
 		rmdir "$cg" 2>/dev/null
 	done
-	lab_pods_down
 	lab_down
 	return 0
 }

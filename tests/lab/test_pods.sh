@@ -67,7 +67,6 @@ START_PICKUP_MS=5000
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
 test_cleanup() {
-	lab_pods_down
 	lab_down
 	return 0
 }

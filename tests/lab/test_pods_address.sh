@@ -19,7 +19,6 @@ source "$here/lab.sh"
 source "$here/report.sh"
 
 test_cleanup() {
-	lab_pods_down 2>/dev/null || true
 	lab_down
 	return 0
 }
