@@ -37,6 +37,16 @@ bail() {
 	summary
 	exit 1
 }
+# check_delta NAME EXPECTED ACTUAL: exact comparison of two counter delta
+# texts (one "what moved" line each).
+check_delta() {
+	local name=$1 want=$2 got=$3
+	if [[ $got == "$want" ]]; then
+		ok "$name"
+	else
+		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
+	fi
+}
 
 # EXIT: clean up whatever happened; an unexpected death still ends with a
 # FAIL line and the closing line rather than silence.

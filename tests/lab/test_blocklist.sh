@@ -53,16 +53,6 @@ delta_since() {
 	lab_stats_delta "$LAB_TMP/before.json" "$LAB_TMP/after.json" | sort
 }
 
-# check_delta NAME EXPECTED ACTUAL: exact comparison of delta texts.
-check_delta() {
-	local name=$1 want=$2 got=$3
-	if [[ $got == "$want" ]]; then
-		ok "$name"
-	else
-		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
-	fi
-}
-
 # check_delta_only NAME SLOT ACTUAL: something moved, and only SLOT did
 # (for TCP, where the exact packet count is the stack's business).
 check_delta_only() {

@@ -133,15 +133,6 @@ delta_since() {
 # expect LINE...: the expected delta text, in the same order.
 expect() { printf '%s\n' "$@" | sed '/^$/d' | LC_ALL=C sort; }
 
-check_delta() {
-	local name=$1 want=$2 got=$3
-	if [[ $got == "$want" ]]; then
-		ok "$name"
-	else
-		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
-	fi
-}
-
 # Interface counters of the client's c0 (what the client put on the wire),
 # "tx_packets tx_bytes".
 client_tx() {
