@@ -47,6 +47,15 @@ check_delta() {
 		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
 	fi
 }
+# check_daemon_start NAME CONF LOG [OPTION...]: lab_daemon_start (lab.sh) as
+# check NAME; the rest of a suite needs the daemon, so without it: bail,
+# with the tail of its LOG.
+check_daemon_start() {
+	local name=$1 conf=$2 logf=$3
+	shift 3
+	lab_daemon_start "$conf" "$logf" "$@" || bail "$name" "$(tail -n 3 "$logf")"
+	ok "$name"
+}
 
 # EXIT: clean up whatever happened; an unexpected death still ends with a
 # FAIL line and the closing line rather than silence.

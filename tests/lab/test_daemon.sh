@@ -519,8 +519,7 @@ ip -n "$LAB_NS_NODE" link del gen0
 
 # ---- the daemon ----------------------------------------------------------------------
 
-lab_daemon_start "$CONF" "$DAEMON_LOG" || bail "daemon-starts" "no answer on $SOCK: $(tail -n 3 "$DAEMON_LOG")"
-ok "daemon-starts"
+check_daemon_start "daemon-starts" "$CONF" "$DAEMON_LOG"
 mode=$(lab_xdp_mode)
 check "attached-native" "$([[ $mode == xdp ]] && echo 0 || echo 1)" "ip link shows '${mode:-none}' on $LAB_IF_NODE"
 perm=$(stat -c %a "$SOCK")

@@ -44,10 +44,7 @@ fi
 } >"$CONF"
 chmod 0644 "$CONF"
 
-if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 if tc -n "$LAB_NS_NODE" filter show dev "$LAB_IF_NODE" ingress | grep -q 'sluice_tc_uplin'; then
 	ok "uplink-tc-attached"

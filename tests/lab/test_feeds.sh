@@ -59,10 +59,7 @@ printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"
 chmod 0644 "$CONF" "$FEED_A" "$FEED_B" "$FEED_C"
 
 lab_sink_start || exit 1
-if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # ---- attribution: exact per-list counts ------------------------------------
 a0=$(list_packets 2) b0=$(list_packets 3)

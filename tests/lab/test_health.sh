@@ -184,8 +184,7 @@ ok "backends-up"
 write_conf
 out=$(lab_sluice check -c "$CONF" 2>&1) || bail "config-check" "$(one_line "$out")"
 ok "config-check"
-lab_daemon_start "$CONF" "$DAEMON_LOG" || bail "daemon-starts" "$(tail -n 3 "$DAEMON_LOG")"
-ok "daemon-starts"
+check_daemon_start "daemon-starts" "$CONF" "$DAEMON_LOG"
 
 # Every backend checked at least RISE times and up.
 sleep $(((INTERVAL_MS * (RISE + 2)) / 1000 + 1))

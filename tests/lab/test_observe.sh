@@ -102,8 +102,7 @@ lab_write_lists "$LAB_TMP"
 } >"$CONF"
 chmod 0644 "$CONF" "$LAB_TMP/block.txt" "$LAB_TMP/allow.txt"
 
-lab_daemon_start "$CONF" "$LOG" --socket "$SOCK" || bail "daemon-runs" "$(tail -n 3 "$LOG")"
-ok "daemon-runs"
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 if tc -n "$LAB_NS_NODE" filter show dev "$LAB_IF_NODE" egress | grep -q 'sluice_tc_cgrou'; then
 	ok "uplink-egress-tc-attached"
 else

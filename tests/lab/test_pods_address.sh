@@ -49,10 +49,7 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
 
-if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # served VETH NAME [ID]: VETH is attached and pod_ifindex maps it to pod
 # NAME's id (ID saves looking it up: cheap enough to poll)

@@ -70,10 +70,7 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
 
-if lab_daemon_start "$CONF" "$LOG" --socket "$SOCK"; then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # a container starts: its cgroup appears while the daemon runs
 SLICE="$CG_ROOT/sluice-lab-$LAB_ID.slice"
