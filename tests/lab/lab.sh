@@ -406,12 +406,14 @@ lab_up() {
 	sleep "$LAB_SETTLE"
 }
 
-# Remove everything lab_up or lab_up_lb made, the pods (lab_pods_up,
-# lab_lb_pods_up) first.  Safe to call more than once, and safe to call after
-# a partial lab_up; never fails (it runs from EXIT traps).
+# Remove everything lab_up, lab_up_lb or lab_up_cluster made, the pods
+# (lab_pods_up, lab_lb_pods_up) and the cluster's nodes and router first.
+# Safe to call more than once, and safe to call after a partial lab_up;
+# never fails (it runs from EXIT traps).
 lab_down() {
 	local pid ns
 	lab_pods_down 2>/dev/null
+	lab_cluster_down 2>/dev/null
 	[[ ${LAB_IS_UP:-0} == 1 ]] || return 0
 	LAB_IS_UP=0
 	for pid in "${LAB_PIDS[@]}"; do
@@ -1153,8 +1155,8 @@ lab_lb_client_gen_ready() {
 # spreads flows over them by ECMP, the VIPs announced over BGP by BIRD 2 on
 # each node.  Same conventions as above (LAB_ID-prefixed namespaces, nothing
 # in the root namespace, permanent neighbours, BIRD's sockets, logs and
-# configs under $LAB_TMP).  lab_cluster_down, then lab_down, undo it:
-#   trap 'lab_cluster_down; lab_down' EXIT
+# configs under $LAB_TMP).  lab_down undoes it (lab_cluster_down first):
+#   trap lab_down EXIT
 #
 #   "$LAB_NS_CLIENT"            "$LAB_CL_NS_ROUTER" (BIRD, AS 65000)
 #   c0 198.51.100.2/24 -------- rc0 198.51.100.1/24
@@ -1567,8 +1569,8 @@ lab_cluster_via() {
 }
 
 # lab_cluster_down: stop the daemons and BIRDs, detach XDP, delete the
-# router and node namespaces and the nodes' pins.  Call before lab_down
-# (which removes the client, fabric and backends); safe to call twice.
+# router and node namespaces and the nodes' pins.  lab_down calls it before
+# it removes the client, fabric and backends; safe to call twice.
 lab_cluster_down() {
 	local i pid
 	[[ ${LAB_CLUSTER_UP:-0} == 1 ]] || return 0

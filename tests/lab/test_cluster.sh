@@ -48,7 +48,6 @@ BOTH="${LAB_CL_NODE_V4[0]} ${LAB_CL_NODE_V4[1]}"
 N1=${LAB_CL_NODE_V4[0]}
 
 test_cleanup() {
-	lab_cluster_down
 	lab_down
 	return 0
 }
