@@ -8,8 +8,8 @@
 # needs nothing from lab.sh).
 #
 #   source "$here/report.sh"
-#   test_cleanup() { lab_down; }      # what to undo, always
-#   report_traps test_name
+#   test_cleanup() { ...; lab_down; } # what to undo, always (if more than
+#   report_traps test_name            # the lab: the default is lab_down)
 
 PASSED=0
 FAILED=0
@@ -56,6 +56,10 @@ check_daemon_start() {
 	lab_daemon_start "$conf" "$logf" "$@" || bail "$name" "$(tail -n 3 "$logf")"
 	ok "$name"
 }
+
+# What report_on_exit undoes: the lab.  A suite with more to undo (or no
+# lab) defines its own after sourcing this file.
+test_cleanup() { lab_down; }
 
 # EXIT: clean up whatever happened; an unexpected death still ends with a
 # FAIL line and the closing line rather than silence.

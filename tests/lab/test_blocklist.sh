@@ -33,10 +33,6 @@ UDP_BYTES_V6=$((14 + 40 + 8 + UDP_SIZE))
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_blocklist
 
 # ---- counter deltas -----------------------------------------------------

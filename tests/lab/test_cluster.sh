@@ -47,10 +47,6 @@ SESSIONS=${SESSIONS:-8}       # keep-alive connections per VIP
 BOTH="${LAB_CL_NODE_V4[0]} ${LAB_CL_NODE_V4[1]}"
 N1=${LAB_CL_NODE_V4[0]}
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_cluster
 
 one_line() { tr '\n' ' ' <<<"$1" | head -c 300; }

@@ -15,10 +15,6 @@ source "$here/lab.sh"
 # shellcheck source=tests/lab/report.sh
 source "$here/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_daemon_pods
 
 SOCK="$LAB_TMP/ctl.sock"

@@ -14,10 +14,6 @@ source "$here/lab.sh"
 # shellcheck source=tests/lab/report.sh
 source "$here/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_feeds
 
 SOCK="$LAB_TMP/ctl.sock"

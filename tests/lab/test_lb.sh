@@ -43,10 +43,6 @@ WRK_SECONDS=${WRK_SECONDS:-3}
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_lb
 
 CLIENT1_V4=${LAB_LB_CLIENT_V4[0]}

@@ -66,10 +66,6 @@ START_PICKUP_MS=5000
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_pods
 
 CONF="$LAB_TMP/sluice.conf"

@@ -51,10 +51,6 @@ hping_sent() {
 	sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' "$1" | tail -n 1 | grep . || echo 0
 }
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_synflood
 
 for tool in hping3 curl nft; do
