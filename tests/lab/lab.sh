@@ -941,17 +941,11 @@ lab_pod_del() {
 # reachable from the client (checked with a ping each way: run it before
 # pod policies that would drop ICMP are in force), MLD over.
 lab_pods_up() {
-	local i r
 	[[ ${LAB_IS_UP:-0} == 1 ]] || {
 		echo "error: lab_pods_up needs lab_up first" >&2
 		return 1
 	}
-	for i in "${LAB_POD_NS[@]}"; do
-		if [[ -e /run/netns/$i ]]; then
-			echo "error: lab $LAB_ID already has pod namespace $i; pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_pods_absent "${!LAB_POD_NS[@]}" || return 1
 	LAB_PODS_UP=1
 	# shellcheck disable=SC2016
 	_lab_do lab_exec_node bash -c '
@@ -961,19 +955,45 @@ lab_pods_up() {
 			echo 1 >"/proc/sys/net/ipv6/conf/$scope/forwarding"
 			echo 0 >"/proc/sys/net/ipv4/conf/$scope/send_redirects"
 		done' || return 1
+	_lab_pods_route "$LAB_NS_CLIENT" "$LAB_NODE_V4" "$LAB_NODE_V6" || return 1
+	_lab_pods_add "${!LAB_POD_NS[@]}" || return 1
+	sleep "$LAB_SETTLE"
+}
+
+# _lab_pods_absent I...: none of pods I... (0-based) has a namespace yet
+# (another lab with this LAB_ID).
+_lab_pods_absent() {
+	local i
+	for i; do
+		if [[ -e /run/netns/${LAB_POD_NS[$i]} ]]; then
+			echo "error: lab $LAB_ID already has pod namespace ${LAB_POD_NS[$i]}; pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+}
+
+# _lab_pods_route NS VIA4 VIA6: client namespace NS reaches the pod prefixes
+# through the node's VIA4 / VIA6.
+_lab_pods_route() {
+	local ns=$1 via4=$2 via6=$3 r
 	for r in "${LAB_POD_ROUTES_V4[@]}"; do
-		_lab_do ip -n "$LAB_NS_CLIENT" route add "$r" via "$LAB_NODE_V4" dev "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" route add "$r" via "$via4" dev "$LAB_IF_CLIENT" || return 1
 	done
 	for r in "${LAB_POD_ROUTES_V6[@]}"; do
-		_lab_do ip -n "$LAB_NS_CLIENT" -6 route add "$r" via "$LAB_NODE_V6" dev "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" -6 route add "$r" via "$via6" dev "$LAB_IF_CLIENT" || return 1
 	done
-	for i in "${!LAB_POD_NS[@]}"; do
+}
+
+# _lab_pods_add I...: wire pods I... (lab_pod_add), then check that each is
+# reachable from the client.
+_lab_pods_add() {
+	local i
+	for i; do
 		lab_pod_add "$i" || return 1
 	done
-	for i in "${!LAB_POD_NS[@]}"; do
+	for i; do
 		lab_pod_reachable "$i" || return 1
 	done
-	sleep "$LAB_SETTLE"
 }
 
 # lab_pod_reachable I: one ping from the client to each of pod I's addresses.
@@ -1109,34 +1129,19 @@ print(next((k for k, v in names.items() if v == sys.argv[1]), ""))' "$1"
 # (more specific than their on-link 198.51.100.0/24, which holds the pod
 # addresses), and every pod is pinged from client 1.  lab_down undoes it.
 lab_lb_pods_up() {
-	local i r ns
+	local ns
 	local -a idx=("$@")
 	[[ ${LAB_IS_UP:-0} == 1 && -e /run/netns/$LAB_NS_FABRIC ]] || {
 		echo "error: lab_lb_pods_up needs lab_up_lb first" >&2
 		return 1
 	}
 	((${#idx[@]})) || idx=("${!LAB_POD_NS[@]}")
-	for i in "${idx[@]}"; do
-		if [[ -e /run/netns/${LAB_POD_NS[$i]} ]]; then
-			echo "error: lab $LAB_ID already has pod namespace ${LAB_POD_NS[$i]}; pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_pods_absent "${idx[@]}" || return 1
 	LAB_PODS_UP=1
 	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
-		for r in "${LAB_POD_ROUTES_V4[@]}"; do
-			_lab_do ip -n "$ns" route add "$r" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
-		done
-		for r in "${LAB_POD_ROUTES_V6[@]}"; do
-			_lab_do ip -n "$ns" -6 route add "$r" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
-		done
+		_lab_pods_route "$ns" "$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 	done
-	for i in "${idx[@]}"; do
-		lab_pod_add "$i" || return 1
-	done
-	for i in "${idx[@]}"; do
-		lab_pod_reachable "$i" || return 1
-	done
+	_lab_pods_add "${idx[@]}" || return 1
 }
 
 # lab_lb_client_gen_ready I: let client I (0-based) send frames with
