@@ -297,6 +297,21 @@ _lab_quiet_sysctls() {
 		done'
 }
 
+# _lab_reaches NS HOW ADDR...: one ping from namespace NS to each ADDR; the
+# first that gets no answer is named ("NS cannot reach ADDR HOW") and fails
+# it.  The plumbing checks at the end of each lab_up*: fail early and
+# clearly when the lab itself is broken.
+_lab_reaches() {
+	local ns=$1 how=$2 a
+	shift 2
+	for a; do
+		if ! lab_in "$ns" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+			echo "error: lab $LAB_ID: $ns cannot reach $a $how" >&2
+			return 1
+		fi
+	done
+}
+
 # Run one setup step; on failure say which, and fail.  lab_up checks every
 # step itself because callers may run it as `if ! lab_up`, where bash
 # suspends set -e inside the function.
@@ -395,12 +410,7 @@ lab_up() {
 		_lab_do ip -n "$LAB_NS_NODE" -6 route add "$r" via "$LAB_CLIENT_V6" dev "$LAB_IF_NODE" || return 1
 	done
 
-	# Fail early and clearly if the plumbing itself is broken.
-	if ! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_NODE_V4" >/dev/null ||
-		! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_NODE_V6" >/dev/null; then
-		echo "error: lab $LAB_ID: client cannot reach node over the veth pair" >&2
-		return 1
-	fi
+	_lab_reaches "$LAB_NS_CLIENT" "(the node) over the veth pair" "$LAB_NODE_V4" "$LAB_NODE_V6" || return 1
 	# Let the MLD reports for the new addresses die down before anyone
 	# counts packets.
 	sleep "$LAB_SETTLE"
@@ -680,22 +690,13 @@ lab_up_lb() {
 			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" || return 1
 	done
 
-	# Fail early and clearly if the plumbing itself is broken.
-	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
-		for a in "$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6"; do
-			if ! lab_in "${LAB_LB_CLIENT_NS[$i]}" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-				echo "error: lab $LAB_ID: ${LAB_LB_CLIENT_NS[$i]} cannot reach the node ($a) over the bridge" >&2
-				return 1
-			fi
-		done
+	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
+		_lab_reaches "$ns" "(the node) over the bridge" \
+			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 	done
-	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
-		for a in "$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6"; do
-			if ! lab_exec_backend "$i" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-				echo "error: lab $LAB_ID: ${LAB_LB_BACKEND_NS[$i]} cannot reach the node ($a) over the bridge" >&2
-				return 1
-			fi
-		done
+	for ns in "${LAB_LB_BACKEND_NS[@]}"; do
+		_lab_reaches "$ns" "(the node) over the bridge" \
+			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
 	done
 	sleep "$LAB_SETTLE"
 }
@@ -998,13 +999,9 @@ _lab_pods_add() {
 
 # lab_pod_reachable I: one ping from the client to each of pod I's addresses.
 lab_pod_reachable() {
-	local i=$1 a
-	for a in ${LAB_POD_V4[$i]} ${LAB_POD_V6[$i]}; do
-		if ! lab_exec_client ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-			echo "error: lab $LAB_ID: client cannot reach ${LAB_POD_NAME[$i]} ($a) through the node" >&2
-			return 1
-		fi
-	done
+	local i=$1
+	# shellcheck disable=SC2086 # a pod may have no IPv6 address
+	_lab_reaches "$LAB_NS_CLIENT" "(${LAB_POD_NAME[$i]}) through the node" ${LAB_POD_V4[$i]} ${LAB_POD_V6[$i]}
 }
 
 # lab_pod_ifstats I: "rx_packets rx_bytes tx_packets tx_bytes" of pod I's
@@ -1438,16 +1435,8 @@ lab_up_cluster() {
 		"$LAB_CL_CLIENT_V4" "${LAB_CL_CLIENT_SRCS[@]}" || return 1
 
 	# Plumbing check: client -> router -> every fabric member.
-	for a in "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}"; do
-		if ! lab_cl_exec_router ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-			echo "error: lab $LAB_ID: the router cannot reach $a over the fabric" >&2
-			return 1
-		fi
-	done
-	if ! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_CL_ROUTER_FAB_V4" >/dev/null; then
-		echo "error: lab $LAB_ID: the client cannot reach the router" >&2
-		return 1
-	fi
+	_lab_reaches "$LAB_CL_NS_ROUTER" "over the fabric" "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}" || return 1
+	_lab_reaches "$LAB_NS_CLIENT" "(the router)" "$LAB_CL_ROUTER_FAB_V4" || return 1
 
 	# BIRD: the router, then each node (with an empty VIP set until its
 	# sluice daemon writes one).
