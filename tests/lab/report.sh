@@ -37,6 +37,15 @@ bail() {
 	summary
 	exit 1
 }
+# setup_or_bail NAME CMD...: a set-up step the rest of the suite needs (a
+# lab_up*, a server), run in this shell: lab_down must learn what it made,
+# so never in $(...).  If it fails: bail NAME with the last line it wrote to
+# stderr (kept in $UP_ERR, which report_traps makes and the exit removes).
+setup_or_bail() {
+	local name=$1
+	shift
+	"$@" 2>"$UP_ERR" || bail "$name" "$(tail -n 1 "$UP_ERR")"
+}
 # check_delta NAME EXPECTED ACTUAL: exact comparison of two counter delta
 # texts (one "what moved" line each).
 check_delta() {
@@ -79,6 +88,7 @@ report_on_exit() {
 
 report_traps() {
 	REPORT_NAME=$1
+	UP_ERR=$(mktemp "${TMPDIR:-/tmp}/sluice-test-err.XXXXXX")
 	trap report_on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM

@@ -44,7 +44,7 @@ test_cleanup() {
 report_traps test_autoblock
 
 command -v hping3 >/dev/null || bail "hping3" "hping3 is not installed (make deps installs it)"
-lab_up >/dev/null || bail "lab-up" "the lab did not come up"
+setup_or_bail "lab-up" lab_up
 lab_sink_start || bail "sink" "the TCP sink did not start"
 
 cat >"$CONF" <<CONF

@@ -139,10 +139,7 @@ tcp_check() {
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 # lab_up must run in this shell (not in $(...)) so lab_down knows what to
 # undo; its one-line error goes through a file.
-UP_ERR=$(mktemp)
-if ! lab_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "lab-up" lab_up
 ok "lab-up"
 lab_sink_start || bail "sink" "UDP/TCP sink did not start in the node namespace"
 

@@ -227,11 +227,10 @@ held_count() { awk -v n="$2" '$4 == n' "$LAB_TMP/held-$1" | wc -l; }
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v bird >/dev/null && command -v birdc >/dev/null ||
 	bail "tools" "bird/birdc not installed (make deps installs bird2)"
-UP_ERR=$(mktemp)
-lab_up_cluster 2>"$UP_ERR" || bail "lab-up" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "lab-up" lab_up_cluster
 lab_exec_client sh -c 'echo 1 >/proc/sys/net/ipv4/tcp_tw_reuse' 
 ok "lab-up (router + 2 nodes with BIRD, 3 backends, client)"
-lab_cluster_servers_start 2>"$UP_ERR" || bail "backends-up" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "backends-up" lab_cluster_servers_start
 ok "backends-up"
 
 t0=$(date +%s.%N)

@@ -21,10 +21,8 @@ SOCK="$LAB_TMP/ctl.sock"
 CONF="$LAB_TMP/pods-daemon.conf"
 LOG="$LAB_TMP/daemon.log"
 
-if ! lab_up || ! lab_pods_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 {
 	echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
 	echo "pods = ("

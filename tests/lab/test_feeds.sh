@@ -38,10 +38,7 @@ want = int(sys.argv[1])
 print(sum(l["packets"] for l in d.get("lists", []) if l["list_id"] == want))' "$1"
 }
 
-if ! lab_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
 printf '; feed A\n%s/32 ; SBL1\n' "$LAB_BLOCKED_V4" >"$FEED_A"
 printf '# feed B\n2001:db8:bad::/48\n' | gzip -c >"$FEED_B"
 printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"

@@ -176,10 +176,9 @@ SLACK_S=$(((INTERVAL_MS * (FALL + RISE) + TIMEOUT_MS) / 1000 + 5))
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-UP_ERR=$(mktemp)
-lab_up_lb 2>"$UP_ERR" || bail "lab-up" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "lab-up" lab_up_lb
 ok "lab-up"
-lab_lb_servers_start 2>"$UP_ERR" || bail "backends-up" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "backends-up" lab_lb_servers_start
 ok "backends-up"
 write_conf
 out=$(lab_sluice check -c "$CONF" 2>&1) || bail "config-check" "$(one_line "$out")"

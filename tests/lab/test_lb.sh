@@ -181,14 +181,9 @@ stats_to() { lab_sluice stats --json >"$1"; }
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-UP_ERR=$(mktemp)
-if ! lab_up_lb 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "lab-up" lab_up_lb
 ok "lab-up"
-if ! lab_lb_servers_start 2>"$UP_ERR"; then
-	bail "backends-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "backends-up" lab_lb_servers_start
 ok "backends-up"
 
 if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1); then

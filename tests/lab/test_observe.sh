@@ -80,9 +80,8 @@ for t in tmux curl; do
 done
 CG_ROOT=$(lab_cgroup2_root)
 [[ -n $CG_ROOT && -w $CG_ROOT/cgroup.procs ]] || bail "prerequisites" "no writable cgroup2 mount"
-if ! lab_up || ! lab_pods_up; then
-	bail "lab-up" "the lab did not come up"
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 lab_write_lists "$LAB_TMP"
 
 # pod-a lets in TCP 8080 only; pod-b everything

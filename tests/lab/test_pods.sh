@@ -310,10 +310,7 @@ wait_served() {
 for t in bpftool tc; do
 	command -v "$t" >/dev/null || bail "deps" "$t not found (make deps installs it)"
 done
-UP_ERR=$(mktemp)
-if ! lab_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "lab-up" lab_up
 
 if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1) && [[ $(lab_xdp_mode) == xdp ]]; then
 	echo "# $out"
@@ -328,14 +325,10 @@ fi
 # The watcher first, then the pods: each veth is served as it appears.
 # (The pods' policies come after lab_pods_up, whose plumbing check pings
 # every pod from the client.)
-if ! lab_pods_watch_start "$CONF" 2>"$UP_ERR"; then
-	bail "watch-start" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "watch-start" lab_pods_watch_start "$CONF"
 WATCH_PID=$LAB_PODS_WATCH_PID
 ok "watch-start"
-if ! lab_pods_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "lab-up" lab_pods_up
 ok "lab-up"
 for i in "${!LAB_POD_NAME[@]}"; do
 	if veth_served "$i" "${LAB_POD_VETH_NOW[$i]}"; then
@@ -357,16 +350,11 @@ ok "config"
 
 # Servers: the node's mark reader, the pods' servers, the client's sinks
 # for pod-c's egress.
-lab_mark_sink_start marks "$LAB_UDP_PORT" "$LAB_NODE_V4" "$LAB_NODE_V6" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "${LAB_POD_NS[POD_A]}" pod-a 8080 8080 "${LAB_POD_V4[POD_A]}" "${LAB_POD_V6[POD_A]}" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c 9000 9000 "${LAB_POD_V4[POD_C]}" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "$LAB_NS_CLIENT" dns 53 53 "$PARTNER_V4" "$NET_V4" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "$LAB_NS_CLIENT" mdns 5353 5353 "$PARTNER_V4" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "servers" lab_mark_sink_start marks "$LAB_UDP_PORT" "$LAB_NODE_V4" "$LAB_NODE_V6"
+setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_A]}" pod-a 8080 8080 "${LAB_POD_V4[POD_A]}" "${LAB_POD_V6[POD_A]}"
+setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c 9000 9000 "${LAB_POD_V4[POD_C]}"
+setup_or_bail "servers" lab_sink_start_in "$LAB_NS_CLIENT" dns 53 53 "$PARTNER_V4" "$NET_V4"
+setup_or_bail "servers" lab_sink_start_in "$LAB_NS_CLIENT" mdns 5353 5353 "$PARTNER_V4"
 
 # pod_b_echo_start: pod-b's UDP echo server (port 9000, both families).
 pod_b_echo_start() {
@@ -513,9 +501,7 @@ pod_c_egress "pod-c-egress-outside-cidr-denied" "$NET_V4" 53 dns denied
 # -- pod-b's namespace deleted and re-created with a new veth, watcher untouched --
 old_veth=${LAB_POD_VETH_NOW[POD_B]}
 old_ifx=$(lab_ifindex "$LAB_NS_NODE" "$old_veth")
-if ! lab_pod_del "$POD_B" 2>"$UP_ERR"; then
-	bail "pod-b-deleted" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "pod-b-deleted" lab_pod_del "$POD_B"
 T0=$(ms_now)
 gone=0
 while (($(ms_now) - T0 <= PICKUP_MS)); do
@@ -532,9 +518,7 @@ else
 fi
 
 T0=$(ms_now)
-if ! lab_pod_add "$POD_B" vpb1 2>"$UP_ERR"; then
-	bail "pod-b-recreated" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "pod-b-recreated" lab_pod_add "$POD_B" vpb1
 T1=$(($(ms_now) - T0))
 if took=$(wait_served "$POD_B" vpb1 "$PICKUP_MS"); then
 	echo "# pod-b's new veth served ${took} ms after its namespace was created (wiring it took ${T1} ms)"
@@ -570,15 +554,14 @@ check_delta "pod-b-recreated-counted-counters" "$(expect \
 # starts: its first scan must find vpc1.
 lab_pods_watch_stop
 log_lines=$(wc -l <"$LAB_TMP/podwatch.log")
-lab_pod_del "$POD_C" 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
-lab_pod_add "$POD_C" vpc1 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "watch-restart" lab_pod_del "$POD_C"
+setup_or_bail "watch-restart" lab_pod_add "$POD_C" vpc1
 T0=$(ms_now)
-lab_pods_watch_start "$CONF" 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "watch-restart" lab_pods_watch_start "$CONF"
 if took=$(wait_served "$POD_C" vpc1 "$START_PICKUP_MS"); then
 	echo "# vpc1 served ${took} ms after the watcher was started"
 	ok "watch-start-serves-existing-veth"
-	lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c2 9000 9000 "$pc" 2>"$UP_ERR" ||
-		bail "servers" "$(tail -n 1 "$UP_ERR")"
+	setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c2 9000 9000 "$pc"
 	snap_before
 	sent=$(udp_send "$NET_V4" "$pc" 9000 "$N" 2>&1) || sent="error: $sent"
 	d=$(delta_since)

@@ -26,10 +26,8 @@ LOG="$LAB_TMP/daemon.log"
 METRICS=127.0.0.1:9541 # inside the node's own network namespace
 node() { nsenter --net="/run/netns/$LAB_NS_NODE" "$@"; }
 
-if ! lab_up || ! lab_pods_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 cat >"$CONF" <<CONF
 interfaces = ( { name = "$LAB_IF_NODE"; } );
 pods = (

@@ -50,14 +50,9 @@ sluicectl() { node "$LAB_SLUICE" --socket "$SOCK" "$@"; }
 
 CG_ROOT=$(lab_cgroup2_root)
 if [[ -z $CG_ROOT ]]; then
-	fail "cgroup2" "no cgroup2 mount: hostNetwork workloads need one"
-	summary
-	exit 1
+	bail "cgroup2" "no cgroup2 mount: hostNetwork workloads need one"
 fi
-if ! lab_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
 cat >"$CONF" <<CONF
 interfaces = ( { name = "$LAB_IF_NODE"; } );
 pods = (

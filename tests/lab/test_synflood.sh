@@ -220,9 +220,8 @@ check curl-after-the-flood "$r" "curl $URL4 failed after the flood"
 
 lab_down
 LAB_PIDS=()
-UP_ERR=$(mktemp)
-lab_up_lb 2>"$UP_ERR" || bail vip-lab-up "$(tail -n 1 "$UP_ERR")"
-lab_lb_servers_start 2>"$UP_ERR" || bail vip-backends-up "$(tail -n 1 "$UP_ERR")"
+setup_or_bail vip-lab-up lab_up_lb
+setup_or_bail vip-backends-up lab_lb_servers_start
 VIP4=$LAB_LB_VIP_WEB_V4
 VIP6=$LAB_LB_VIP_WEB_V6
 {
