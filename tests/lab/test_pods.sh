@@ -245,6 +245,26 @@ udp_denied() {
 		"tc/tag_ok $N $((N * bytes))" "tc/pod_ingress_denied $N $((N * bytes))")" "$d"
 }
 
+# udp_allowed NAME POD SINK SRC DST PORT BYTES: N datagrams to POD, all
+# let in by its ingress policy and delivered to its sink SINK.
+udp_allowed() {
+	local name=$1 sink=$3 src=$4 dst=$5 port=$6 bytes=$7 pname=${LAB_POD_NAME[$2]}
+	local before got sent d
+	before=$(lab_sink_count_in "$sink" udp "$src")
+	snap_before
+	sent=$(udp_send "$src" "$dst" "$port" "$N" 2>&1) || sent="error: $sent"
+	d=$(delta_since)
+	got=$(($(lab_sink_count_in "$sink" udp "$src") - before))
+	if [[ $sent == "$N" && $got == "$N" ]]; then
+		ok "$name"
+	else
+		fail "$name" "sent [$sent] from $src, $pname's sink $sink got $got"
+	fi
+	check_delta "$name-counters" "$(expect \
+		"pod/$pname/rx_packets $N" "pod/$pname/rx_bytes $((N * bytes))" \
+		"tc/tag_ok $N $((N * bytes))" "tc/pod_ingress_allowed $N $((N * bytes))")" "$d"
+}
+
 # host_mark NAME SRC DST MARK BYTES: N datagrams from the client to the
 # node itself: all arrive, every one with skb->mark MARK, counted "host".
 host_mark() {
@@ -453,19 +473,7 @@ fi
 
 # -- pod-c: udp 9000 from 198.51.100.192/26 only; out only udp 53 to 203.0.113.0/24 --
 pc=${LAB_POD_V4[POD_C]}
-before=$(lab_sink_count_in pod-c udp "$NET_V4")
-snap_before
-sent=$(udp_send "$NET_V4" "$pc" 9000 "$N" 2>&1) || sent="error: $sent"
-d=$(delta_since)
-got=$(($(lab_sink_count_in pod-c udp "$NET_V4") - before))
-if [[ $sent == "$N" && $got == "$N" ]]; then
-	ok "pod-c-udp-cidr-allowed"
-else
-	fail "pod-c-udp-cidr-allowed" "sent [$sent] from $NET_V4, pod-c got $got"
-fi
-check_delta "pod-c-udp-cidr-allowed-counters" "$(expect \
-	"pod/pod-c/rx_packets $N" "pod/pod-c/rx_bytes $((N * UDP4))" \
-	"tc/tag_ok $N $((N * UDP4))" "tc/pod_ingress_allowed $N $((N * UDP4))")" "$d"
+udp_allowed "pod-c-udp-cidr-allowed" "$POD_C" pod-c "$NET_V4" "$pc" 9000 "$UDP4"
 udp_denied "pod-c-udp-outside-cidr-denied" "$POD_C" pod-c "$PARTNER_V4" "$pc" 9000 "$UDP4"
 udp_denied "pod-c-udp-other-port-denied" "$POD_C" pod-c "$NET_V4" "$pc" 9001 "$UDP4"
 tcp_denied "pod-c-tcp-denied" "$POD_C" "$NET_V4" "$pc" 9000
@@ -562,18 +570,7 @@ if took=$(wait_served "$POD_C" vpc1 "$START_PICKUP_MS"); then
 	echo "# vpc1 served ${took} ms after the watcher was started"
 	ok "watch-start-serves-existing-veth"
 	setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c2 9000 9000 "$pc"
-	snap_before
-	sent=$(udp_send "$NET_V4" "$pc" 9000 "$N" 2>&1) || sent="error: $sent"
-	d=$(delta_since)
-	got=$(lab_sink_count_in pod-c2 udp "$NET_V4")
-	if [[ $sent == "$N" && $got == "$N" ]]; then
-		ok "pod-c-recreated-counted"
-	else
-		fail "pod-c-recreated-counted" "sent [$sent] from $NET_V4, the new pod-c got $got"
-	fi
-	check_delta "pod-c-recreated-counted-counters" "$(expect \
-		"pod/pod-c/rx_packets $N" "pod/pod-c/rx_bytes $((N * UDP4))" \
-		"tc/tag_ok $N $((N * UDP4))" "tc/pod_ingress_allowed $N $((N * UDP4))")" "$d"
+	udp_allowed "pod-c-recreated-counted" "$POD_C" pod-c2 "$NET_V4" "$pc" 9000 "$UDP4"
 else
 	veth_served "$POD_C" vpc1 || true
 	fail "watch-start-serves-existing-veth" "$SERVED_WHY $START_PICKUP_MS ms after starting the watcher; it said: $(one_line "$(tail -n "+$((log_lines + 1))" "$LAB_TMP/podwatch.log")")"
