@@ -247,6 +247,18 @@ lab_daemon_start() {
 	return 1
 }
 
+# lab_wait_exit PID TENTHS: give PID up to TENTHS tenths of a second to end
+# by itself (e.g. `sluice events --count N` once it has N events); 0 if it
+# did, 1 if it still runs.
+lab_wait_exit() {
+	local pid=$1 k
+	for ((k = 0; k < $2; k++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Start the UDP/TCP sink in the node namespace.
 lab_sink_start() {
 	local ready="$LAB_TMP/sink.ready" i

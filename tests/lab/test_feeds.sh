@@ -73,10 +73,7 @@ evpid=$!
 sleep 0.5
 lab_udp_send "$LAB_BLOCKED_V4" 1 >/dev/null
 lab_udp_send "$LAB_BLOCKED_V6" 1 >/dev/null
-for ((k = 0; k < 30; k++)); do
-	kill -0 "$evpid" 2>/dev/null || break
-	sleep 0.1
-done
+lab_wait_exit "$evpid" 30
 kill "$evpid" 2>/dev/null
 wait "$evpid" 2>/dev/null
 evcheck=$(python3 -c '

@@ -234,10 +234,7 @@ lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLEAN_V4" --dst "${LA
 	--port 9000 --count 5 >/dev/null
 lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLEAN_V4" --dst "${LAB_POD_V4[1]}" \
 	--port 9000 --count 7 >/dev/null
-for ((k = 0; k < 30; k++)); do
-	kill -0 "$EVA" 2>/dev/null || break
-	sleep 0.1
-done
+lab_wait_exit "$EVA" 30
 kill "$EVB" 2>/dev/null
 wait "$EVB" 2>/dev/null
 a_lines=$(grep -c . "$LAB_TMP/ev-a.txt")
