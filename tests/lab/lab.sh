@@ -200,7 +200,8 @@ lab_ping() {
 }
 
 # lab_udp_send SRC COUNT [labnet udp-send options...]: exactly COUNT
-# datagrams (default 32 payload bytes) from SRC to the node's UDP sink.
+# datagrams (default 32 payload bytes) from SRC to the node's UDP sink (the
+# options come last, so --port P sends to another port of the node).
 lab_udp_send() {
 	local src=$1 count=$2
 	shift 2
@@ -208,12 +209,12 @@ lab_udp_send() {
 		--dst "$(lab_node_addr_for "$src")" --port "$LAB_UDP_PORT" --count "$count" "$@"
 }
 
-# lab_tcp_connect SRC [TIMEOUT]: one TCP connection to the node's sink;
-# succeeds only if the sink's banner came back.
+# lab_tcp_connect SRC [TIMEOUT [PORT]]: one TCP connection to the node's
+# sink (or PORT); succeeds only if a banner came back.
 lab_tcp_connect() {
-	local src=$1 timeout=${2:-2}
+	local src=$1 timeout=${2:-2} port=${3:-$LAB_TCP_PORT}
 	lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$src" \
-		--dst "$(lab_node_addr_for "$src")" --port "$LAB_TCP_PORT" --timeout "$timeout"
+		--dst "$(lab_node_addr_for "$src")" --port "$port" --timeout "$timeout"
 }
 
 # lab_bg NS LOGFILE CMD...: run CMD in the background inside namespace NS

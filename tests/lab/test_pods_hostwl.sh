@@ -111,22 +111,13 @@ for p in json.loads(sys.argv[1])["pods"]:
         print(p[sys.argv[2]])' "$1" "$2"; }
 s0=$(snap)
 
-lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 5353 --count 4 --interval 0.01 >/dev/null
-if lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 8080 --timeout 1 >/dev/null; then
-	tcp_agent=1
-else
-	tcp_agent=0
-fi
-lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 9091 --count 5 --interval 0.01 >/dev/null
-if lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 9090 --timeout 2 >/dev/null; then
-	tcp_host=1
-else
-	tcp_host=0
-fi
+# to the agent (udp 5353 allowed, tcp 8080 denied), then to the host's
+# listeners outside its cgroup (udp 9091, tcp 9090)
+lab_udp_send "$LAB_CLIENT_V4" 4 --port 5353 --interval 0.01 >/dev/null
+tcp_agent=0 tcp_host=0
+lab_tcp_connect "$LAB_CLIENT_V4" 1 8080 >/dev/null && tcp_agent=1
+lab_udp_send "$LAB_CLIENT_V4" 5 --port 9091 --interval 0.01 >/dev/null
+lab_tcp_connect "$LAB_CLIENT_V4" 2 9090 >/dev/null && tcp_host=1
 sleep 0.3
 s1=$(snap)
 
