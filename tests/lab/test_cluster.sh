@@ -84,6 +84,20 @@ wait_vips() {
 	done
 }
 
+# spare_all up|down: `backend up|down` for every spare backend on both nodes.
+spare_all() {
+	local i b
+	for i in 0 1; do
+		for b in "${LAB_LB_BACKEND_V4[@]}"; do
+			lab_cl_sluice "$i" backend "$1" spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
+		done
+	done
+}
+# spare_be2_up NODE: spare's backend be2 up again on node NODE (0-based) only.
+spare_be2_up() {
+	lab_cl_sluice "$1" backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+}
+
 # ---- flows and the backends' logs ---------------------------------------
 
 # The same flows twice (before and after a node's stop) need the same
@@ -284,11 +298,7 @@ else
 fi
 
 # ---- a service with no backend up is withdrawn, and comes back ------------------
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend down spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all down
 if wait_vips "" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	echo "# all of spare's backends down on both nodes: $LAB_CL_VIP_SPARE gone from the router in ${WAITED}s"
 	r=""
@@ -299,7 +309,7 @@ if wait_vips "" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 else
 	fail "all-backends-down-withdrawn" "$LAB_CL_VIP_SPARE still via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 fi
-lab_cl_sluice 0 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_be2_up 0
 if wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	ok "one-backend-up-announced-again (n1 only, ${WAITED}s)"
 else
@@ -307,11 +317,7 @@ else
 fi
 
 # ---- health: all of spare's servers die -> withdrawn; back -> announced ------------
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend up spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all up
 if ! wait_vips "$BOTH" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	fail "health-all-down-withdrawn" "spare not back via both nodes after backend up: [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 else
@@ -335,19 +341,15 @@ else
 		fail "health-up-announced-again" "$LAB_CL_VIP_SPARE via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 	fi
 fi
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend down spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
-lab_cl_sluice 0 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_all down
+spare_be2_up 0
 wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE" || true
 
 # ---- BIRD unreachable: counted, retried --------------------------------------------
 f0=$(node_metric 1 'sluice_bgp_handovers_total\{result="failed"')
 kill "${LAB_CL_BIRD_PIDS[2]}" 2>/dev/null || true
 wait "${LAB_CL_BIRD_PIDS[2]}" 2>/dev/null || true
-lab_cl_sluice 1 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_be2_up 1
 sleep 2
 f1=$(node_metric 1 'sluice_bgp_handovers_total\{result="failed"')
 insync=$(node_metric 1 '^sluice_bgp_in_sync ')
@@ -364,11 +366,7 @@ if wait_vips "$BOTH" 20 "${LAB_CL_VIPS[@]}" && [[ $(node_metric 1 '^sluice_bgp_i
 else
 	fail "bird-back-retried-in-sync" "in_sync $(node_metric 1 '^sluice_bgp_in_sync '); $(for v in "${LAB_CL_VIPS[@]}"; do echo -n "$v via [$(lab_cluster_nexthops "$v")] "; done)"
 fi
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend up spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all up
 
 # ---- held connections, then stop n2 --------------------------------------------------
 open_sessions nat "$LAB_CL_VIP_WEB" 80
