@@ -248,22 +248,17 @@ def main():
     s.add_argument("--out", required=True)
     s.add_argument("--ready", required=True)
     s.set_defaults(fn=cmd_recv)
-    s = sub.add_parser("send")
-    for k in ("--src", "--dst", "--out"):
-        s.add_argument(k, required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--rate", type=float, required=True)
-    s.add_argument("--duration", type=float, required=True)
-    s.set_defaults(fn=cmd_send)
-    s = sub.add_parser("lb")
-    for k in ("--src", "--dst", "--out"):
-        s.add_argument(k, required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--sport", type=int, required=True)
-    s.add_argument("--flows", type=int, required=True)
-    s.add_argument("--rate", type=float, required=True)
-    s.add_argument("--duration", type=float, required=True)
-    s.set_defaults(fn=cmd_lb)
+    # send and lb: a paced stream from --src to --dst:--port, logged to --out
+    for name, fn in (("send", cmd_send), ("lb", cmd_lb)):
+        s = sub.add_parser(name)
+        for k in ("--src", "--dst", "--out"):
+            s.add_argument(k, required=True)
+        for k, t in (("--port", int), ("--rate", float), ("--duration", float)):
+            s.add_argument(k, type=t, required=True)
+        s.set_defaults(fn=fn)
+        if name == "lb":
+            s.add_argument("--sport", type=int, required=True)
+            s.add_argument("--flows", type=int, required=True)
     s = sub.add_parser("check")
     for k in ("--sent", "--recv", "--src", "--initial"):
         s.add_argument(k, required=True)
