@@ -571,17 +571,29 @@ lab_exec_backend() {
 	lab_in "${LAB_LB_BACKEND_NS[$i]}" "$@"
 }
 
-# Index (0-based) of a backend by name (be1..), address or namespace.
-lab_lb_backend_index() {
-	local i
-	for i in "${!LAB_LB_BACKEND_NAME[@]}"; do
-		if [[ $1 == "${LAB_LB_BACKEND_NAME[$i]}" || $1 == "${LAB_LB_BACKEND_V4[$i]}" ||
-			$1 == "${LAB_LB_BACKEND_V6[$i]}" || $1 == "${LAB_LB_BACKEND_NS[$i]}" ]]; then
-			echo "$i"
-			return 0
-		fi
+# _lab_index_of KEY ARRAY...: the first index (0-based) at which one of the
+# named arrays (all of the first one's length) holds KEY.  An empty KEY
+# matches nothing: a pod without IPv6 has "" as its address.
+_lab_index_of() {
+	local key=$1 i name ref
+	shift
+	[[ -n $key ]] || return 1
+	local -n _lab_index_first=$1
+	for i in "${!_lab_index_first[@]}"; do
+		for name; do
+			ref="${name}[$i]"
+			if [[ ${!ref} == "$key" ]]; then
+				echo "$i"
+				return 0
+			fi
+		done
 	done
 	return 1
+}
+
+# Index (0-based) of a backend by name (be1..), address or namespace.
+lab_lb_backend_index() {
+	_lab_index_of "$1" LAB_LB_BACKEND_NAME LAB_LB_BACKEND_V4 LAB_LB_BACKEND_V6 LAB_LB_BACKEND_NS
 }
 
 # _lab_bridge_port NS IF MAC PORT: a veth from IF (in NS, with MAC) to PORT
@@ -875,15 +887,7 @@ lab_exec_pod() {
 
 # Index (0-based) of a pod by name, address or namespace.
 lab_pod_index() {
-	local i
-	for i in "${!LAB_POD_NAME[@]}"; do
-		if [[ $1 == "${LAB_POD_NAME[$i]}" || $1 == "${LAB_POD_V4[$i]}" ||
-			($1 == "${LAB_POD_V6[$i]}" && -n $1) || $1 == "${LAB_POD_NS[$i]}" ]]; then
-			echo "$i"
-			return 0
-		fi
-	done
-	return 1
+	_lab_index_of "$1" LAB_POD_NAME LAB_POD_V4 LAB_POD_V6 LAB_POD_NS
 }
 
 # lab_pod_add I [VETH]: create pod I's namespace and its veth pair, the
