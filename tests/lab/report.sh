@@ -46,6 +46,11 @@ setup_or_bail() {
 	shift
 	"$@" 2>"$UP_ERR" || bail "$name" "$(tail -n 1 "$UP_ERR")"
 }
+# check_setup NAME CMD...: setup_or_bail, and the step is check NAME.
+check_setup() {
+	setup_or_bail "$@"
+	ok "$1"
+}
 # check_delta NAME EXPECTED ACTUAL: exact comparison of two counter delta
 # texts (one "what moved" line each).
 check_delta() {

@@ -139,8 +139,7 @@ tcp_check() {
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 # lab_up must run in this shell (not in $(...)) so lab_down knows what to
 # undo; its one-line error goes through a file.
-setup_or_bail "lab-up" lab_up
-ok "lab-up"
+check_setup "lab-up" lab_up
 lab_sink_start || bail "sink" "UDP/TCP sink did not start in the node namespace"
 
 # Attach: native or nothing.  The CLI's own one-line error says why.

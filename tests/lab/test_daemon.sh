@@ -440,8 +440,7 @@ xdp_prog_id() { ip -n "$LAB_NS_NODE" -d link show dev "$LAB_IF_NODE" | sed -n 's
 # ---- set-up ----------------------------------------------------------------------
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
-setup_or_bail "lab-up" lab_up_lb
-ok "lab-up"
+check_setup "lab-up" lab_up_lb
 lab_lb_servers_start || bail "backend-servers" "the backends' servers did not start"
 ip -n "$LAB_NS_CLIENT2" addr add "$DYN_SRC/32" dev "$LAB_IF_CLIENT"
 write_dstream

@@ -176,10 +176,8 @@ SLACK_S=$(((INTERVAL_MS * (FALL + RISE) + TIMEOUT_MS) / 1000 + 5))
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-setup_or_bail "lab-up" lab_up_lb
-ok "lab-up"
-setup_or_bail "backends-up" lab_lb_servers_start
-ok "backends-up"
+check_setup "lab-up" lab_up_lb
+check_setup "backends-up" lab_lb_servers_start
 write_conf
 out=$(lab_sluice check -c "$CONF" 2>&1) || bail "config-check" "$(one_line "$out")"
 ok "config-check"

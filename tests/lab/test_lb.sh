@@ -181,10 +181,8 @@ stats_to() { lab_sluice stats --json >"$1"; }
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-setup_or_bail "lab-up" lab_up_lb
-ok "lab-up"
-setup_or_bail "backends-up" lab_lb_servers_start
-ok "backends-up"
+check_setup "lab-up" lab_up_lb
+check_setup "backends-up" lab_lb_servers_start
 
 if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1); then
 	echo "# $out"

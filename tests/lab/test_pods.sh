@@ -348,8 +348,7 @@ fi
 setup_or_bail "watch-start" lab_pods_watch_start "$CONF"
 WATCH_PID=$LAB_PODS_WATCH_PID
 ok "watch-start"
-setup_or_bail "lab-up" lab_pods_up
-ok "lab-up"
+check_setup "lab-up" lab_pods_up
 for i in "${!LAB_POD_NAME[@]}"; do
 	if veth_served "$i" "${LAB_POD_VETH_NOW[$i]}"; then
 		ok "watch-attached-${LAB_POD_NAME[$i]}"
