@@ -648,6 +648,20 @@ _lab_fabric_up() {
 	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
 }
 
+# _lab_lb_member NS IF MAC PORT V4 V6 NODE_V4 NODE_V6: a client or backend
+# of the load-balancer lab on the fabric bridge (IF with MAC, on bridge
+# PORT), sending finished checksums, with V4/24 and V6/64, and permanent
+# neighbour entries both ways with the node's NODE_V4 and NODE_V6.
+_lab_lb_member() {
+	local ns=$1 ifc=$2 mac=$3 port=$4 v4=$5 v6=$6 node4=$7 node6=$8
+	_lab_do _lab_bridge_port "$ns" "$ifc" "$mac" "$port" || return 1
+	_lab_do _lab_sender_offloads "$ns" "$ifc" || return 1
+	_lab_do ip -n "$ns" addr add "$v4/24" dev "$ifc" || return 1
+	_lab_do ip -n "$ns" addr add "$v6/64" dev "$ifc" nodad || return 1
+	_lab_do _lab_neigh "$ns" "$ifc" "$LAB_MAC_NODE" "$node4" "$node6" || return 1
+	_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "$mac" "$v4" "$v6" || return 1
+}
+
 lab_up_lb() {
 	local a i ns
 	_lab_preflight "ip bridge ethtool nsenter python3 ping" "$(_lab_namespaces)" || return 1
@@ -683,36 +697,24 @@ lab_up_lb() {
 
 	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
 		ns=${LAB_LB_CLIENT_NS[$i]}
-		_lab_do _lab_bridge_port "$ns" "$LAB_IF_CLIENT" "${LAB_LB_CLIENT_MAC[$i]}" \
-			"${LAB_LB_CLIENT_PORT[$i]}" || return 1
-		_lab_do _lab_sender_offloads "$ns" "$LAB_IF_CLIENT" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V4[$i]}/24" dev "$LAB_IF_CLIENT" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V6[$i]}/64" dev "$LAB_IF_CLIENT" nodad || return 1
+		_lab_lb_member "$ns" "$LAB_IF_CLIENT" "${LAB_LB_CLIENT_MAC[$i]}" "${LAB_LB_CLIENT_PORT[$i]}" \
+			"${LAB_LB_CLIENT_V4[$i]}" "${LAB_LB_CLIENT_V6[$i]}" \
+			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 		for a in "${LAB_LB_VIP_NETS_V4[@]}"; do
 			_lab_do ip -n "$ns" route add "$a" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
 		done
 		for a in "${LAB_LB_VIP_NETS_V6[@]}"; do
 			_lab_do ip -n "$ns" -6 route add "$a" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
 		done
-		_lab_do _lab_neigh "$ns" "$LAB_IF_CLIENT" "$LAB_MAC_NODE" \
-			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
-		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_CLIENT_MAC[$i]}" \
-			"${LAB_LB_CLIENT_V4[$i]}" "${LAB_LB_CLIENT_V6[$i]}" || return 1
 	done
 
 	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
 		ns=${LAB_LB_BACKEND_NS[$i]}
-		_lab_do _lab_bridge_port "$ns" "$LAB_LB_IF_BACKEND" "${LAB_LB_BACKEND_MAC[$i]}" \
-			"${LAB_LB_BACKEND_PORT[$i]}" || return 1
-		_lab_do _lab_sender_offloads "$ns" "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V4[$i]}/24" dev "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V6[$i]}/64" dev "$LAB_LB_IF_BACKEND" nodad || return 1
+		_lab_lb_member "$ns" "$LAB_LB_IF_BACKEND" "${LAB_LB_BACKEND_MAC[$i]}" "${LAB_LB_BACKEND_PORT[$i]}" \
+			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" \
+			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
 		_lab_do ip -n "$ns" route add default via "$LAB_LB_NODE_BACKEND_V4" dev "$LAB_LB_IF_BACKEND" || return 1
 		_lab_do ip -n "$ns" -6 route add default via "$LAB_LB_NODE_BACKEND_V6" dev "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do _lab_neigh "$ns" "$LAB_LB_IF_BACKEND" "$LAB_MAC_NODE" \
-			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
-		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_BACKEND_MAC[$i]}" \
-			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" || return 1
 	done
 
 	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
