@@ -960,21 +960,15 @@ syn_ctl() { SLUICE_SOCKET=$SYN_SOCK "$LAB_SLUICE" "$@"; }
 
 # Start (or reload) the daemon on VARIANT's config; sluice must be attached.
 syn_daemon() {
-	local v=$1 i
+	local v=$1
 	syn_conf "$W/syn.conf" "$v"
 	if [[ -n $SYN_DAEMON ]]; then
 		run syn_ctl reload
 		return
 	fi
-	lab_bg "$LAB_NS_NODE" "$W/daemon.log" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
-		"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$W/syn.conf"
-	SYN_DAEMON=${LAB_PIDS[-1]}
-	for ((i = 0; i < 100; i++)); do
-		syn_ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$SYN_DAEMON" 2>/dev/null || break
-		sleep 0.1
-	done
-	die "the sluice daemon did not start (see $W/daemon.log)"
+	lab_daemon_start "$W/syn.conf" "$W/daemon.log" --socket "$SYN_SOCK" ||
+		die "the sluice daemon did not start (see $W/daemon.log)"
+	SYN_DAEMON=$LAB_DAEMON_PID
 }
 
 syn_daemon_stop() {

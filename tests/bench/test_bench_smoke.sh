@@ -16,25 +16,12 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-smoke.XXXXXX")
-trap 'rm -rf "$OUT"' EXIT
-# the bench's own traps clean its lab up; ours only need to end the test
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-passed=0
-failed=0
-ok() {
-	echo "ok $1"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	failed=$((failed + 1))
-}
-summary() {
-	echo "$passed passed, $failed failed"
-	[[ $failed == 0 ]]
-}
+# shellcheck source=tests/lab/report.sh
+source "$ROOT/tests/lab/report.sh"
+# the bench's own traps clean its lab up; ours only remove the output
+test_cleanup() { rm -rf "$OUT"; }
+report_traps test_bench_smoke
 
 # make also builds build/sluice-sink, which `make all` does not.  Our own
 # lab id, to check afterwards that exactly that lab is gone.
@@ -42,9 +29,7 @@ LAB=smoke$$
 if BENCH_LAB_ID=$LAB make -s -C "$ROOT" bench-smoke BENCH_OUT="$OUT" >"$OUT/stdout" 2>"$OUT/stderr"; then
 	ok "make bench-smoke"
 else
-	fail "make bench-smoke" "exit $?: $(tail -n 5 "$OUT/stderr" | tr '\n' ' ')"
-	summary
-	exit 1
+	bail "make bench-smoke" "exit $?: $(tail -n 5 "$OUT/stderr" | tr '\n' ' ')"
 fi
 
 if grep -q '^## Targets' "$OUT/stdout"; then

@@ -27,18 +27,11 @@ if [[ ! -x $SLUICE ]]; then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/sluice-config.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 
-passed=0
-failed=0
-ok() {
-	echo "ok $1"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL $1: $2"
-	failed=$((failed + 1))
-}
+# shellcheck source=tests/lab/report.sh
+source "$ROOT/tests/lab/report.sh"
+test_cleanup() { rm -rf "$TMP"; }
+report_traps test_config
 
 # sluice refuses group/other-writable configs; git does not keep modes other
 # than +x, so a checkout under umask 002 would fail every case for that
@@ -165,5 +158,4 @@ else
 	fail "list-files-relative-to-config" "exit $rc: $out"
 fi
 
-echo "$passed passed, $failed failed"
-[[ $failed == 0 ]]
+summary

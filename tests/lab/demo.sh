@@ -69,7 +69,6 @@ DNS_V4=$LAB_LB_VIP_DNS_V4
 POD_WEB=0   # lab pod index: pod-a, "web-1" in demo.conf (HTTP :8080)
 POD_CACHE=1 # lab pod index: pod-b, "cache-1" in demo.conf (UDP echo :9000)
 
-DAEMON_PID=
 GEN_PID=
 TRAFFIC_PIDS=()
 TTY=0
@@ -122,12 +121,11 @@ on_exit() {
 		# The daemon, and sluice off up0.  A Ctrl-C reaches the daemon too
 		# (it stops on SIGINT, leaving XDP attached); -c FILE then lets
 		# `stop --detach` detach and unpin without it.
-		if [[ -n $DAEMON_PID && -e $CONF ]]; then
+		if [[ -n $LAB_DAEMON_PID && -e $CONF ]]; then
 			timeout 10 nsenter --net="/run/netns/$LAB_NS_NODE" -- env LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
 				"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" stop --detach -c "$CONF" 2>&1 | indent || true
-			wait "$DAEMON_PID" 2>/dev/null || true
+			wait "$LAB_DAEMON_PID" 2>/dev/null || true
 		fi
-		lab_pods_down
 		lab_down
 		echo "    removed: namespaces $LAB_PREFIX-*, $LAB_PIN_DIR, $LAB_TMP"
 	fi
@@ -688,15 +686,7 @@ cp "$LAB_REPO/conf/demo-blocklist.txt" "$LIST"
 echo "control = { socket = \"$SLUICE_SOCKET\"; pin_dir = \"$LAB_PIN_DIR\"; };" >>"$CONF"
 chmod 0644 "$CONF" "$LIST" # sluice refuses files that others can write
 lab_sluice check -c "$CONF" | indent
-lab_bg "$LAB_NS_NODE" "$DAEMON_LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
-	"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$CONF"
-DAEMON_PID=${LAB_PIDS[-1]}
-for ((k = 0; k < 100; k++)); do
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	lab_sluice status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-if ! lab_sluice status >/dev/null 2>&1; then
+if ! lab_daemon_start "$CONF" "$DAEMON_LOG"; then
 	echo "demo: the daemon did not start:" >&2
 	indent <"$DAEMON_LOG" >&2
 	exit 1

@@ -39,7 +39,6 @@ on_exit() {
 	trap - EXIT
 	trap '' INT TERM # a second Ctrl-C must not cut the clean-up short
 	echo "demo-cluster: cleaning up (namespaces, BIRD, daemons, pins)"
-	lab_cluster_down
 	lab_down
 	exit "$rc"
 }

@@ -131,6 +131,16 @@ lab_ensure_bpffs() {
 	fi
 }
 
+# The cgroup2 mount (for the hostNetwork workload tests): /sys/fs/cgroup,
+# or (hybrid hierarchy) wherever it is; nothing when there is none.
+lab_cgroup2_root() {
+	if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+		echo /sys/fs/cgroup
+	else
+		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
+	fi
+}
+
 # Run a command in one of the lab namespaces (network namespace only; the
 # mount namespace, and so /sys/fs/bpf and /tmp, stay the host's).
 lab_in() {
@@ -190,7 +200,8 @@ lab_ping() {
 }
 
 # lab_udp_send SRC COUNT [labnet udp-send options...]: exactly COUNT
-# datagrams (default 32 payload bytes) from SRC to the node's UDP sink.
+# datagrams (default 32 payload bytes) from SRC to the node's UDP sink (the
+# options come last, so --port P sends to another port of the node).
 lab_udp_send() {
 	local src=$1 count=$2
 	shift 2
@@ -198,12 +209,12 @@ lab_udp_send() {
 		--dst "$(lab_node_addr_for "$src")" --port "$LAB_UDP_PORT" --count "$count" "$@"
 }
 
-# lab_tcp_connect SRC [TIMEOUT]: one TCP connection to the node's sink;
-# succeeds only if the sink's banner came back.
+# lab_tcp_connect SRC [TIMEOUT [PORT]]: one TCP connection to the node's
+# sink (or PORT); succeeds only if a banner came back.
 lab_tcp_connect() {
-	local src=$1 timeout=${2:-2}
+	local src=$1 timeout=${2:-2} port=${3:-$LAB_TCP_PORT}
 	lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$src" \
-		--dst "$(lab_node_addr_for "$src")" --port "$LAB_TCP_PORT" --timeout "$timeout"
+		--dst "$(lab_node_addr_for "$src")" --port "$port" --timeout "$timeout"
 }
 
 # lab_bg NS LOGFILE CMD...: run CMD in the background inside namespace NS
@@ -215,6 +226,38 @@ lab_bg() {
 	shift 2
 	nsenter --net="/run/netns/$ns" -- "$@" >>"$logf" 2>&1 &
 	LAB_PIDS+=("$!")
+}
+
+# lab_daemon_start CONF LOG [OPTION...]: `sluice run -c CONF` in the node
+# namespace on the lab's pin directory and libxdp state, output appended to
+# LOG, OPTIONs (e.g. --socket PATH) before `run`; then wait until it answers
+# `status` (with the same OPTIONs).  Its PID is in LAB_DAEMON_PID (lab_down
+# kills it).  Fails when it exits first or has not answered within 10 s.
+LAB_DAEMON_PID=
+lab_daemon_start() {
+	local conf=$1 logf=$2 k
+	shift 2
+	lab_bg "$LAB_NS_NODE" "$logf" env SLUICE_PIN_DIR="$LAB_PIN_DIR" LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
+		"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" "$@" run -c "$conf"
+	LAB_DAEMON_PID=${LAB_PIDS[-1]}
+	for ((k = 0; k < 100; k++)); do
+		kill -0 "$LAB_DAEMON_PID" 2>/dev/null || return 1
+		lab_sluice "$@" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_wait_exit PID TENTHS: give PID up to TENTHS tenths of a second to end
+# by itself (e.g. `sluice events --count N` once it has N events); 0 if it
+# did, 1 if it still runs.
+lab_wait_exit() {
+	local pid=$1 k
+	for ((k = 0; k < $2; k++)); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # Start the UDP/TCP sink in the node namespace.
@@ -267,6 +310,21 @@ _lab_quiet_sysctls() {
 		done'
 }
 
+# _lab_reaches NS HOW ADDR...: one ping from namespace NS to each ADDR; the
+# first that gets no answer is named ("NS cannot reach ADDR HOW") and fails
+# it.  The plumbing checks at the end of each lab_up*: fail early and
+# clearly when the lab itself is broken.
+_lab_reaches() {
+	local ns=$1 how=$2 a
+	shift 2
+	for a; do
+		if ! lab_in "$ns" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
+			echo "error: lab $LAB_ID: $ns cannot reach $a $how" >&2
+			return 1
+		fi
+	done
+}
+
 # Run one setup step; on failure say which, and fail.  lab_up checks every
 # step itself because callers may run it as `if ! lab_up`, where bash
 # suspends set -e inside the function.
@@ -277,25 +335,44 @@ _lab_do() {
 	}
 }
 
-lab_up() {
-	local a r
+# _lab_preflight TOOLS NAMESPACES [HINT]: what every lab_up* checks before it
+# makes anything: root, bpffs, each of TOOLS (a space-separated list) on the
+# PATH (HINT adds to the "make deps" line), a LAB_ID that fits namespace,
+# file and bpffs names (bpffs refuses dots), and none of NAMESPACES there
+# yet (another lab with this LAB_ID).
+_lab_preflight() {
+	local tools=$1 namespaces=$2 hint=${3:-} a ns
 	lab_require_root || return 1
 	lab_ensure_bpffs || return 1
-	for a in ip nsenter python3 ping; do
+	for a in $tools; do
 		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs)" >&2
+			echo "error: $a not found (make deps installs what the lab needs$hint)" >&2
 			return 1
 		}
 	done
-	# LAB_ID ends up in namespace, file and bpffs names (bpffs refuses dots).
 	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
 		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
 		return 1
 	fi
-	if [[ -e /run/netns/$LAB_NS_CLIENT || -e /run/netns/$LAB_NS_NODE ]]; then
-		echo "error: lab $LAB_ID already exists (namespaces $LAB_PREFIX-*); pick another LAB_ID" >&2
+	for ns in $namespaces; do
+		if [[ -e /run/netns/$ns ]]; then
+			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+}
+
+# The fabric's xdp_pass object (lab_up_lb, lab_up_cluster), built by make.
+_lab_need_xdp_pass() {
+	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
+		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
 		return 1
 	fi
+}
+
+lab_up() {
+	local a r
+	_lab_preflight "ip nsenter python3 ping" "$LAB_NS_CLIENT $LAB_NS_NODE" || return 1
 	# From here on lab_down must undo whatever got done, even half-way.
 	LAB_IS_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" || return 1
@@ -346,22 +423,20 @@ lab_up() {
 		_lab_do ip -n "$LAB_NS_NODE" -6 route add "$r" via "$LAB_CLIENT_V6" dev "$LAB_IF_NODE" || return 1
 	done
 
-	# Fail early and clearly if the plumbing itself is broken.
-	if ! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_NODE_V4" >/dev/null ||
-		! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_NODE_V6" >/dev/null; then
-		echo "error: lab $LAB_ID: client cannot reach node over the veth pair" >&2
-		return 1
-	fi
+	_lab_reaches "$LAB_NS_CLIENT" "(the node) over the veth pair" "$LAB_NODE_V4" "$LAB_NODE_V6" || return 1
 	# Let the MLD reports for the new addresses die down before anyone
 	# counts packets.
 	sleep "$LAB_SETTLE"
 }
 
-# Remove everything lab_up or lab_up_lb made.  Safe to call more than once,
-# and safe to call after a partial lab_up; never fails (it runs from EXIT
-# traps).
+# Remove everything lab_up, lab_up_lb or lab_up_cluster made, the pods
+# (lab_pods_up, lab_lb_pods_up) and the cluster's nodes and router first.
+# Safe to call more than once, and safe to call after a partial lab_up;
+# never fails (it runs from EXIT traps).
 lab_down() {
 	local pid ns
+	lab_pods_down 2>/dev/null
+	lab_cluster_down 2>/dev/null
 	[[ ${LAB_IS_UP:-0} == 1 ]] || return 0
 	LAB_IS_UP=0
 	for pid in "${LAB_PIDS[@]}"; do
@@ -496,17 +571,29 @@ lab_exec_backend() {
 	lab_in "${LAB_LB_BACKEND_NS[$i]}" "$@"
 }
 
-# Index (0-based) of a backend by name (be1..), address or namespace.
-lab_lb_backend_index() {
-	local i
-	for i in "${!LAB_LB_BACKEND_NAME[@]}"; do
-		if [[ $1 == "${LAB_LB_BACKEND_NAME[$i]}" || $1 == "${LAB_LB_BACKEND_V4[$i]}" ||
-			$1 == "${LAB_LB_BACKEND_V6[$i]}" || $1 == "${LAB_LB_BACKEND_NS[$i]}" ]]; then
-			echo "$i"
-			return 0
-		fi
+# _lab_index_of KEY ARRAY...: the first index (0-based) at which one of the
+# named arrays (all of the first one's length) holds KEY.  An empty KEY
+# matches nothing: a pod without IPv6 has "" as its address.
+_lab_index_of() {
+	local key=$1 i name ref
+	shift
+	[[ -n $key ]] || return 1
+	local -n _lab_index_first=$1
+	for i in "${!_lab_index_first[@]}"; do
+		for name; do
+			ref="${name}[$i]"
+			if [[ ${!ref} == "$key" ]]; then
+				echo "$i"
+				return 0
+			fi
+		done
 	done
 	return 1
+}
+
+# Index (0-based) of a backend by name (be1..), address or namespace.
+lab_lb_backend_index() {
+	_lab_index_of "$1" LAB_LB_BACKEND_NAME LAB_LB_BACKEND_V4 LAB_LB_BACKEND_V6 LAB_LB_BACKEND_NS
 }
 
 # _lab_bridge_port NS IF MAC PORT: a veth from IF (in NS, with MAC) to PORT
@@ -561,30 +648,24 @@ _lab_fabric_up() {
 	_lab_do ip -n "$LAB_NS_FABRIC" link set "$LAB_LB_BRIDGE" up || return 1
 }
 
+# _lab_lb_member NS IF MAC PORT V4 V6 NODE_V4 NODE_V6: a client or backend
+# of the load-balancer lab on the fabric bridge (IF with MAC, on bridge
+# PORT), sending finished checksums, with V4/24 and V6/64, and permanent
+# neighbour entries both ways with the node's NODE_V4 and NODE_V6.
+_lab_lb_member() {
+	local ns=$1 ifc=$2 mac=$3 port=$4 v4=$5 v6=$6 node4=$7 node6=$8
+	_lab_do _lab_bridge_port "$ns" "$ifc" "$mac" "$port" || return 1
+	_lab_do _lab_sender_offloads "$ns" "$ifc" || return 1
+	_lab_do ip -n "$ns" addr add "$v4/24" dev "$ifc" || return 1
+	_lab_do ip -n "$ns" addr add "$v6/64" dev "$ifc" nodad || return 1
+	_lab_do _lab_neigh "$ns" "$ifc" "$LAB_MAC_NODE" "$node4" "$node6" || return 1
+	_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "$mac" "$v4" "$v6" || return 1
+}
+
 lab_up_lb() {
 	local a i ns
-	lab_require_root || return 1
-	lab_ensure_bpffs || return 1
-	for a in ip bridge ethtool nsenter python3 ping; do
-		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs)" >&2
-			return 1
-		}
-	done
-	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
-		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
-		return 1
-	fi
-	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
-		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
-		return 1
-	fi
-	for ns in $(_lab_namespaces); do
-		if [[ -e /run/netns/$ns ]]; then
-			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_preflight "ip bridge ethtool nsenter python3 ping" "$(_lab_namespaces)" || return 1
+	_lab_need_xdp_pass || return 1
 	LAB_IS_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" || return 1
 
@@ -616,54 +697,33 @@ lab_up_lb() {
 
 	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
 		ns=${LAB_LB_CLIENT_NS[$i]}
-		_lab_do _lab_bridge_port "$ns" "$LAB_IF_CLIENT" "${LAB_LB_CLIENT_MAC[$i]}" \
-			"${LAB_LB_CLIENT_PORT[$i]}" || return 1
-		_lab_do _lab_sender_offloads "$ns" "$LAB_IF_CLIENT" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V4[$i]}/24" dev "$LAB_IF_CLIENT" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_CLIENT_V6[$i]}/64" dev "$LAB_IF_CLIENT" nodad || return 1
+		_lab_lb_member "$ns" "$LAB_IF_CLIENT" "${LAB_LB_CLIENT_MAC[$i]}" "${LAB_LB_CLIENT_PORT[$i]}" \
+			"${LAB_LB_CLIENT_V4[$i]}" "${LAB_LB_CLIENT_V6[$i]}" \
+			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 		for a in "${LAB_LB_VIP_NETS_V4[@]}"; do
 			_lab_do ip -n "$ns" route add "$a" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
 		done
 		for a in "${LAB_LB_VIP_NETS_V6[@]}"; do
 			_lab_do ip -n "$ns" -6 route add "$a" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
 		done
-		_lab_do _lab_neigh "$ns" "$LAB_IF_CLIENT" "$LAB_MAC_NODE" \
-			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
-		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_CLIENT_MAC[$i]}" \
-			"${LAB_LB_CLIENT_V4[$i]}" "${LAB_LB_CLIENT_V6[$i]}" || return 1
 	done
 
 	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
 		ns=${LAB_LB_BACKEND_NS[$i]}
-		_lab_do _lab_bridge_port "$ns" "$LAB_LB_IF_BACKEND" "${LAB_LB_BACKEND_MAC[$i]}" \
-			"${LAB_LB_BACKEND_PORT[$i]}" || return 1
-		_lab_do _lab_sender_offloads "$ns" "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V4[$i]}/24" dev "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do ip -n "$ns" addr add "${LAB_LB_BACKEND_V6[$i]}/64" dev "$LAB_LB_IF_BACKEND" nodad || return 1
+		_lab_lb_member "$ns" "$LAB_LB_IF_BACKEND" "${LAB_LB_BACKEND_MAC[$i]}" "${LAB_LB_BACKEND_PORT[$i]}" \
+			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" \
+			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
 		_lab_do ip -n "$ns" route add default via "$LAB_LB_NODE_BACKEND_V4" dev "$LAB_LB_IF_BACKEND" || return 1
 		_lab_do ip -n "$ns" -6 route add default via "$LAB_LB_NODE_BACKEND_V6" dev "$LAB_LB_IF_BACKEND" || return 1
-		_lab_do _lab_neigh "$ns" "$LAB_LB_IF_BACKEND" "$LAB_MAC_NODE" \
-			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
-		_lab_do _lab_neigh "$LAB_NS_NODE" "$LAB_IF_NODE" "${LAB_LB_BACKEND_MAC[$i]}" \
-			"${LAB_LB_BACKEND_V4[$i]}" "${LAB_LB_BACKEND_V6[$i]}" || return 1
 	done
 
-	# Fail early and clearly if the plumbing itself is broken.
-	for i in "${!LAB_LB_CLIENT_NS[@]}"; do
-		for a in "$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6"; do
-			if ! lab_in "${LAB_LB_CLIENT_NS[$i]}" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-				echo "error: lab $LAB_ID: ${LAB_LB_CLIENT_NS[$i]} cannot reach the node ($a) over the bridge" >&2
-				return 1
-			fi
-		done
+	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
+		_lab_reaches "$ns" "(the node) over the bridge" \
+			"$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 	done
-	for i in "${!LAB_LB_BACKEND_NS[@]}"; do
-		for a in "$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6"; do
-			if ! lab_exec_backend "$i" ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-				echo "error: lab $LAB_ID: ${LAB_LB_BACKEND_NS[$i]} cannot reach the node ($a) over the bridge" >&2
-				return 1
-			fi
-		done
+	for ns in "${LAB_LB_BACKEND_NS[@]}"; do
+		_lab_reaches "$ns" "(the node) over the bridge" \
+			"$LAB_LB_NODE_BACKEND_V4" "$LAB_LB_NODE_BACKEND_V6" || return 1
 	done
 	sleep "$LAB_SETTLE"
 }
@@ -756,9 +816,9 @@ lab_lb_write_config() {
 # ==== pods behind the node: lab_pods_up ===========================================
 #
 # Added on top of lab_up (same conventions: LAB_ID-prefixed namespaces,
-# nothing in the root namespace, static neighbours); lab_pods_down, then
-# lab_down, undo it:
-#   trap 'lab_pods_down; lab_down' EXIT
+# nothing in the root namespace, static neighbours); lab_down undoes it
+# (lab_pods_down alone takes just the pods away):
+#   trap lab_down EXIT
 #   lab_up && lab_pods_up
 # Three pod namespaces hang off the node, each by its own veth pair, the
 # way a CNI plugin wires pods:
@@ -808,8 +868,8 @@ LAB_POD_ROUTES_V6=(2001:db8:b0d::/48)
 LAB_POD_VETH_NOW=("${LAB_POD_VETH[@]}")
 
 # lab_pods_down: kill what runs in the pods and delete their namespaces.
-# lab_down does not know the pods: call this first (it is safe to call
-# more than once, and after a partial lab_pods_up).
+# lab_down calls it first (it is safe to call more than once, and after a
+# partial lab_pods_up).
 lab_pods_down() {
 	local i
 	[[ ${LAB_PODS_UP:-0} == 1 ]] || return 0
@@ -829,15 +889,7 @@ lab_exec_pod() {
 
 # Index (0-based) of a pod by name, address or namespace.
 lab_pod_index() {
-	local i
-	for i in "${!LAB_POD_NAME[@]}"; do
-		if [[ $1 == "${LAB_POD_NAME[$i]}" || $1 == "${LAB_POD_V4[$i]}" ||
-			($1 == "${LAB_POD_V6[$i]}" && -n $1) || $1 == "${LAB_POD_NS[$i]}" ]]; then
-			echo "$i"
-			return 0
-		fi
-	done
-	return 1
+	_lab_index_of "$1" LAB_POD_NAME LAB_POD_V4 LAB_POD_V6 LAB_POD_NS
 }
 
 # lab_pod_add I [VETH]: create pod I's namespace and its veth pair, the
@@ -909,17 +961,11 @@ lab_pod_del() {
 # reachable from the client (checked with a ping each way: run it before
 # pod policies that would drop ICMP are in force), MLD over.
 lab_pods_up() {
-	local i r
 	[[ ${LAB_IS_UP:-0} == 1 ]] || {
 		echo "error: lab_pods_up needs lab_up first" >&2
 		return 1
 	}
-	for i in "${LAB_POD_NS[@]}"; do
-		if [[ -e /run/netns/$i ]]; then
-			echo "error: lab $LAB_ID already has pod namespace $i; pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_pods_absent "${!LAB_POD_NS[@]}" || return 1
 	LAB_PODS_UP=1
 	# shellcheck disable=SC2016
 	_lab_do lab_exec_node bash -c '
@@ -929,30 +975,52 @@ lab_pods_up() {
 			echo 1 >"/proc/sys/net/ipv6/conf/$scope/forwarding"
 			echo 0 >"/proc/sys/net/ipv4/conf/$scope/send_redirects"
 		done' || return 1
+	_lab_pods_route "$LAB_NS_CLIENT" "$LAB_NODE_V4" "$LAB_NODE_V6" || return 1
+	_lab_pods_add "${!LAB_POD_NS[@]}" || return 1
+	sleep "$LAB_SETTLE"
+}
+
+# _lab_pods_absent I...: none of pods I... (0-based) has a namespace yet
+# (another lab with this LAB_ID).
+_lab_pods_absent() {
+	local i
+	for i; do
+		if [[ -e /run/netns/${LAB_POD_NS[$i]} ]]; then
+			echo "error: lab $LAB_ID already has pod namespace ${LAB_POD_NS[$i]}; pick another LAB_ID" >&2
+			return 1
+		fi
+	done
+}
+
+# _lab_pods_route NS VIA4 VIA6: client namespace NS reaches the pod prefixes
+# through the node's VIA4 / VIA6.
+_lab_pods_route() {
+	local ns=$1 via4=$2 via6=$3 r
 	for r in "${LAB_POD_ROUTES_V4[@]}"; do
-		_lab_do ip -n "$LAB_NS_CLIENT" route add "$r" via "$LAB_NODE_V4" dev "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" route add "$r" via "$via4" dev "$LAB_IF_CLIENT" || return 1
 	done
 	for r in "${LAB_POD_ROUTES_V6[@]}"; do
-		_lab_do ip -n "$LAB_NS_CLIENT" -6 route add "$r" via "$LAB_NODE_V6" dev "$LAB_IF_CLIENT" || return 1
+		_lab_do ip -n "$ns" -6 route add "$r" via "$via6" dev "$LAB_IF_CLIENT" || return 1
 	done
-	for i in "${!LAB_POD_NS[@]}"; do
+}
+
+# _lab_pods_add I...: wire pods I... (lab_pod_add), then check that each is
+# reachable from the client.
+_lab_pods_add() {
+	local i
+	for i; do
 		lab_pod_add "$i" || return 1
 	done
-	for i in "${!LAB_POD_NS[@]}"; do
+	for i; do
 		lab_pod_reachable "$i" || return 1
 	done
-	sleep "$LAB_SETTLE"
 }
 
 # lab_pod_reachable I: one ping from the client to each of pod I's addresses.
 lab_pod_reachable() {
-	local i=$1 a
-	for a in ${LAB_POD_V4[$i]} ${LAB_POD_V6[$i]}; do
-		if ! lab_exec_client ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-			echo "error: lab $LAB_ID: client cannot reach ${LAB_POD_NAME[$i]} ($a) through the node" >&2
-			return 1
-		fi
-	done
+	local i=$1
+	# shellcheck disable=SC2086 # a pod may have no IPv6 address
+	_lab_reaches "$LAB_NS_CLIENT" "(${LAB_POD_NAME[$i]}) through the node" ${LAB_POD_V4[$i]} ${LAB_POD_V6[$i]}
 }
 
 # lab_pod_ifstats I: "rx_packets rx_bytes tx_packets tx_bytes" of pod I's
@@ -1075,37 +1143,21 @@ print(next((k for k, v in names.items() if v == sys.argv[1]), ""))' "$1"
 # the load-balancer topology (call lab_up_lb first), wired as lab_pod_add
 # wires them.  Both clients get routes to the pod prefixes via the node
 # (more specific than their on-link 198.51.100.0/24, which holds the pod
-# addresses), and every pod is pinged from client 1.  lab_pods_down, then
-# lab_down, undo it.
+# addresses), and every pod is pinged from client 1.  lab_down undoes it.
 lab_lb_pods_up() {
-	local i r ns
+	local ns
 	local -a idx=("$@")
 	[[ ${LAB_IS_UP:-0} == 1 && -e /run/netns/$LAB_NS_FABRIC ]] || {
 		echo "error: lab_lb_pods_up needs lab_up_lb first" >&2
 		return 1
 	}
 	((${#idx[@]})) || idx=("${!LAB_POD_NS[@]}")
-	for i in "${idx[@]}"; do
-		if [[ -e /run/netns/${LAB_POD_NS[$i]} ]]; then
-			echo "error: lab $LAB_ID already has pod namespace ${LAB_POD_NS[$i]}; pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_pods_absent "${idx[@]}" || return 1
 	LAB_PODS_UP=1
 	for ns in "${LAB_LB_CLIENT_NS[@]}"; do
-		for r in "${LAB_POD_ROUTES_V4[@]}"; do
-			_lab_do ip -n "$ns" route add "$r" via "$LAB_LB_NODE_CLIENT_V4" dev "$LAB_IF_CLIENT" || return 1
-		done
-		for r in "${LAB_POD_ROUTES_V6[@]}"; do
-			_lab_do ip -n "$ns" -6 route add "$r" via "$LAB_LB_NODE_CLIENT_V6" dev "$LAB_IF_CLIENT" || return 1
-		done
+		_lab_pods_route "$ns" "$LAB_LB_NODE_CLIENT_V4" "$LAB_LB_NODE_CLIENT_V6" || return 1
 	done
-	for i in "${idx[@]}"; do
-		lab_pod_add "$i" || return 1
-	done
-	for i in "${idx[@]}"; do
-		lab_pod_reachable "$i" || return 1
-	done
+	_lab_pods_add "${idx[@]}" || return 1
 }
 
 # lab_lb_client_gen_ready I: let client I (0-based) send frames with
@@ -1124,8 +1176,8 @@ lab_lb_client_gen_ready() {
 # spreads flows over them by ECMP, the VIPs announced over BGP by BIRD 2 on
 # each node.  Same conventions as above (LAB_ID-prefixed namespaces, nothing
 # in the root namespace, permanent neighbours, BIRD's sockets, logs and
-# configs under $LAB_TMP).  lab_cluster_down, then lab_down, undo it:
-#   trap 'lab_cluster_down; lab_down' EXIT
+# configs under $LAB_TMP).  lab_down undoes it (lab_cluster_down first):
+#   trap lab_down EXIT
 #
 #   "$LAB_NS_CLIENT"            "$LAB_CL_NS_ROUTER" (BIRD, AS 65000)
 #   c0 198.51.100.2/24 -------- rc0 198.51.100.1/24
@@ -1326,28 +1378,10 @@ _lab_cl_bird_start() {
 
 lab_up_cluster() {
 	local a i ns
-	lab_require_root || return 1
-	lab_ensure_bpffs || return 1
-	for a in ip bridge ethtool nsenter python3 ping "$LAB_CL_BIRD" birdc; do
-		command -v "$a" >/dev/null || {
-			echo "error: $a not found (make deps installs what the lab needs; bird2 for bird)" >&2
-			return 1
-		}
-	done
-	if [[ ! -r $LAB_LB_XDP_PASS ]]; then
-		echo "error: $LAB_LB_XDP_PASS missing (run make)" >&2
-		return 1
-	fi
-	if [[ ! $LAB_ID =~ ^[A-Za-z0-9_-]+$ ]]; then
-		echo "error: LAB_ID '$LAB_ID' must be letters, digits, _ and - only" >&2
-		return 1
-	fi
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_FABRIC" "${LAB_LB_BACKEND_NS[@]}" $(_lab_cl_namespaces); do
-		if [[ -e /run/netns/$ns ]]; then
-			echo "error: lab $LAB_ID already exists (namespace $ns); pick another LAB_ID" >&2
-			return 1
-		fi
-	done
+	_lab_preflight "ip bridge ethtool nsenter python3 ping $LAB_CL_BIRD birdc" \
+		"$LAB_NS_CLIENT $LAB_NS_FABRIC ${LAB_LB_BACKEND_NS[*]} $(_lab_cl_namespaces)" \
+		"; bird2 for bird" || return 1
+	_lab_need_xdp_pass || return 1
 	LAB_IS_UP=1
 	LAB_CLUSTER_UP=1
 	_lab_do mkdir -p "$LAB_TMP" "${LAB_CL_DIR[@]}" "$LAB_PIN_DIR" "$LAB_XDP_BPFFS" \
@@ -1420,16 +1454,8 @@ lab_up_cluster() {
 		"$LAB_CL_CLIENT_V4" "${LAB_CL_CLIENT_SRCS[@]}" || return 1
 
 	# Plumbing check: client -> router -> every fabric member.
-	for a in "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}"; do
-		if ! lab_cl_exec_router ping -n -q -c 1 -W 2 "$a" >/dev/null; then
-			echo "error: lab $LAB_ID: the router cannot reach $a over the fabric" >&2
-			return 1
-		fi
-	done
-	if ! lab_exec_client ping -n -q -c 1 -W 2 "$LAB_CL_ROUTER_FAB_V4" >/dev/null; then
-		echo "error: lab $LAB_ID: the client cannot reach the router" >&2
-		return 1
-	fi
+	_lab_reaches "$LAB_CL_NS_ROUTER" "over the fabric" "${LAB_CL_NODE_V4[@]}" "${LAB_LB_BACKEND_V4[@]}" || return 1
+	_lab_reaches "$LAB_NS_CLIENT" "(the router)" "$LAB_CL_ROUTER_FAB_V4" || return 1
 
 	# BIRD: the router, then each node (with an empty VIP set until its
 	# sluice daemon writes one).
@@ -1556,8 +1582,8 @@ lab_cluster_via() {
 }
 
 # lab_cluster_down: stop the daemons and BIRDs, detach XDP, delete the
-# router and node namespaces and the nodes' pins.  Call before lab_down
-# (which removes the client, fabric and backends); safe to call twice.
+# router and node namespaces and the nodes' pins.  lab_down calls it before
+# it removes the client, fabric and backends; safe to call twice.
 lab_cluster_down() {
 	local i pid
 	[[ ${LAB_CLUSTER_UP:-0} == 1 ]] || return 0

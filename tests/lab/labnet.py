@@ -528,16 +528,41 @@ def cmd_udp_echo_ask(a):
     print("sent %d replies %d" % (a.count, replies))
 
 
+def add_flow_args(s, port=None, timeout=None):
+    """--src, --dst and --port (required unless PORT is its default), and
+    --timeout in seconds when TIMEOUT is given: what every command that talks
+    from one address to another takes."""
+    s.add_argument("--src", required=True)
+    s.add_argument("--dst", required=True)
+    if port is None:
+        s.add_argument("--port", type=int, required=True)
+    else:
+        s.add_argument("--port", type=int, default=port)
+    if timeout is not None:
+        s.add_argument("--timeout", type=float, default=timeout)
+
+
+def add_datagram_args(s):
+    """--count and --size: how many datagrams, how big."""
+    s.add_argument("--count", type=int, default=1)
+    s.add_argument("--size", type=int, default=32, help="payload bytes")
+
+
+def add_before_after(sub, name, fn):
+    """A command that compares two snapshot files."""
+    s = sub.add_parser(name)
+    s.add_argument("before")
+    s.add_argument("after")
+    s.set_defaults(fn=fn)
+
+
 def add_pod_commands(sub):
     s = sub.add_parser("pod-snapshot")
     s.add_argument("pin_dir")
     s.add_argument("--out", help="write here (atomically) instead of stdout")
     s.set_defaults(fn=cmd_pod_snapshot)
 
-    s = sub.add_parser("pod-delta")
-    s.add_argument("before")
-    s.add_argument("after")
-    s.set_defaults(fn=cmd_pod_delta)
+    add_before_after(sub, "pod-delta", cmd_pod_delta)
 
     s = sub.add_parser("mark-sink")
     s.add_argument("--port", type=int, required=True)
@@ -547,11 +572,8 @@ def add_pod_commands(sub):
     s.set_defaults(fn=cmd_mark_sink)
 
     s = sub.add_parser("udp-echo-ask")
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--count", type=int, default=1)
-    s.add_argument("--size", type=int, default=32, help="payload bytes")
+    add_flow_args(s)
+    add_datagram_args(s)
     s.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each reply")
     s.set_defaults(fn=cmd_udp_echo_ask)
 
@@ -569,20 +591,14 @@ def main():
     s.set_defaults(fn=cmd_sink)
 
     s = sub.add_parser("udp-send")
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--count", type=int, default=1)
-    s.add_argument("--size", type=int, default=32, help="payload bytes")
+    add_flow_args(s)
+    add_datagram_args(s)
     s.add_argument("--interval", type=float, default=0.0, help="seconds between datagrams")
     s.add_argument("--duration", type=float, default=0.0, help="send for this long instead of --count")
     s.set_defaults(fn=cmd_udp_send)
 
     s = sub.add_parser("tcp-connect")
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--timeout", type=float, default=2.0)
+    add_flow_args(s, timeout=2.0)
     s.set_defaults(fn=cmd_tcp_connect)
 
     s = sub.add_parser("count")
@@ -591,10 +607,7 @@ def main():
     s.add_argument("src")
     s.set_defaults(fn=cmd_count)
 
-    s = sub.add_parser("stats-delta")
-    s.add_argument("before")
-    s.add_argument("after")
-    s.set_defaults(fn=cmd_stats_delta)
+    add_before_after(sub, "stats-delta", cmd_stats_delta)
 
     s = sub.add_parser("http-server")
     s.add_argument("--name", required=True)
@@ -610,27 +623,18 @@ def main():
     s.set_defaults(fn=cmd_udp_echo)
 
     s = sub.add_parser("http-spread")
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, default=80)
+    add_flow_args(s, port=80, timeout=2.0)
     s.add_argument("--sport", type=int, required=True, help="first source port")
     s.add_argument("--count", type=int, required=True)
-    s.add_argument("--timeout", type=float, default=2.0)
     s.set_defaults(fn=cmd_http_spread)
 
     s = sub.add_parser("http-session")
-    s.add_argument("--src", required=True)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, default=80)
-    s.add_argument("--timeout", type=float, default=3.0)
+    add_flow_args(s, port=80, timeout=3.0)
     s.set_defaults(fn=cmd_http_session)
 
     s = sub.add_parser("udp-ask")
-    s.add_argument("--src", required=True)
+    add_flow_args(s, timeout=2.0)
     s.add_argument("--sport", type=int, default=0)
-    s.add_argument("--dst", required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--timeout", type=float, default=2.0)
     s.set_defaults(fn=cmd_udp_ask)
 
     add_pod_commands(sub)

@@ -44,7 +44,7 @@ test_cleanup() {
 report_traps test_autoblock
 
 command -v hping3 >/dev/null || bail "hping3" "hping3 is not installed (make deps installs it)"
-lab_up >/dev/null || bail "lab-up" "the lab did not come up"
+setup_or_bail "lab-up" lab_up
 lab_sink_start || bail "sink" "the TCP sink did not start"
 
 cat >"$CONF" <<CONF
@@ -59,15 +59,10 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 600 "$CONF"
 
-lab_bg "$LAB_NS_NODE" "$DAEMON_LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" \
-	"$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$CONF"
-DAEMON_PID=${LAB_PIDS[-1]}
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$DAEMON_PID" 2>/dev/null || bail "daemon-start" "the daemon exited: $(tail -n 3 "$DAEMON_LOG")"
-	lab_sluice status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-lab_sluice status >/dev/null 2>&1 || bail "daemon-start" "no answer on $SOCK"
+if ! lab_daemon_start "$CONF" "$DAEMON_LOG"; then
+	kill -0 "$LAB_DAEMON_PID" 2>/dev/null || bail "daemon-start" "the daemon exited: $(tail -n 3 "$DAEMON_LOG")"
+	bail "daemon-start" "no answer on $SOCK"
+fi
 ok "daemon-start"
 
 stat_json() { lab_sluice stats --json; }

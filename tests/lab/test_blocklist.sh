@@ -33,10 +33,6 @@ UDP_BYTES_V6=$((14 + 40 + 8 + UDP_SIZE))
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_blocklist
 
 # ---- counter deltas -----------------------------------------------------
@@ -51,16 +47,6 @@ delta_since() {
 	sleep 0.3
 	lab_stats_snapshot "$LAB_TMP/after.json"
 	lab_stats_delta "$LAB_TMP/before.json" "$LAB_TMP/after.json" | sort
-}
-
-# check_delta NAME EXPECTED ACTUAL: exact comparison of delta texts.
-check_delta() {
-	local name=$1 want=$2 got=$3
-	if [[ $got == "$want" ]]; then
-		ok "$name"
-	else
-		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
-	fi
 }
 
 # check_delta_only NAME SLOT ACTUAL: something moved, and only SLOT did
@@ -153,11 +139,7 @@ tcp_check() {
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 # lab_up must run in this shell (not in $(...)) so lab_down knows what to
 # undo; its one-line error goes through a file.
-UP_ERR=$(mktemp)
-if ! lab_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
-ok "lab-up"
+check_setup "lab-up" lab_up
 lab_sink_start || bail "sink" "UDP/TCP sink did not start in the node namespace"
 
 # Attach: native or nothing.  The CLI's own one-line error says why.

@@ -47,11 +47,6 @@ SESSIONS=${SESSIONS:-8}       # keep-alive connections per VIP
 BOTH="${LAB_CL_NODE_V4[0]} ${LAB_CL_NODE_V4[1]}"
 N1=${LAB_CL_NODE_V4[0]}
 
-test_cleanup() {
-	lab_cluster_down
-	lab_down
-	return 0
-}
 report_traps test_cluster
 
 one_line() { tr '\n' ' ' <<<"$1" | head -c 300; }
@@ -87,6 +82,20 @@ wait_vips() {
 		t=$(lab_cluster_wait_nexthops "$v" "$want" "$secs") || return 1
 		WAITED=$(python3 -c "import sys; print(max(float(sys.argv[1]), float(sys.argv[2])))" "$WAITED" "$t")
 	done
+}
+
+# spare_all up|down: `backend up|down` for every spare backend on both nodes.
+spare_all() {
+	local i b
+	for i in 0 1; do
+		for b in "${LAB_LB_BACKEND_V4[@]}"; do
+			lab_cl_sluice "$i" backend "$1" spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
+		done
+	done
+}
+# spare_be2_up NODE: spare's backend be2 up again on node NODE (0-based) only.
+spare_be2_up() {
+	lab_cl_sluice "$1" backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
 }
 
 # ---- flows and the backends' logs ---------------------------------------
@@ -232,12 +241,10 @@ held_count() { awk -v n="$2" '$4 == n' "$LAB_TMP/held-$1" | wc -l; }
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v bird >/dev/null && command -v birdc >/dev/null ||
 	bail "tools" "bird/birdc not installed (make deps installs bird2)"
-UP_ERR=$(mktemp)
-lab_up_cluster 2>"$UP_ERR" || bail "lab-up" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "lab-up" lab_up_cluster
 lab_exec_client sh -c 'echo 1 >/proc/sys/net/ipv4/tcp_tw_reuse' 
 ok "lab-up (router + 2 nodes with BIRD, 3 backends, client)"
-lab_cluster_servers_start 2>"$UP_ERR" || bail "backends-up" "$(tail -n 1 "$UP_ERR")"
-ok "backends-up"
+check_setup "backends-up" lab_cluster_servers_start
 
 t0=$(date +%s.%N)
 for i in 0 1; do
@@ -290,11 +297,7 @@ else
 fi
 
 # ---- a service with no backend up is withdrawn, and comes back ------------------
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend down spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all down
 if wait_vips "" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	echo "# all of spare's backends down on both nodes: $LAB_CL_VIP_SPARE gone from the router in ${WAITED}s"
 	r=""
@@ -305,7 +308,7 @@ if wait_vips "" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 else
 	fail "all-backends-down-withdrawn" "$LAB_CL_VIP_SPARE still via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 fi
-lab_cl_sluice 0 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_be2_up 0
 if wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	ok "one-backend-up-announced-again (n1 only, ${WAITED}s)"
 else
@@ -313,11 +316,7 @@ else
 fi
 
 # ---- health: all of spare's servers die -> withdrawn; back -> announced ------------
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend up spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all up
 if ! wait_vips "$BOTH" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE"; then
 	fail "health-all-down-withdrawn" "spare not back via both nodes after backend up: [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 else
@@ -341,19 +340,15 @@ else
 		fail "health-up-announced-again" "$LAB_CL_VIP_SPARE via [$(lab_cluster_nexthops "$LAB_CL_VIP_SPARE")]"
 	fi
 fi
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend down spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
-lab_cl_sluice 0 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_all down
+spare_be2_up 0
 wait_vips "$N1" "$ROUTE_SECS" "$LAB_CL_VIP_SPARE" || true
 
 # ---- BIRD unreachable: counted, retried --------------------------------------------
 f0=$(node_metric 1 'sluice_bgp_handovers_total\{result="failed"')
 kill "${LAB_CL_BIRD_PIDS[2]}" 2>/dev/null || true
 wait "${LAB_CL_BIRD_PIDS[2]}" 2>/dev/null || true
-lab_cl_sluice 1 backend up spare "${LAB_LB_BACKEND_V4[1]}:$LAB_CL_SPARE_PORT" >/dev/null
+spare_be2_up 1
 sleep 2
 f1=$(node_metric 1 'sluice_bgp_handovers_total\{result="failed"')
 insync=$(node_metric 1 '^sluice_bgp_in_sync ')
@@ -370,11 +365,7 @@ if wait_vips "$BOTH" 20 "${LAB_CL_VIPS[@]}" && [[ $(node_metric 1 '^sluice_bgp_i
 else
 	fail "bird-back-retried-in-sync" "in_sync $(node_metric 1 '^sluice_bgp_in_sync '); $(for v in "${LAB_CL_VIPS[@]}"; do echo -n "$v via [$(lab_cluster_nexthops "$v")] "; done)"
 fi
-for i in 0 1; do
-	for b in "${LAB_LB_BACKEND_V4[@]}"; do
-		lab_cl_sluice "$i" backend up spare "$b:$LAB_CL_SPARE_PORT" >/dev/null
-	done
-done
+spare_all up
 
 # ---- held connections, then stop n2 --------------------------------------------------
 open_sessions nat "$LAB_CL_VIP_WEB" 80

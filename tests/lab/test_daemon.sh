@@ -67,7 +67,6 @@ test_cleanup() {
 	return 0
 }
 report_traps test_daemon
-DAEMON_PID=
 
 # ---- the traffic tool (written into the lab's temp dir) -------------------------
 
@@ -249,22 +248,17 @@ def main():
     s.add_argument("--out", required=True)
     s.add_argument("--ready", required=True)
     s.set_defaults(fn=cmd_recv)
-    s = sub.add_parser("send")
-    for k in ("--src", "--dst", "--out"):
-        s.add_argument(k, required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--rate", type=float, required=True)
-    s.add_argument("--duration", type=float, required=True)
-    s.set_defaults(fn=cmd_send)
-    s = sub.add_parser("lb")
-    for k in ("--src", "--dst", "--out"):
-        s.add_argument(k, required=True)
-    s.add_argument("--port", type=int, required=True)
-    s.add_argument("--sport", type=int, required=True)
-    s.add_argument("--flows", type=int, required=True)
-    s.add_argument("--rate", type=float, required=True)
-    s.add_argument("--duration", type=float, required=True)
-    s.set_defaults(fn=cmd_lb)
+    # send and lb: a paced stream from --src to --dst:--port, logged to --out
+    for name, fn in (("send", cmd_send), ("lb", cmd_lb)):
+        s = sub.add_parser(name)
+        for k in ("--src", "--dst", "--out"):
+            s.add_argument(k, required=True)
+        for k, t in (("--port", int), ("--rate", float), ("--duration", float)):
+            s.add_argument(k, type=t, required=True)
+        s.set_defaults(fn=fn)
+        if name == "lb":
+            s.add_argument("--sport", type=int, required=True)
+            s.add_argument("--flows", type=int, required=True)
     s = sub.add_parser("check")
     for k in ("--sent", "--recv", "--src", "--initial"):
         s.add_argument(k, required=True)
@@ -306,19 +300,6 @@ write_conf() {
 	} >>"$file"
 }
 
-daemon_start() {
-	local i
-	lab_bg "$LAB_NS_NODE" "$DAEMON_LOG" env SLUICE_PIN_DIR="$LAB_PIN_DIR" \
-		LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$CONF"
-	DAEMON_PID=${LAB_PIDS[-1]}
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
-		lab_sluice status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # The active generation's serial, read from the pinned state (no daemon needed).
 state_serial() {
 	bpftool map lookup pinned "$LAB_PIN_DIR/sluice_state" key 0 0 0 0 -j |
@@ -346,7 +327,7 @@ reload_to() {
 	t0=$(now_us)
 	if [[ $how == hup ]]; then
 		before=$(state_serial)
-		kill -HUP "$DAEMON_PID"
+		kill -HUP "$LAB_DAEMON_PID"
 		for ((i = 0; i < 100; i++)); do
 			[[ $(state_serial) != "$before" ]] && break
 			sleep 0.02
@@ -459,11 +440,7 @@ xdp_prog_id() { ip -n "$LAB_NS_NODE" -d link show dev "$LAB_IF_NODE" | sed -n 's
 # ---- set-up ----------------------------------------------------------------------
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
-UP_ERR=$(mktemp)
-if ! lab_up_lb 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
-ok "lab-up"
+check_setup "lab-up" lab_up_lb
 lab_lb_servers_start || bail "backend-servers" "the backends' servers did not start"
 ip -n "$LAB_NS_CLIENT2" addr add "$DYN_SRC/32" dev "$LAB_IF_CLIENT"
 write_dstream
@@ -533,15 +510,14 @@ ip -n "$LAB_NS_NODE" link del gen0
 
 # ---- the daemon ----------------------------------------------------------------------
 
-daemon_start || bail "daemon-starts" "no answer on $SOCK: $(tail -n 3 "$DAEMON_LOG")"
-ok "daemon-starts"
+check_daemon_start "daemon-starts" "$CONF" "$DAEMON_LOG"
 mode=$(lab_xdp_mode)
 check "attached-native" "$([[ $mode == xdp ]] && echo 0 || echo 1)" "ip link shows '${mode:-none}' on $LAB_IF_NODE"
 perm=$(stat -c %a "$SOCK")
 check "control-socket-0600" "$([[ $perm == 600 ]] && echo 0 || echo 1)" "mode $perm"
-capeff=$(sed -n 's/^CapEff:\t//p' "/proc/$DAEMON_PID/status")
-capprm=$(sed -n 's/^CapPrm:\t//p' "/proc/$DAEMON_PID/status")
-capbnd=$(sed -n 's/^CapBnd:\t//p' "/proc/$DAEMON_PID/status")
+capeff=$(sed -n 's/^CapEff:\t//p' "/proc/$LAB_DAEMON_PID/status")
+capprm=$(sed -n 's/^CapPrm:\t//p' "/proc/$LAB_DAEMON_PID/status")
+capbnd=$(sed -n 's/^CapBnd:\t//p' "/proc/$LAB_DAEMON_PID/status")
 echo "# daemon capabilities: effective $capeff permitted $capprm bounding $capbnd"
 # nothing, or CAP_BPF (bit 39) on kernels that gate every bpf() command
 if [[ ($capeff == 0000000000000000 || $capeff == 0000008000000000) && $capprm == "$capeff" &&
@@ -633,7 +609,7 @@ if cmp -s "$LAB_TMP/dump0" "$LAB_TMP/dump1"; then
 else
 	fail "invalid-reload-changes-no-map" "$(diff "$LAB_TMP/dump0" "$LAB_TMP/dump1" | head -n 6 | tr '\n' ' ')"
 fi
-kill -HUP "$DAEMON_PID"
+kill -HUP "$LAB_DAEMON_PID"
 for ((i = 0; i < 50; i++)); do
 	[[ $(daemon_stat reload_failures) == 2 ]] && break
 	sleep 0.1
@@ -748,11 +724,11 @@ pinned_ids >"$LAB_TMP/ids0"
 traffic_start kill "$RUN_SECONDS" 24000
 sleep 2
 serial_before=$(state_serial)
-kill -KILL "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null || true
+kill -KILL "$LAB_DAEMON_PID"
+wait "$LAB_DAEMON_PID" 2>/dev/null || true
 sleep 2
 attached_while_dead=$(xdp_prog_id)
-daemon_start || fail "daemon-restarts" "$(tail -n 3 "$DAEMON_LOG")"
+lab_daemon_start "$CONF" "$DAEMON_LOG" || fail "daemon-restarts" "$(tail -n 3 "$DAEMON_LOG")"
 serial_after=$(state_serial)
 traffic_wait || fail "traffic-senders" "a sender failed"
 check "xdp-stays-while-daemon-dead" "$([[ $attached_while_dead == "$prog_before" ]] && echo 0 || echo 1)" \
@@ -782,12 +758,12 @@ lab_sluice block del 198.51.100.250/32 >/dev/null 2>&1 || true
 
 leak_snapshot() {
 	echo "pins $(find "$LAB_PIN_DIR" -mindepth 1 | wc -l)"
-	echo "fds $(find "/proc/$DAEMON_PID/fd" -mindepth 1 | wc -l)"
-	echo "bpf_map_fds $(find "/proc/$DAEMON_PID/fd" -mindepth 1 -lname 'anon_inode:bpf-map' | wc -l)"
+	echo "fds $(find "/proc/$LAB_DAEMON_PID/fd" -mindepth 1 | wc -l)"
+	echo "bpf_map_fds $(find "/proc/$LAB_DAEMON_PID/fd" -mindepth 1 -lname 'anon_inode:bpf-map' | wc -l)"
 	echo "maps $(bpftool map list -j | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 	echo "links $(bpftool link list -j | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 	echo "progs $(bpftool prog list -j | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
-	echo "rss_kb $(awk '/^VmRSS:/ {print $2}' "/proc/$DAEMON_PID/status")"
+	echo "rss_kb $(awk '/^VmRSS:/ {print $2}' "/proc/$LAB_DAEMON_PID/status")"
 }
 for ((k = 0; k < 4; k++)); do # warm-up: both generations touched, allocator settled
 	cp "$LAB_TMP/$([[ $((k % 2)) == 0 ]] && echo B || echo A).conf" "$CONF"
@@ -844,9 +820,9 @@ check "metrics-404" "$([[ $(metrics /nope) == "HTTP 404" ]] && echo 0 || echo 1)
 out=$(lab_sluice stop --detach 2>&1) && rc=0 || rc=$?
 indent <<<"$out"
 # `stop` returns once the daemon has exited (a zombie until reaped here)
-alive=$(awk '/^State:/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null || true)
+alive=$(awk '/^State:/ {print $2}' "/proc/$LAB_DAEMON_PID/status" 2>/dev/null || true)
 [[ $alive == Z || -z $alive ]] && alive=0 || alive=1
-wait "$DAEMON_PID" 2>/dev/null || true
+wait "$LAB_DAEMON_PID" 2>/dev/null || true
 if [[ $rc == 0 && $alive == 0 ]] && ! lab_xdp_attached && [[ ! -e $LAB_PIN_DIR && ! -e $SOCK ]]; then
 	ok "stop-detach-removes-everything"
 else

@@ -15,21 +15,14 @@ source "$here/lab.sh"
 # shellcheck source=tests/lab/report.sh
 source "$here/report.sh"
 
-test_cleanup() {
-	lab_pods_down 2>/dev/null || true
-	lab_down
-	return 0
-}
 report_traps test_daemon_pods
 
 SOCK="$LAB_TMP/ctl.sock"
 CONF="$LAB_TMP/pods-daemon.conf"
 LOG="$LAB_TMP/daemon.log"
 
-if ! lab_up || ! lab_pods_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 {
 	echo "interfaces = ( { name = \"$LAB_IF_NODE\"; } );"
 	echo "pods = ("
@@ -45,20 +38,7 @@ fi
 } >"$CONF"
 chmod 0644 "$CONF"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-up=0
-for ((k = 0; k < 100; k++)); do
-	if nsenter --net="/run/netns/$LAB_NS_NODE" "$LAB_SLUICE" --socket "$SOCK" status >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if ((up)); then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 if tc -n "$LAB_NS_NODE" filter show dev "$LAB_IF_NODE" ingress | grep -q 'sluice_tc_uplin'; then
 	ok "uplink-tc-attached"

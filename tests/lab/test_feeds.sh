@@ -14,10 +14,6 @@ source "$here/lab.sh"
 # shellcheck source=tests/lab/report.sh
 source "$here/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_feeds
 
 SOCK="$LAB_TMP/ctl.sock"
@@ -42,10 +38,7 @@ want = int(sys.argv[1])
 print(sum(l["packets"] for l in d.get("lists", []) if l["list_id"] == want))' "$1"
 }
 
-if ! lab_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
 printf '; feed A\n%s/32 ; SBL1\n' "$LAB_BLOCKED_V4" >"$FEED_A"
 printf '# feed B\n2001:db8:bad::/48\n' | gzip -c >"$FEED_B"
 printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"
@@ -59,16 +52,7 @@ printf '# feed C\nbanana\n2001:db8:f00d::/48\n2001:db8:f00d::1/48\n' >"$FEED_C"
 chmod 0644 "$CONF" "$FEED_A" "$FEED_B" "$FEED_C"
 
 lab_sink_start || exit 1
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-for ((k = 0; k < 100; k++)); do
-	sluicectl status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-if sluicectl status >/dev/null 2>&1; then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # ---- attribution: exact per-list counts ------------------------------------
 a0=$(list_packets 2) b0=$(list_packets 3)
@@ -89,10 +73,7 @@ evpid=$!
 sleep 0.5
 lab_udp_send "$LAB_BLOCKED_V4" 1 >/dev/null
 lab_udp_send "$LAB_BLOCKED_V6" 1 >/dev/null
-for ((k = 0; k < 30; k++)); do
-	kill -0 "$evpid" 2>/dev/null || break
-	sleep 0.1
-done
+lab_wait_exit "$evpid" 30
 kill "$evpid" 2>/dev/null
 wait "$evpid" 2>/dev/null
 evcheck=$(python3 -c '

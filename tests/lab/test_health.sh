@@ -92,19 +92,6 @@ write_conf() {
 	chmod 0644 "$CONF"
 }
 
-daemon_start() {
-	local i
-	lab_bg "$LAB_NS_NODE" "$DAEMON_LOG" env SLUICE_PIN_DIR="$LAB_PIN_DIR" \
-		LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" --pin-dir "$LAB_PIN_DIR" run -c "$CONF"
-	DAEMON_PID=${LAB_PIDS[-1]}
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
-		lab_sluice status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # ---- what the daemon says -----------------------------------------------------------
 
 # hs SERVICE BACKEND FIELD: one field of `sluice status --json` for a backend
@@ -189,16 +176,12 @@ SLACK_S=$(((INTERVAL_MS * (FALL + RISE) + TIMEOUT_MS) / 1000 + 5))
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-UP_ERR=$(mktemp)
-lab_up_lb 2>"$UP_ERR" || bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-ok "lab-up"
-lab_lb_servers_start 2>"$UP_ERR" || bail "backends-up" "$(tail -n 1 "$UP_ERR")"
-ok "backends-up"
+check_setup "lab-up" lab_up_lb
+check_setup "backends-up" lab_lb_servers_start
 write_conf
 out=$(lab_sluice check -c "$CONF" 2>&1) || bail "config-check" "$(one_line "$out")"
 ok "config-check"
-daemon_start || bail "daemon-starts" "$(tail -n 3 "$DAEMON_LOG")"
-ok "daemon-starts"
+check_daemon_start "daemon-starts" "$CONF" "$DAEMON_LOG"
 
 # Every backend checked at least RISE times and up.
 sleep $(((INTERVAL_MS * (RISE + 2)) / 1000 + 1))

@@ -43,10 +43,6 @@ WRK_SECONDS=${WRK_SECONDS:-3}
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_lb
 
 CLIENT1_V4=${LAB_LB_CLIENT_V4[0]}
@@ -185,15 +181,8 @@ stats_to() { lab_sluice stats --json >"$1"; }
 
 [[ -x $LAB_SLUICE ]] || bail "build" "$LAB_SLUICE missing or not executable (run make)"
 command -v curl >/dev/null || bail "tools" "curl not installed (make deps)"
-UP_ERR=$(mktemp)
-if ! lab_up_lb 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
-ok "lab-up"
-if ! lab_lb_servers_start 2>"$UP_ERR"; then
-	bail "backends-up" "$(tail -n 1 "$UP_ERR")"
-fi
-ok "backends-up"
+check_setup "lab-up" lab_up_lb
+check_setup "backends-up" lab_lb_servers_start
 
 if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1); then
 	echo "# $out"

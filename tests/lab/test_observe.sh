@@ -58,20 +58,10 @@ test_cleanup() {
 		fi
 		rmdir "$cg" 2>/dev/null
 	done
-	lab_pods_down
 	lab_down
 	return 0
 }
 report_traps test_observe
-
-# The cgroup2 mount: /sys/fs/cgroup, or (hybrid hierarchy) wherever it is.
-cgroup2_root() {
-	if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-		echo /sys/fs/cgroup
-	else
-		awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts
-	fi
-}
 
 # in_cgroup NAME CMD...: run CMD in the node namespace inside a new cgroup
 # NAME (a child of the cgroup2 root) and wait for it; prints its output.
@@ -88,11 +78,10 @@ in_cgroup() {
 for t in tmux curl; do
 	command -v "$t" >/dev/null || bail "prerequisites" "$t is not installed (make deps installs it)"
 done
-CG_ROOT=$(cgroup2_root)
+CG_ROOT=$(lab_cgroup2_root)
 [[ -n $CG_ROOT && -w $CG_ROOT/cgroup.procs ]] || bail "prerequisites" "no writable cgroup2 mount"
-if ! lab_up || ! lab_pods_up; then
-	bail "lab-up" "the lab did not come up"
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 lab_write_lists "$LAB_TMP"
 
 # pod-a lets in TCP 8080 only; pod-b everything
@@ -112,14 +101,7 @@ lab_write_lists "$LAB_TMP"
 } >"$CONF"
 chmod 0644 "$CONF" "$LAB_TMP/block.txt" "$LAB_TMP/allow.txt"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-for ((k = 0; k < 100; k++)); do
-	sluicectl status >/dev/null 2>&1 && break
-	sleep 0.1
-done
-sluicectl status >/dev/null 2>&1 || bail "daemon-runs" "$(tail -n 3 "$LOG")"
-ok "daemon-runs"
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 if tc -n "$LAB_NS_NODE" filter show dev "$LAB_IF_NODE" egress | grep -q 'sluice_tc_cgrou'; then
 	ok "uplink-egress-tc-attached"
 else
@@ -252,10 +234,7 @@ lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLEAN_V4" --dst "${LA
 	--port 9000 --count 5 >/dev/null
 lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLEAN_V4" --dst "${LAB_POD_V4[1]}" \
 	--port 9000 --count 7 >/dev/null
-for ((k = 0; k < 30; k++)); do
-	kill -0 "$EVA" 2>/dev/null || break
-	sleep 0.1
-done
+lab_wait_exit "$EVA" 30
 kill "$EVB" 2>/dev/null
 wait "$EVB" 2>/dev/null
 a_lines=$(grep -c . "$LAB_TMP/ev-a.txt")

@@ -66,11 +66,6 @@ START_PICKUP_MS=5000
 # shellcheck source=tests/lab/report.sh
 source "$(dirname "${BASH_SOURCE[0]}")/report.sh"
 
-test_cleanup() {
-	lab_pods_down
-	lab_down
-	return 0
-}
 report_traps test_pods
 
 CONF="$LAB_TMP/sluice.conf"
@@ -133,15 +128,6 @@ delta_since() {
 }
 # expect LINE...: the expected delta text, in the same order.
 expect() { printf '%s\n' "$@" | sed '/^$/d' | LC_ALL=C sort; }
-
-check_delta() {
-	local name=$1 want=$2 got=$3
-	if [[ $got == "$want" ]]; then
-		ok "$name"
-	else
-		fail "$name" "counters moved by [${got//$'\n'/; }], expected [${want//$'\n'/; }]"
-	fi
-}
 
 # Interface counters of the client's c0 (what the client put on the wire),
 # "tx_packets tx_bytes".
@@ -259,6 +245,26 @@ udp_denied() {
 		"tc/tag_ok $N $((N * bytes))" "tc/pod_ingress_denied $N $((N * bytes))")" "$d"
 }
 
+# udp_allowed NAME POD SINK SRC DST PORT BYTES: N datagrams to POD, all
+# let in by its ingress policy and delivered to its sink SINK.
+udp_allowed() {
+	local name=$1 sink=$3 src=$4 dst=$5 port=$6 bytes=$7 pname=${LAB_POD_NAME[$2]}
+	local before got sent d
+	before=$(lab_sink_count_in "$sink" udp "$src")
+	snap_before
+	sent=$(udp_send "$src" "$dst" "$port" "$N" 2>&1) || sent="error: $sent"
+	d=$(delta_since)
+	got=$(($(lab_sink_count_in "$sink" udp "$src") - before))
+	if [[ $sent == "$N" && $got == "$N" ]]; then
+		ok "$name"
+	else
+		fail "$name" "sent [$sent] from $src, $pname's sink $sink got $got"
+	fi
+	check_delta "$name-counters" "$(expect \
+		"pod/$pname/rx_packets $N" "pod/$pname/rx_bytes $((N * bytes))" \
+		"tc/tag_ok $N $((N * bytes))" "tc/pod_ingress_allowed $N $((N * bytes))")" "$d"
+}
+
 # host_mark NAME SRC DST MARK BYTES: N datagrams from the client to the
 # node itself: all arrive, every one with skb->mark MARK, counted "host".
 host_mark() {
@@ -324,10 +330,7 @@ wait_served() {
 for t in bpftool tc; do
 	command -v "$t" >/dev/null || bail "deps" "$t not found (make deps installs it)"
 done
-UP_ERR=$(mktemp)
-if ! lab_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "lab-up" lab_up
 
 if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1) && [[ $(lab_xdp_mode) == xdp ]]; then
 	echo "# $out"
@@ -342,15 +345,10 @@ fi
 # The watcher first, then the pods: each veth is served as it appears.
 # (The pods' policies come after lab_pods_up, whose plumbing check pings
 # every pod from the client.)
-if ! lab_pods_watch_start "$CONF" 2>"$UP_ERR"; then
-	bail "watch-start" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "watch-start" lab_pods_watch_start "$CONF"
 WATCH_PID=$LAB_PODS_WATCH_PID
 ok "watch-start"
-if ! lab_pods_up 2>"$UP_ERR"; then
-	bail "lab-up" "$(tail -n 1 "$UP_ERR")"
-fi
-ok "lab-up"
+check_setup "lab-up" lab_pods_up
 for i in "${!LAB_POD_NAME[@]}"; do
 	if veth_served "$i" "${LAB_POD_VETH_NOW[$i]}"; then
 		ok "watch-attached-${LAB_POD_NAME[$i]}"
@@ -371,16 +369,11 @@ ok "config"
 
 # Servers: the node's mark reader, the pods' servers, the client's sinks
 # for pod-c's egress.
-lab_mark_sink_start marks "$LAB_UDP_PORT" "$LAB_NODE_V4" "$LAB_NODE_V6" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "${LAB_POD_NS[POD_A]}" pod-a 8080 8080 "${LAB_POD_V4[POD_A]}" "${LAB_POD_V6[POD_A]}" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c 9000 9000 "${LAB_POD_V4[POD_C]}" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "$LAB_NS_CLIENT" dns 53 53 "$PARTNER_V4" "$NET_V4" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
-lab_sink_start_in "$LAB_NS_CLIENT" mdns 5353 5353 "$PARTNER_V4" 2>"$UP_ERR" ||
-	bail "servers" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "servers" lab_mark_sink_start marks "$LAB_UDP_PORT" "$LAB_NODE_V4" "$LAB_NODE_V6"
+setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_A]}" pod-a 8080 8080 "${LAB_POD_V4[POD_A]}" "${LAB_POD_V6[POD_A]}"
+setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c 9000 9000 "${LAB_POD_V4[POD_C]}"
+setup_or_bail "servers" lab_sink_start_in "$LAB_NS_CLIENT" dns 53 53 "$PARTNER_V4" "$NET_V4"
+setup_or_bail "servers" lab_sink_start_in "$LAB_NS_CLIENT" mdns 5353 5353 "$PARTNER_V4"
 
 # pod_b_echo_start: pod-b's UDP echo server (port 9000, both families).
 pod_b_echo_start() {
@@ -479,19 +472,7 @@ fi
 
 # -- pod-c: udp 9000 from 198.51.100.192/26 only; out only udp 53 to 203.0.113.0/24 --
 pc=${LAB_POD_V4[POD_C]}
-before=$(lab_sink_count_in pod-c udp "$NET_V4")
-snap_before
-sent=$(udp_send "$NET_V4" "$pc" 9000 "$N" 2>&1) || sent="error: $sent"
-d=$(delta_since)
-got=$(($(lab_sink_count_in pod-c udp "$NET_V4") - before))
-if [[ $sent == "$N" && $got == "$N" ]]; then
-	ok "pod-c-udp-cidr-allowed"
-else
-	fail "pod-c-udp-cidr-allowed" "sent [$sent] from $NET_V4, pod-c got $got"
-fi
-check_delta "pod-c-udp-cidr-allowed-counters" "$(expect \
-	"pod/pod-c/rx_packets $N" "pod/pod-c/rx_bytes $((N * UDP4))" \
-	"tc/tag_ok $N $((N * UDP4))" "tc/pod_ingress_allowed $N $((N * UDP4))")" "$d"
+udp_allowed "pod-c-udp-cidr-allowed" "$POD_C" pod-c "$NET_V4" "$pc" 9000 "$UDP4"
 udp_denied "pod-c-udp-outside-cidr-denied" "$POD_C" pod-c "$PARTNER_V4" "$pc" 9000 "$UDP4"
 udp_denied "pod-c-udp-other-port-denied" "$POD_C" pod-c "$NET_V4" "$pc" 9001 "$UDP4"
 tcp_denied "pod-c-tcp-denied" "$POD_C" "$NET_V4" "$pc" 9000
@@ -527,9 +508,7 @@ pod_c_egress "pod-c-egress-outside-cidr-denied" "$NET_V4" 53 dns denied
 # -- pod-b's namespace deleted and re-created with a new veth, watcher untouched --
 old_veth=${LAB_POD_VETH_NOW[POD_B]}
 old_ifx=$(lab_ifindex "$LAB_NS_NODE" "$old_veth")
-if ! lab_pod_del "$POD_B" 2>"$UP_ERR"; then
-	bail "pod-b-deleted" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "pod-b-deleted" lab_pod_del "$POD_B"
 T0=$(ms_now)
 gone=0
 while (($(ms_now) - T0 <= PICKUP_MS)); do
@@ -546,9 +525,7 @@ else
 fi
 
 T0=$(ms_now)
-if ! lab_pod_add "$POD_B" vpb1 2>"$UP_ERR"; then
-	bail "pod-b-recreated" "$(tail -n 1 "$UP_ERR")"
-fi
+setup_or_bail "pod-b-recreated" lab_pod_add "$POD_B" vpb1
 T1=$(($(ms_now) - T0))
 if took=$(wait_served "$POD_B" vpb1 "$PICKUP_MS"); then
 	echo "# pod-b's new veth served ${took} ms after its namespace was created (wiring it took ${T1} ms)"
@@ -584,27 +561,15 @@ check_delta "pod-b-recreated-counted-counters" "$(expect \
 # starts: its first scan must find vpc1.
 lab_pods_watch_stop
 log_lines=$(wc -l <"$LAB_TMP/podwatch.log")
-lab_pod_del "$POD_C" 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
-lab_pod_add "$POD_C" vpc1 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "watch-restart" lab_pod_del "$POD_C"
+setup_or_bail "watch-restart" lab_pod_add "$POD_C" vpc1
 T0=$(ms_now)
-lab_pods_watch_start "$CONF" 2>"$UP_ERR" || bail "watch-restart" "$(tail -n 1 "$UP_ERR")"
+setup_or_bail "watch-restart" lab_pods_watch_start "$CONF"
 if took=$(wait_served "$POD_C" vpc1 "$START_PICKUP_MS"); then
 	echo "# vpc1 served ${took} ms after the watcher was started"
 	ok "watch-start-serves-existing-veth"
-	lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c2 9000 9000 "$pc" 2>"$UP_ERR" ||
-		bail "servers" "$(tail -n 1 "$UP_ERR")"
-	snap_before
-	sent=$(udp_send "$NET_V4" "$pc" 9000 "$N" 2>&1) || sent="error: $sent"
-	d=$(delta_since)
-	got=$(lab_sink_count_in pod-c2 udp "$NET_V4")
-	if [[ $sent == "$N" && $got == "$N" ]]; then
-		ok "pod-c-recreated-counted"
-	else
-		fail "pod-c-recreated-counted" "sent [$sent] from $NET_V4, the new pod-c got $got"
-	fi
-	check_delta "pod-c-recreated-counted-counters" "$(expect \
-		"pod/pod-c/rx_packets $N" "pod/pod-c/rx_bytes $((N * UDP4))" \
-		"tc/tag_ok $N $((N * UDP4))" "tc/pod_ingress_allowed $N $((N * UDP4))")" "$d"
+	setup_or_bail "servers" lab_sink_start_in "${LAB_POD_NS[POD_C]}" pod-c2 9000 9000 "$pc"
+	udp_allowed "pod-c-recreated-counted" "$POD_C" pod-c2 "$NET_V4" "$pc" 9000 "$UDP4"
 else
 	veth_served "$POD_C" vpc1 || true
 	fail "watch-start-serves-existing-veth" "$SERVED_WHY $START_PICKUP_MS ms after starting the watcher; it said: $(one_line "$(tail -n "+$((log_lines + 1))" "$LAB_TMP/podwatch.log")")"

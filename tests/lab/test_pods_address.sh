@@ -18,11 +18,6 @@ source "$here/lab.sh"
 # shellcheck source=tests/lab/report.sh
 source "$here/report.sh"
 
-test_cleanup() {
-	lab_pods_down 2>/dev/null || true
-	lab_down
-	return 0
-}
 report_traps test_pods_address
 
 SOCK="$LAB_TMP/ctl.sock"
@@ -31,10 +26,8 @@ LOG="$LAB_TMP/daemon.log"
 METRICS=127.0.0.1:9541 # inside the node's own network namespace
 node() { nsenter --net="/run/netns/$LAB_NS_NODE" "$@"; }
 
-if ! lab_up || ! lab_pods_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
+setup_or_bail "lab-up" lab_pods_up
 cat >"$CONF" <<CONF
 interfaces = ( { name = "$LAB_IF_NODE"; } );
 pods = (
@@ -50,20 +43,7 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-up=0
-for ((k = 0; k < 100; k++)); do
-	if node "$LAB_SLUICE" --socket "$SOCK" status >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if ((up)); then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # served VETH NAME [ID]: VETH is attached and pod_ifindex maps it to pod
 # NAME's id (ID saves looking it up: cheap enough to poll)

@@ -48,20 +48,11 @@ report_traps test_pods_hostwl
 node() { nsenter --net="/run/netns/$LAB_NS_NODE" "$@"; }
 sluicectl() { node "$LAB_SLUICE" --socket "$SOCK" "$@"; }
 
-if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
-	CG_ROOT=/sys/fs/cgroup
-else
-	CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
-fi
+CG_ROOT=$(lab_cgroup2_root)
 if [[ -z $CG_ROOT ]]; then
-	fail "cgroup2" "no cgroup2 mount: hostNetwork workloads need one"
-	summary
-	exit 1
+	bail "cgroup2" "no cgroup2 mount: hostNetwork workloads need one"
 fi
-if ! lab_up; then
-	fail "lab-up" "the lab did not come up"
-	exit 1
-fi
+setup_or_bail "lab-up" lab_up
 cat >"$CONF" <<CONF
 interfaces = ( { name = "$LAB_IF_NODE"; } );
 pods = (
@@ -74,20 +65,7 @@ control = { socket = "$SOCK"; pin_dir = "$LAB_PIN_DIR"; };
 CONF
 chmod 0644 "$CONF"
 
-lab_bg "$LAB_NS_NODE" "$LOG" env LIBXDP_BPFFS="$LAB_XDP_BPFFS" "$LAB_SLUICE" \
-	--pin-dir "$LAB_PIN_DIR" --socket "$SOCK" run -c "$CONF"
-up=0
-for ((k = 0; k < 100; k++)); do
-	if sluicectl status >/dev/null 2>&1; then
-		up=1
-		break
-	fi
-	sleep 0.1
-done
-if ((up)); then ok "daemon-runs"; else
-	fail "daemon-runs" "$(tail -n 3 "$LOG")"
-	exit 1
-fi
+check_daemon_start "daemon-runs" "$CONF" "$LOG" --socket "$SOCK"
 
 # a container starts: its cgroup appears while the daemon runs
 SLICE="$CG_ROOT/sluice-lab-$LAB_ID.slice"
@@ -133,22 +111,13 @@ for p in json.loads(sys.argv[1])["pods"]:
         print(p[sys.argv[2]])' "$1" "$2"; }
 s0=$(snap)
 
-lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 5353 --count 4 --interval 0.01 >/dev/null
-if lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 8080 --timeout 1 >/dev/null; then
-	tcp_agent=1
-else
-	tcp_agent=0
-fi
-lab_exec_client python3 "$LAB_NET_PY" udp-send --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 9091 --count 5 --interval 0.01 >/dev/null
-if lab_exec_client python3 "$LAB_NET_PY" tcp-connect --src "$LAB_CLIENT_V4" --dst "$LAB_NODE_V4" \
-	--port 9090 --timeout 2 >/dev/null; then
-	tcp_host=1
-else
-	tcp_host=0
-fi
+# to the agent (udp 5353 allowed, tcp 8080 denied), then to the host's
+# listeners outside its cgroup (udp 9091, tcp 9090)
+lab_udp_send "$LAB_CLIENT_V4" 4 --port 5353 --interval 0.01 >/dev/null
+tcp_agent=0 tcp_host=0
+lab_tcp_connect "$LAB_CLIENT_V4" 1 8080 >/dev/null && tcp_agent=1
+lab_udp_send "$LAB_CLIENT_V4" 5 --port 9091 --interval 0.01 >/dev/null
+lab_tcp_connect "$LAB_CLIENT_V4" 2 9090 >/dev/null && tcp_host=1
 sleep 0.3
 s1=$(snap)
 

@@ -51,10 +51,6 @@ hping_sent() {
 	sed -n 's/^\([0-9]\+\) packets transmitted.*/\1/p' "$1" | tail -n 1 | grep . || echo 0
 }
 
-test_cleanup() {
-	lab_down
-	return 0
-}
 report_traps test_synflood
 
 for tool in hping3 curl nft; do
@@ -112,12 +108,38 @@ ok attach-and-apply
 
 # ---- helpers -------------------------------------------------------------
 
-# curl_ok URL: 0 when the node's page came back with HTTP 200.
+# curl_ok URL: 0 when the page (the node's, a VIP's) came back with HTTP 200.
 curl_ok() {
 	local code
 	code=$(lab_exec_client curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null) ||
 		return 1
 	[[ $code == 200 ]]
+}
+
+# under_flood LOG DST PORT URL4 URL6 GAUGE1 GAUGE2: a spoofed hping3 SYN
+# flood at DST:PORT for FLOOD_SECS (output to LOG) while a legit client
+# curls URL4 CURLS_V4 times and URL6 CURLS_V6 times; sets good4 and good6
+# (curls that worked) and max1 and max2, the peaks of the GAUGE functions
+# read after each round.
+under_flood() {
+	local log=$1 dst=$2 port=$3 url4=$4 url6=$5 gauge1=$6 gauge2=$7 flood i n
+	lab_bg "$LAB_NS_CLIENT" "$log" timeout -s INT "$FLOOD_SECS" \
+		hping3 -q -S -p "$port" --rand-source -i "u$FLOOD_US" "$dst"
+	flood=${LAB_PIDS[-1]}
+	sleep 1
+	good4=0 good6=0 max1=0 max2=0
+	for ((i = 0; i < CURLS_V4; i++)); do
+		curl_ok "$url4" && good4=$((good4 + 1))
+		if ((i < CURLS_V6)); then
+			curl_ok "$url6" && good6=$((good6 + 1))
+		fi
+		n=$("$gauge1")
+		((n > max1)) && max1=$n
+		n=$("$gauge2")
+		((n > max2)) && max2=$n
+	done
+	wait "$flood" 2>/dev/null || true
+	sleep 0.3
 }
 
 # slot_delta BEFORE AFTER SLOT: packets counted under SLOT between snapshots.
@@ -161,22 +183,8 @@ check handshakes-answered-by-xdp "$r" "syncookie_sent moved by $sent, syncookie_
 ct_before=$(ct_count)
 drops_before=$(listen_drops)
 lab_stats_snapshot "$LAB_TMP/f0.json"
-lab_bg "$LAB_NS_CLIENT" "$LAB_TMP/hping.log" timeout -s INT "$FLOOD_SECS" \
-	hping3 -q -S -p "$PORT" --rand-source -i "u$FLOOD_US" "$LAB_NODE_V4"
-sleep 1
-good4=0 good6=0 max_synrecv=0 max_ct=0
-for ((i = 0; i < CURLS_V4; i++)); do
-	curl_ok "$URL4" && good4=$((good4 + 1))
-	if ((i < CURLS_V6)); then
-		curl_ok "$URL6" && good6=$((good6 + 1))
-	fi
-	n=$(syn_recv)
-	((n > max_synrecv)) && max_synrecv=$n
-	n=$(ct_count)
-	((n > max_ct)) && max_ct=$n
-done
-wait "${LAB_PIDS[-1]}" 2>/dev/null || true
-sleep 0.3
+under_flood "$LAB_TMP/hping.log" "$LAB_NODE_V4" "$PORT" "$URL4" "$URL6" syn_recv ct_count
+max_synrecv=$max1 max_ct=$max2
 lab_stats_snapshot "$LAB_TMP/f1.json"
 drops_after=$(listen_drops)
 
@@ -224,9 +232,8 @@ check curl-after-the-flood "$r" "curl $URL4 failed after the flood"
 
 lab_down
 LAB_PIDS=()
-UP_ERR=$(mktemp)
-lab_up_lb 2>"$UP_ERR" || bail vip-lab-up "$(tail -n 1 "$UP_ERR")"
-lab_lb_servers_start 2>"$UP_ERR" || bail vip-backends-up "$(tail -n 1 "$UP_ERR")"
+setup_or_bail vip-lab-up lab_up_lb
+setup_or_bail vip-backends-up lab_lb_servers_start
 VIP4=$LAB_LB_VIP_WEB_V4
 VIP6=$LAB_LB_VIP_WEB_V6
 {
@@ -261,18 +268,12 @@ backend_synrecv() {
 	done
 	echo "$n"
 }
-vip_curl_ok() {
-	local code
-	code=$(lab_exec_client curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$1" 2>/dev/null) ||
-		return 1
-	[[ $code == 200 ]]
-}
 
 VURL4="http://$VIP4/"
 VURL6="http://[$VIP6]/"
 lab_stats_snapshot "$LAB_TMP/v0.json"
-vip_curl_ok "$VURL4" && r4=0 || r4=1
-vip_curl_ok "$VURL6" && r6=0 || r6=1
+curl_ok "$VURL4" && r4=0 || r4=1
+curl_ok "$VURL6" && r6=0 || r6=1
 sleep 0.3
 lab_stats_snapshot "$LAB_TMP/v1.json"
 check vip-curl-v4 "$r4" "curl $VURL4 failed"
@@ -284,22 +285,8 @@ check vip-handshakes-by-sluice "$([[ $bsyn -ge 2 && $back -ge 2 ]] && echo 0 || 
 
 conns_before=$(conns)
 lab_stats_snapshot "$LAB_TMP/vf0.json"
-lab_bg "$LAB_NS_CLIENT" "$LAB_TMP/hping-vip.log" timeout -s INT "$FLOOD_SECS" \
-	hping3 -q -S -p "$LAB_LB_VIP_WEB_PORT" --rand-source -i "u$FLOOD_US" "$VIP4"
-sleep 1
-good4=0 good6=0 max_conns=0 max_bsr=0
-for ((i = 0; i < CURLS_V4; i++)); do
-	vip_curl_ok "$VURL4" && good4=$((good4 + 1))
-	if ((i < CURLS_V6)); then
-		vip_curl_ok "$VURL6" && good6=$((good6 + 1))
-	fi
-	n=$(conns)
-	((n > max_conns)) && max_conns=$n
-	n=$(backend_synrecv)
-	((n > max_bsr)) && max_bsr=$n
-done
-wait "${LAB_PIDS[-1]}" 2>/dev/null || true
-sleep 0.3
+under_flood "$LAB_TMP/hping-vip.log" "$VIP4" "$LAB_LB_VIP_WEB_PORT" "$VURL4" "$VURL6" conns backend_synrecv
+max_conns=$max1 max_bsr=$max2
 lab_stats_snapshot "$LAB_TMP/vf1.json"
 sent=$(slot_delta "$LAB_TMP/vf0.json" "$LAB_TMP/vf1.json" syncookie_sent/tx)
 flood_syns=$(hping_sent "$LAB_TMP/hping-vip.log")
