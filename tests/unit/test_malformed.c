@@ -207,10 +207,8 @@ XDP_TEST(bare_ethernet_header_is_not_mal_eth)
 
 static struct pkt_spec tagged(struct pkt_spec s, int vlans)
 {
-	s.vlans = vlans;
-	if (vlans == 2)
-		s.outer_tpid = 0x88a8; /* QinQ: 802.1ad outer, 802.1Q inner */
-	return s;
+	/* two tags are QinQ: 802.1ad outer, 802.1Q inner */
+	return spec_vlans(s, vlans, vlans == 2 ? 0x88a8 : 0);
 }
 
 /* Every length from..to-1 of the frame built from s is a cut tag. */
@@ -238,28 +236,19 @@ XDP_TEST(truncated_inner_qinq_tag_is_mal_vlan)
 
 XDP_TEST(three_8021q_tags_is_mal_vlan_depth)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
+	struct pkt_spec s = spec_vlans(spec_tcp4(SRC4, DST4), 3, 0);
 
-	s.vlans = 3;
 	return expect_spec_drop(&s, SR_MAL_VLAN_DEPTH);
 }
 
 XDP_TEST(qinq_with_a_third_tag_is_mal_vlan_depth)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
+	struct pkt_spec s = spec_vlans(spec_udp6(SRC6, DST6), 3, 0x88a8);
 
-	s.vlans = 3;
-	s.outer_tpid = 0x88a8;
 	return expect_spec_drop(&s, SR_MAL_VLAN_DEPTH);
 }
 
 /* ---- IPv4 -------------------------------------------------------------- */
-
-static struct pkt_spec with_ip_opts(struct pkt_spec s, int opts)
-{
-	s.ip_opts = opts;
-	return s;
-}
 
 XDP_TEST(ipv4_truncated_fixed_header_is_mal_ipv4_trunc)
 {
@@ -274,7 +263,7 @@ XDP_TEST(ipv4_truncated_options_is_mal_ipv4_trunc)
 {
 	struct frame f;
 
-	frame_build(&f, with_ip_opts(spec_tcp4(SRC4, DST4), 12));
+	frame_build(&f, spec_with_ip_opts(spec_tcp4(SRC4, DST4), 12));
 	/* fixed header whole, IHL says 32 bytes, frame ends inside options */
 	for (size_t c = f.lay.l3 + 20; c < f.lay.l4; c++)
 		if (expect_cut_drop(&f, c, SR_MAL_IPV4_TRUNC))
@@ -329,7 +318,7 @@ XDP_TEST(ipv4_total_length_below_header_is_mal_ipv4_len)
 	struct frame f;
 
 	/* header is 28 bytes: 27 is below it, 20 is not enough */
-	frame_build(&f, with_ip_opts(spec_udp4(SRC4, DST4), 8));
+	frame_build(&f, spec_with_ip_opts(spec_udp4(SRC4, DST4), 8));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		set_ipv4_total_len(&f, bad[i]);
 		if (expect_frame_drop(&f, SR_MAL_IPV4_LEN))
@@ -390,12 +379,6 @@ XDP_TEST(ipv6_payload_length_zero_is_mal_ipv6_plen)
 	return expect_frame_drop(&f, SR_MAL_IPV6_PLEN);
 }
 
-static struct pkt_spec with_ext(struct pkt_spec s, uint8_t ext)
-{
-	s.ext[s.n_ext++] = ext;
-	return s;
-}
-
 /* The frame built from s ends 1..7 bytes into its first (8-byte)
  * extension header, frame and payload length alike: below 2 even
  * next-header/length are missing. */
@@ -412,12 +395,12 @@ static int expect_cut_first_ext(struct pkt_spec s)
 
 XDP_TEST(ipv6_truncated_hop_by_hop_header_is_mal_ipv6_ext)
 {
-	return expect_cut_first_ext(with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
+	return expect_cut_first_ext(spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
 }
 
 XDP_TEST(ipv6_truncated_fragment_header_is_mal_ipv6_ext)
 {
-	struct pkt_spec s = with_ext(spec_udp6(SRC6, DST6), IPPROTO_FRAGMENT);
+	struct pkt_spec s = spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_FRAGMENT);
 
 	s.frag = FRAG_FIRST;
 	return expect_cut_first_ext(s);
@@ -430,7 +413,7 @@ XDP_TEST(ipv6_ext_header_longer_than_payload_length_is_mal_ipv6_ext)
 	struct frame f;
 	struct run_result r;
 
-	frame_build(&f, with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
+	frame_build(&f, spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
 	pad(&f, 32);
 	CHECK(xdp_run(f.buf, f.len + 32, &r) == 0); /* padding alone is fine */
 	CHECK_EQ(r.reason, SR_PASS);
@@ -442,7 +425,7 @@ XDP_TEST(ipv6_ah_header_longer_than_payload_length_is_mal_ipv6_ext)
 {
 	struct frame f;
 
-	frame_build(&f, with_ext(spec_udp6(SRC6, DST6), IPPROTO_AH));
+	frame_build(&f, spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_AH));
 	pad(&f, 64);
 	/* AH counts 4-byte units minus 2: (14 + 2) * 4 = 64 > 12 + 24 */
 	f.buf[f.lay.l3 + IP6_HDR + 1] = 14;
@@ -454,7 +437,7 @@ XDP_TEST(ipv6_ext_chain_over_bound_is_mal_ipv6_ext_chain)
 	struct pkt_spec s = spec_tcp6(SRC6, DST6);
 
 	for (int i = 0; i < SLUICE_MAX_IPV6_EXT + 1; i++)
-		s = with_ext(s, IPPROTO_DSTOPTS);
+		s = spec_with_ext(s, IPPROTO_DSTOPTS);
 	return expect_spec_drop(&s, SR_MAL_IPV6_EXT_CHAIN);
 }
 
@@ -528,7 +511,7 @@ XDP_TEST(ipv6_tcp_data_offset_past_packet_is_mal_tcp_doff)
 {
 	struct frame f;
 
-	frame_build(&f, with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
+	frame_build(&f, spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
 	set_tcp_doff(&f, 6);
 	return expect_frame_drop(&f, SR_MAL_TCP_DOFF);
 }
@@ -623,7 +606,7 @@ XDP_TEST(blocklisted_v6_source_with_truncated_ext_header_is_counted_as_blocklist
 {
 	/* extension headers are walked only after the source was judged */
 	static const char *const block[] = {SRC6, NULL};
-	struct pkt_spec s = with_ext(spec_udp6(SRC6, DST6), IPPROTO_HOPOPTS);
+	struct pkt_spec s = spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_HOPOPTS);
 	struct frame f;
 
 	CHECK(frame_with_lists(&f, s, block, NULL) == 0);
@@ -826,12 +809,12 @@ static int check_every_cut(const struct pkt_spec *s, int fitted)
 #define TCP4 spec_tcp4(SRC4, DST4)
 #define UDP4 spec_udp4(SRC4, DST4)
 #define ICMP4 spec_icmp4(SRC4, DST4)
-#define TCP6_HBH with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS)
+#define TCP6_HBH spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS)
 #define UDP6 spec_udp6(SRC6, DST6)
 #define ICMP6 spec_icmp6(SRC6, DST6)
 
 CUT_TESTS(tcp4, TCP4)
-CUT_TESTS(tcp4_options, with_ip_opts(TCP4, 12))
+CUT_TESTS(tcp4_options, spec_with_ip_opts(TCP4, 12))
 CUT_TESTS(udp4, UDP4)
 CUT_TESTS(icmp4, ICMP4)
 CUT_TESTS(tcp6_hop_by_hop, TCP6_HBH)
