@@ -355,8 +355,7 @@ uint64_t xdp_count_bytes(int reason, int action)
 	return count_field(reason, action, 1);
 }
 
-/* Packets of every counter slot, summed over CPUs, in one batch read. */
-static int read_all_packets(uint64_t *out)
+int xdp_read_slot_packets(uint64_t *out)
 {
 	static struct sluice_counter *vals;
 	static __u32 keys[SLUICE_COUNTER_SLOTS];
@@ -383,7 +382,7 @@ uint64_t xdp_count_total(void)
 {
 	uint64_t all[SLUICE_COUNTER_SLOTS], n = 0;
 
-	if (read_all_packets(all))
+	if (xdp_read_slot_packets(all))
 		return UINT64_MAX;
 	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++)
 		n += all[i];
@@ -400,9 +399,8 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx_in,
 		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
 		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
-	int moved = 0;
 
-	if (read_all_packets(before)) {
+	if (xdp_read_slot_packets(before)) {
 		fprintf(stderr, "    reading counters failed: %s\n", strerror(errno));
 		return -1;
 	}
@@ -411,35 +409,42 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 		return -1;
 	}
 	r->action = (int)opts.retval;
-	r->reason = -1;
-	if (read_all_packets(after))
+	if (xdp_read_slot_packets(after))
 		return -1;
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		uint64_t now = after[i];
+	return xdp_settle_result(r, before, after, ctx_out.data, opts.data_size_out);
+}
 
-		if (now != before[i]) {
-			moved += (int)(now - before[i]);
-			r->reason = i / SLUICE_ACTION_MAX;
-			if (i % SLUICE_ACTION_MAX != r->action) {
-				fprintf(stderr, "    counted under action %d but returned %d\n",
-					i % SLUICE_ACTION_MAX, r->action);
-				return -1;
-			}
+int xdp_settle_result(struct run_result *r, const uint64_t *before, const uint64_t *after,
+		      uint32_t meta_len, uint32_t data_size_out)
+{
+	int moved = 0;
+
+	r->reason = -1;
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		if (after[i] == before[i])
+			continue;
+		moved += (int)(after[i] - before[i]);
+		r->reason = i / SLUICE_ACTION_MAX;
+		if (i % SLUICE_ACTION_MAX != r->action) {
+			fprintf(stderr, "    counted under action %d but returned %d\n",
+				i % SLUICE_ACTION_MAX, r->action);
+			return -1;
 		}
 	}
 	if (moved != 1) {
 		fprintf(stderr, "    packet counted %d times (want exactly once)\n", moved);
 		return -1;
 	}
-	/* Output starts at data_meta; ctx_out.data is the metadata length. */
+	/* Output starts at data_meta; meta_len (ctx_out.data) is the metadata
+	 * length. */
 	r->tagged = 0;
 	memset(&r->meta, 0, sizeof(r->meta));
-	if (ctx_out.data == sizeof(struct sluice_meta)) {
+	if (meta_len == sizeof(struct sluice_meta)) {
 		memcpy(&r->meta, r->out, sizeof(r->meta));
 		r->tagged = r->meta.magic == SLUICE_META_MAGIC;
 	}
-	r->out_len = opts.data_size_out - ctx_out.data;
-	memmove(r->out, r->out + ctx_out.data, r->out_len);
+	r->out_len = data_size_out - meta_len;
+	memmove(r->out, r->out + meta_len, r->out_len);
 	return 0;
 }
 

@@ -79,6 +79,15 @@ uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);
 /* Packets counted under every (reason, action), summed: one batch read. */
 uint64_t xdp_count_total(void);
+/* Packets of every counter slot, summed over CPUs, in one batch read. */
+int xdp_read_slot_packets(uint64_t *out);
+/* After a BPF_PROG_TEST_RUN of the XDP program into r->out, r->action set:
+ * the one counter slot that moved from before to after gives r->reason
+ * (-1 with a message when not exactly one packet was counted, or under
+ * another action); the meta_len bytes of metadata in front of the
+ * data_size_out output bytes fill r->tagged and r->meta, the rest r->out. */
+int xdp_settle_result(struct run_result *r, const uint64_t *before, const uint64_t *after,
+		      uint32_t meta_len, uint32_t data_size_out);
 /* File descriptors of the loaded fixture's maps, for tests that read them. */
 int xdp_map_fd(const char *name);
 /* Grace period after a switch before the old generation is rewritten (the
