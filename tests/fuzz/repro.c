@@ -29,17 +29,6 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static uint16_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 static void ip4(uint8_t *a, const char *t)
 {
 	memset(a, 0, 16);
@@ -68,7 +57,7 @@ static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst,
 	memcpy(ip + 12, a, 4);
 	ip4(a, dst);
 	memcpy(ip + 16, a, 4);
-	put16(ip + 10, sum16(ip, 20, 0));
+	put16(ip + 10, inet_csum(ip, 20, 0));
 	put16(t, sport);
 	put16(t + 2, dport);
 	t[12] = 5 << 4;
@@ -77,7 +66,7 @@ static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst,
 	memcpy(t + 20, "payload!", 8);
 	for (int i = 12; i < 20; i += 2)
 		ps += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	put16(t + 16, sum16(t, 28, ps + IPPROTO_TCP + 28));
+	put16(t + 16, inet_csum(t, 28, ps + IPPROTO_TCP + 28));
 	return 14 + 48;
 }
 
@@ -98,7 +87,7 @@ static size_t icmp4_error(uint8_t *b, const char *src, const char *dst, const ch
 	memcpy(ip + 12, a, 4);
 	ip4(a, dst);
 	memcpy(ip + 16, a, 4);
-	put16(ip + 10, sum16(ip, 20, 0));
+	put16(ip + 10, inet_csum(ip, 20, 0));
 	ic[0] = 3;
 	ic[1] = 4;
 	put16(ic + 6, 1400);
@@ -110,10 +99,10 @@ static size_t icmp4_error(uint8_t *b, const char *src, const char *dst, const ch
 	memcpy(q + 12, a, 4);
 	ip4(a, qdst);
 	memcpy(q + 16, a, 4);
-	put16(q + 10, sum16(q, 20, 0));
+	put16(q + 10, inet_csum(q, 20, 0));
 	put16(q + 20, qsport);
 	put16(q + 22, qdport);
-	put16(ic + 2, sum16(ic, 36, 0));
+	put16(ic + 2, inet_csum(ic, 36, 0));
 	return 14 + 56;
 }
 
@@ -390,7 +379,7 @@ static int deep(const struct diff_opts *o, FILE *log, struct run_result *a, stru
 
 		for (int i = 8; i < 40; i += 2)
 			ps += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-		put16(icmp + 2, sum16(icmp, n, ps + 58 + (uint32_t)n));
+		put16(icmp + 2, inet_csum(icmp, n, ps + 58 + (uint32_t)n));
 	}
 	rc = both(&s, b, len, a, m, why, sizeof(why));
 	if (rc < 0)
