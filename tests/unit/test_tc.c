@@ -113,14 +113,20 @@ static int through_both(const struct pkt_spec *s, struct run_result *xr, struct 
 	return tc_run(uplink_fd(), xr->out, xr->out_len, &xr->meta, sizeof(xr->meta), 0, tr);
 }
 
+/* s through both with the model's identities and a pod without rules. */
+static int through_both_without_rules(struct pkt_spec s, struct run_result *xr,
+				      struct tc_result *tr)
+{
+	CHECK(set_model(NULL, 0, 0) == 0);
+	return through_both(&s, xr, tr);
+}
+
 XDP_TEST(tc_reads_the_identity_the_xdp_tag_carries)
 {
-	struct pkt_spec s = spec_tcp4("198.51.100.9", "192.0.2.1");
 	struct run_result xr;
 	struct tc_result tr;
 
-	CHECK(set_model(NULL, 0, 0) == 0);
-	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK(through_both_without_rules(spec_tcp4("198.51.100.9", "192.0.2.1"), &xr, &tr) == 0);
 	CHECK_EQ(xr.meta.identity, 1);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
 	/* not a pod address: the node's own traffic, marked "host" */
@@ -136,8 +142,7 @@ XDP_TEST(tc_identity_is_longest_prefix_and_v6_works)
 	struct run_result xr;
 	struct tc_result tr;
 
-	CHECK(set_model(NULL, 0, 0) == 0);
-	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK(through_both_without_rules(s, &xr, &tr) == 0);
 	CHECK_EQ(xr.meta.identity, 2);
 	CHECK_EQ(tr.mark & 0xff, 2);
 	CHECK_EQ((tr.mark >> 8) & 0xff, SMF_IPV6 | SLUICE_MARK_HOST_FLAG);
@@ -229,13 +234,19 @@ XDP_TEST(tc_rule_by_identity)
 	return 0;
 }
 
-XDP_TEST(tc_rule_by_cidr)
+/* The pod's one ingress rule: anything from cidr. */
+static int set_cidr_rule(const char *cidr)
 {
 	struct policy_rule_cfg r = {.port_hi = 65535};
 	char err[SLUICE_ERRLEN];
 
-	CHECK(prefix_parse("192.0.2.0/28", &r.cidr, err, sizeof(err)) == 0);
-	CHECK(set_model(&r, 1, 0) == 0);
+	CHECK(prefix_parse(cidr, &r.cidr, err, sizeof(err)) == 0);
+	return set_model(&r, 1, 0);
+}
+
+XDP_TEST(tc_rule_by_cidr)
+{
+	CHECK(set_cidr_rule("192.0.2.0/28") == 0);
 	EXPECT("192.0.2.15", IPPROTO_TCP, 80, TC_ACT_OK);
 	EXPECT("192.0.2.16", IPPROTO_TCP, 80, TC_ACT_SHOT);
 	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
@@ -244,11 +255,7 @@ XDP_TEST(tc_rule_by_cidr)
 
 XDP_TEST(tc_rule_by_v6_cidr)
 {
-	struct policy_rule_cfg r = {.port_hi = 65535};
-	char err[SLUICE_ERRLEN];
-
-	CHECK(prefix_parse("2001:db8:1::/64", &r.cidr, err, sizeof(err)) == 0);
-	CHECK(set_model(&r, 1, 0) == 0);
+	CHECK(set_cidr_rule("2001:db8:1::/64") == 0);
 	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_OK);
 	EXPECT("2001:db8:1:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
 	return 0;
@@ -385,10 +392,8 @@ XDP_TEST(tc_port_rule_sees_through_ipv6_extension_headers)
 	struct tc_result tr;
 
 	CHECK(set_model(&r, 1, 0) == 0);
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_ROUTING;
-	s.ext[2] = IPPROTO_DSTOPTS;
-	s.n_ext = 3;
+	s = spec_with_ext(spec_with_ext(spec_with_ext(s, IPPROTO_HOPOPTS), IPPROTO_ROUTING),
+			  IPPROTO_DSTOPTS);
 	s.dport = 443;
 	CHECK(through_both(&s, &xr, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
@@ -413,9 +418,7 @@ XDP_TEST(tc_ipv6_first_fragment_behind_extensions_has_no_ports)
 	struct run_result xr;
 	struct tc_result tr;
 
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_FRAGMENT;
-	s.n_ext = 2;
+	s = spec_with_ext(spec_with_ext(s, IPPROTO_HOPOPTS), IPPROTO_FRAGMENT);
 	s.frag = FRAG_FIRST;
 	s.dport = 443;
 	CHECK(set_model(&r, 1, 0) == 0);
@@ -443,8 +446,7 @@ XDP_TEST(tc_malformed_ipv6_extension_chain_is_protocol_unknown)
 	struct sluice_counter before[ncpu], after[ncpu];
 	uint64_t b = 0, a = 0;
 
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.n_ext = 1;
+	s = spec_with_ext(s, IPPROTO_HOPOPTS);
 	len = build_frame(&s, frame, &lay);
 	frame[lay.l3 + 40 + 1] = 200; /* hop-by-hop length past the payload */
 	CHECK(set_model(&tcp_rule, 1, 0) == 0);
