@@ -14,6 +14,7 @@
 #include "compile.h"
 #include "fastpath.h"
 #include "harness.h"
+#include "list_rule.h"
 #include "prefix.h"
 
 static uint64_t rng = 0x5eed;
@@ -24,29 +25,6 @@ static uint32_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)(rng >> 11);
-}
-
-static int inside(const struct sluice_prefix *p, int family, const uint8_t *a)
-{
-	uint8_t m[16];
-
-	if (p->family != family)
-		return 0;
-	memcpy(m, a, 16);
-	prefix_mask(m, p->len);
-	return !memcmp(m, p->addr, 16);
-}
-
-static int reference(const struct prefix_list *block, const struct prefix_list *allow, int family,
-		     const uint8_t *a)
-{
-	for (size_t i = 0; i < allow->n; i++)
-		if (inside(&allow->v[i], family, a))
-			return SLUICE_ACT_ALLOW;
-	for (size_t i = 0; i < block->n; i++)
-		if (inside(&block->v[i], family, a))
-			return SLUICE_ACT_BLOCK;
-	return SLUICE_ACT_NONE;
 }
 
 /* A random prefix clustered in a small space so that lists overlap a lot. */
@@ -123,7 +101,7 @@ static int table_diffs(const struct verdict_tables *t, const struct prefix_list 
 		int want, got;
 
 		probe_address(all, family, a);
-		want = reference(block, allow, family, a);
+		want = lists_rule(block, allow, family, a);
 		v = verdict_tables_lookup(t, family, a);
 		got = v ? (int)v->action : SLUICE_ACT_NONE;
 		if (got != want) {
@@ -204,7 +182,7 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 			s = family == 4 ? spec_udp4(src, "192.0.2.1")
 					: spec_udp6(src, "2001:db8::1");
 			len = build_frame(&s, frame, NULL);
-			want = reference(&block, &allow, family, a);
+			want = lists_rule(&block, &allow, family, a);
 			act = xdp_run_raw(frame, len, NULL, NULL);
 			if ((want == SLUICE_ACT_BLOCK) != (act == XDP_DROP)) {
 				fprintf(stderr, "    %s: XDP action %d, reference %d\n", src, act,
