@@ -355,6 +355,33 @@ uint64_t xdp_count_bytes(int reason, int action)
 	return count_field(reason, action, 1);
 }
 
+uint64_t xdp_tc_count_packets(uint32_t reason)
+{
+	struct sluice_counter v[ncpus];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &reason, v))
+		return UINT64_MAX;
+	for (int c = 0; c < ncpus; c++)
+		sum += v[c].packets;
+	return sum;
+}
+
+_Static_assert(sizeof(struct sluice_pod_stats) == (PS_EGRESS_DENIED + 1) * sizeof(uint64_t),
+	       "enum pod_stat_field names every field of struct sluice_pod_stats");
+
+uint64_t xdp_pod_stat(uint32_t pod_id, enum pod_stat_field field)
+{
+	struct sluice_pod_stats v[ncpus];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
+		return 0;
+	for (int c = 0; c < ncpus; c++)
+		sum += ((const uint64_t *)&v[c])[field];
+	return sum;
+}
+
 int xdp_read_slot_packets(uint64_t *out)
 {
 	static struct sluice_counter *vals;

@@ -81,6 +81,21 @@ uint64_t xdp_count_bytes(int reason, int action);
 uint64_t xdp_count_total(void);
 /* Packets of every counter slot, summed over CPUs, in one batch read. */
 int xdp_read_slot_packets(uint64_t *out);
+/* Packets the TC programs counted under reason (enum sluice_tc_reason),
+ * summed over CPUs; UINT64_MAX if the map cannot be read. */
+uint64_t xdp_tc_count_packets(uint32_t reason);
+/* The fields of struct sluice_pod_stats, in its order. */
+enum pod_stat_field {
+	PS_RX_PACKETS,
+	PS_RX_BYTES,
+	PS_TX_PACKETS,
+	PS_TX_BYTES,
+	PS_INGRESS_DENIED,
+	PS_EGRESS_DENIED,
+};
+/* One field of a pod's pod_stats entry, summed over CPUs; 0 while the
+ * map has no entry for pod_id (nothing counted yet). */
+uint64_t xdp_pod_stat(uint32_t pod_id, enum pod_stat_field field);
 /* After a BPF_PROG_TEST_RUN of the XDP program into r->out, r->action set:
  * the one counter slot that moved from before to after gives r->reason
  * (-1 with a message when not exactly one packet was counted, or under

@@ -312,19 +312,6 @@ XDP_TEST(tc_default_deny_pod_drops_what_no_rule_names)
 
 /* ---- pod veths: accounting and egress policy --------------------------- */
 
-static uint64_t pod_stat(uint32_t pod_id, int field)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_pod_stats v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		sum += ((uint64_t *)&v[i])[field];
-	return sum;
-}
-
 XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 {
 	struct pkt_spec to = spec_tcp4("192.0.2.99", "203.0.113.50");
@@ -372,11 +359,12 @@ XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 	      0);
 	CHECK_EQ(tr.ret, TC_ACT_SHOT);
 
-	CHECK_EQ(pod_stat(pod_id, 0), 3);      /* rx packets */
-	CHECK_EQ(pod_stat(pod_id, 1), 3 * l1); /* rx bytes */
-	CHECK_EQ(pod_stat(pod_id, 2), 1);      /* tx packets (the denied one is not sent) */
-	CHECK_EQ(pod_stat(pod_id, 3), l2);
-	CHECK_EQ(pod_stat(pod_id, 5), 1); /* egress denied */
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_RX_PACKETS), 3);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_RX_BYTES), 3 * l1);
+	/* the denied one is not sent */
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_TX_PACKETS), 1);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_TX_BYTES), l2);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_EGRESS_DENIED), 1);
 	bpf_map_delete_elem(xdp_map_fd("pod_ifindex"), &ifindex);
 	(void)err;
 	return 0;
@@ -441,24 +429,18 @@ XDP_TEST(tc_malformed_ipv6_extension_chain_is_protocol_unknown)
 	struct frame_layout lay;
 	size_t len;
 	struct tc_result tr;
-	uint32_t k = STR_V6_EXT_BAD;
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_counter before[ncpu], after[ncpu];
-	uint64_t b = 0, a = 0;
+	uint64_t bad_before;
 
 	s = spec_with_ext(s, IPPROTO_HOPOPTS);
 	len = build_frame(&s, frame, &lay);
 	frame[lay.l3 + 40 + 1] = 200; /* hop-by-hop length past the payload */
 	CHECK(set_model(&tcp_rule, 1, 0) == 0);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, before) == 0);
+	bad_before = xdp_tc_count_packets(STR_V6_EXT_BAD);
+	CHECK(bad_before != UINT64_MAX);
 	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_SHOT);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, after) == 0);
-	for (int i = 0; i < ncpu; i++) {
-		b += before[i].packets;
-		a += after[i].packets;
-	}
-	CHECK_EQ(a - b, 1);
+	CHECK(xdp_tc_count_packets(STR_V6_EXT_BAD) != UINT64_MAX);
+	CHECK_EQ(xdp_tc_count_packets(STR_V6_EXT_BAD) - bad_before, 1);
 	CHECK(set_model(&any, 1, 0) == 0);
 	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
