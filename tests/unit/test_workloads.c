@@ -356,38 +356,35 @@ static int lo_up(void)
 	return rc;
 }
 
-/* A socket bound to 127.0.0.1 (port 0: any), listening if TCP; its port. */
-static int bound_socket(int type, uint16_t *port)
+/* A socket bound to the loopback address of family (port 0: any),
+ * listening if TCP; its port in *port. */
+static int bound_socket_on(int family, int type, uint16_t *port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr *sa = family == AF_INET ? (struct sockaddr *)&sa4 : (struct sockaddr *)&sa6;
+	socklen_t sl = family == AF_INET ? sizeof(sa4) : sizeof(sa6);
+	int s = socket(family, type | SOCK_CLOEXEC, 0);
 
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
+	if (s < 0 || bind(s, sa, sl) || (type == SOCK_STREAM && listen(s, 4)) ||
+	    getsockname(s, sa, &sl)) {
 		if (s >= 0)
 			close(s);
 		return -1;
 	}
-	*port = ntohs(sa.sin_port);
+	*port = ntohs(family == AF_INET ? sa4.sin_port : sa6.sin6_port);
 	return s;
 }
 
-/* The same on ::1. */
+/* On 127.0.0.1 and on ::1. */
+static int bound_socket(int type, uint16_t *port)
+{
+	return bound_socket_on(AF_INET, type, port);
+}
+
 static int bound_socket6(int type, uint16_t *port)
 {
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-	socklen_t sl = sizeof(sa);
-	int s = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
-
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	*port = ntohs(sa.sin6_port);
-	return s;
+	return bound_socket_on(AF_INET6, type, port);
 }
 
 /* The uplink program on a packet from 192.0.2.99 to 127.0.0.1:port
