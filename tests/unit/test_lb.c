@@ -753,6 +753,19 @@ static int addr_at(const uint8_t *p, int family, const char *want)
 	return !memcmp(p, a, family == 4 ? 4 : 16);
 }
 
+/* Every checksum of a rewritten ICMP(v6) error out (quoted header at q)
+ * is right: outer IPv4 header, quoted IPv4 header, the ICMP message. */
+static int check_icmp_csums(const uint8_t *out, const struct frame_layout *lay, int family,
+			    const uint8_t *q)
+{
+	if (family == 4) {
+		CHECK(frame_ipv4_csum_ok(out, lay));
+		CHECK(inet_csum(q, 20, 0) == 0);
+	}
+	CHECK(frame_l4_csum_ok(out, lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	return 0;
+}
+
 static int icmp_to_vip_case(int family)
 {
 	const char *vip = family == 4 ? VIP4 : VIP6,
@@ -778,12 +791,7 @@ static int icmp_to_vip_case(int family)
 	CHECK_EQ(get16(q + qhl), 8080);				/* quoted sport */
 	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, client));
 	CHECK_EQ(get16(q + qhl + 2), 40000);
-	if (family == 4) {
-		CHECK(frame_ipv4_csum_ok(r.out, &lay));
-		CHECK(inet_csum(q, 20, 0) == 0);
-	}
-	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	return 0;
+	return check_icmp_csums(r.out, &lay, family, q);
 }
 
 XDP_TEST(icmp4_error_towards_vip_goes_to_the_flows_backend)
@@ -819,12 +827,7 @@ static int icmp_from_backend_case(int family)
 	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, vip)); /* quoted dst */
 	CHECK_EQ(get16(q + qhl + 2), 53);			  /* quoted dport */
 	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, client));
-	if (family == 4) {
-		CHECK(frame_ipv4_csum_ok(r.out, &lay));
-		CHECK(inet_csum(q, 20, 0) == 0);
-	}
-	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	return 0;
+	return check_icmp_csums(r.out, &lay, family, q);
 }
 
 XDP_TEST(icmp4_error_from_backend_is_reverse_natted)
