@@ -355,16 +355,21 @@ uint64_t xdp_count_bytes(int reason, int action)
 	return count_field(reason, action, 1);
 }
 
-uint64_t xdp_tc_count_packets(uint32_t reason)
+uint64_t xdp_map_packets(const char *map, uint32_t key)
 {
 	struct sluice_counter v[ncpus];
 	uint64_t sum = 0;
 
-	if (bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &reason, v))
+	if (bpf_map_lookup_elem(xdp_map_fd(map), &key, v))
 		return UINT64_MAX;
 	for (int c = 0; c < ncpus; c++)
 		sum += v[c].packets;
 	return sum;
+}
+
+uint64_t xdp_tc_count_packets(uint32_t reason)
+{
+	return xdp_map_packets("tc_counters", reason);
 }
 
 _Static_assert(sizeof(struct sluice_pod_stats) == (PS_EGRESS_DENIED + 1) * sizeof(uint64_t),

@@ -81,8 +81,11 @@ uint64_t xdp_count_bytes(int reason, int action);
 uint64_t xdp_count_total(void);
 /* Packets of every counter slot, summed over CPUs, in one batch read. */
 int xdp_read_slot_packets(uint64_t *out);
-/* Packets the TC programs counted under reason (enum sluice_tc_reason),
- * summed over CPUs; UINT64_MAX if the map cannot be read. */
+/* Packets of entry key of a per-CPU map of struct sluice_counter (as
+ * "tc_counters", "list_counters"), summed over CPUs; UINT64_MAX if the
+ * entry cannot be read. */
+uint64_t xdp_map_packets(const char *map, uint32_t key);
+/* Packets the TC programs counted under reason (enum sluice_tc_reason). */
 uint64_t xdp_tc_count_packets(uint32_t reason);
 /* The fields of struct sluice_pod_stats, in its order. */
 enum pod_stat_field {

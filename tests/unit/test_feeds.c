@@ -177,15 +177,7 @@ TEST(feed_truncated_gzip_is_an_error_not_a_short_list)
 
 static uint64_t list_drops(uint32_t list_id)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_counter v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("list_counters"), &list_id, v))
-		return UINT64_MAX;
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i].packets;
-	return sum;
+	return xdp_map_packets("list_counters", list_id);
 }
 
 static void push(struct prefix_list *l, const char *cidr, uint32_t list_id)
