@@ -566,6 +566,17 @@ int xdp_set_lists(const char *const *block, const char *const *allow)
 	return rc;
 }
 
+int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id)
+{
+	struct sluice_prefix p;
+	char err[SLUICE_ERRLEN];
+
+	if (prefix_parse(cidr, &p, err, sizeof(err)))
+		return -1;
+	p.list_id = list_id;
+	return prefix_list_push(l, &p);
+}
+
 int main(int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : NULL;

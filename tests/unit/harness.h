@@ -74,6 +74,9 @@ int xdp_set_prefix_lists(const struct prefix_list *block, const struct prefix_li
  * test starts with none). */
 struct verdict_limits;
 void xdp_set_table_limits(const struct verdict_limits *lim);
+/* Parse cidr and push it onto l under list_id (0: no list); -1 if it
+ * does not parse. */
+int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id);
 /* Packets/bytes counted for (reason, action), summed over CPUs. */
 uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);

@@ -180,17 +180,6 @@ static uint64_t list_drops(uint32_t list_id)
 	return xdp_map_packets("list_counters", list_id);
 }
 
-static void push(struct prefix_list *l, const char *cidr, uint32_t list_id)
-{
-	struct sluice_prefix p;
-	char err[SLUICE_ERRLEN];
-
-	if (!prefix_parse(cidr, &p, err, sizeof(err))) {
-		p.list_id = list_id;
-		prefix_list_push(l, &p);
-	}
-}
-
 static int send_from(const char *src)
 {
 	struct pkt_spec s = spec_udp4(src, "192.0.2.1");
@@ -204,8 +193,8 @@ XDP_TEST(feed_drop_is_attributed_to_the_list_of_the_longest_prefix)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
+	test_list_push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
+	test_list_push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("198.51.100.9"), SR_BLOCKLIST);
 	CHECK_EQ(send_from("198.51.100.10"), SR_BLOCKLIST);
@@ -221,8 +210,8 @@ XDP_TEST(feed_same_prefix_in_two_lists_is_attributed_to_the_lower_list_id)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t lo = list_drops(5), hi = list_drops(9);
 
-	push(&b, "203.0.113.0/24", 9);
-	push(&b, "203.0.113.0/24", 5);
+	test_list_push(&b, "203.0.113.0/24", 9);
+	test_list_push(&b, "203.0.113.0/24", 5);
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("203.0.113.77"), SR_BLOCKLIST);
 	CHECK_EQ(list_drops(5) - lo, 1);
@@ -236,8 +225,8 @@ XDP_TEST(feed_allowlist_matches_are_counted_for_the_allowlist)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t al = list_drops(11);
 
-	push(&b, "198.51.100.0/24", 10);
-	push(&a, "198.51.100.7/32", 11);
+	test_list_push(&b, "198.51.100.0/24", 10);
+	test_list_push(&a, "198.51.100.7/32", 11);
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("198.51.100.7"), SR_ALLOWLISTED);
 	CHECK_EQ(list_drops(11) - al, 1);
@@ -304,8 +293,8 @@ XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
+	test_list_push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
+	test_list_push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK(sample_all() == 0);
 	CHECK_EQ(event_list_of("198.51.100.9"), 3);

@@ -57,15 +57,6 @@ static struct identity_cfg idents[2];
 static struct pod_cfg pod;
 static struct policy_rule_cfg in_rules[4], eg_rules[2];
 
-static void add_prefix(struct prefix_list *l, const char *s)
-{
-	struct sluice_prefix p;
-	char err[SLUICE_ERRLEN];
-
-	if (!prefix_parse(s, &p, err, sizeof(err)))
-		prefix_list_push(l, &p);
-}
-
 /* partner = 198.51.100.0/24 (id 1), internal = 10.0.0.0/8 (id 2); pod "web"
  * at 203.0.113.50 with the given ingress rules, default deny. */
 static int set_model(const struct policy_rule_cfg *rules, size_t n, int default_allow)
@@ -78,14 +69,14 @@ static int set_model(const struct policy_rule_cfg *rules, size_t n, int default_
 	memset(&pod, 0, sizeof(pod));
 	snprintf(idents[0].name, sizeof(idents[0].name), "partner");
 	idents[0].id = 1;
-	add_prefix(&idents[0].prefixes, "198.51.100.0/24");
+	test_list_push(&idents[0].prefixes, "198.51.100.0/24", 0);
 	snprintf(idents[1].name, sizeof(idents[1].name), "internal");
 	idents[1].id = 2;
-	add_prefix(&idents[1].prefixes, "10.0.0.0/8");
-	add_prefix(&idents[1].prefixes, "2001:db8:1::/48");
+	test_list_push(&idents[1].prefixes, "10.0.0.0/8", 0);
+	test_list_push(&idents[1].prefixes, "2001:db8:1::/48", 0);
 	snprintf(pod.name, sizeof(pod.name), "web");
-	add_prefix(&pod.addrs, "203.0.113.50");
-	add_prefix(&pod.addrs, "2001:db8:50::50");
+	test_list_push(&pod.addrs, "203.0.113.50", 0);
+	test_list_push(&pod.addrs, "2001:db8:50::50", 0);
 	memcpy(in_rules, rules, n * sizeof(*rules));
 	pod.ingress = in_rules;
 	pod.n_ingress = n;
