@@ -188,14 +188,22 @@ static int send_from(const char *src)
 	return xdp_run_spec(&s, &r);
 }
 
+/* Two block lists, one inside the other: list 3 (A) blocks the /24
+ * 198.51.100.0/24, list 4 (B) the /16 around it; b gets both, a stays
+ * empty. */
+static int set_nested_block_lists(struct prefix_list *b, struct prefix_list *a)
+{
+	CHECK(test_list_push(b, "198.51.100.0/24", 3) == 0);
+	CHECK(test_list_push(b, "198.51.0.0/16", 4) == 0);
+	return xdp_set_prefix_lists(b, a);
+}
+
 XDP_TEST(feed_drop_is_attributed_to_the_list_of_the_longest_prefix)
 {
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	test_list_push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	test_list_push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
-	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
+	CHECK(set_nested_block_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("198.51.100.9"), SR_BLOCKLIST);
 	CHECK_EQ(send_from("198.51.100.10"), SR_BLOCKLIST);
 	CHECK_EQ(send_from("198.51.7.1"), SR_BLOCKLIST);
@@ -293,9 +301,7 @@ XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	test_list_push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	test_list_push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
-	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
+	CHECK(set_nested_block_lists(&b, &a) == 0);
 	CHECK(sample_all() == 0);
 	CHECK_EQ(event_list_of("198.51.100.9"), 3);
 	CHECK_EQ(event_list_of("198.51.7.1"), 4);
