@@ -566,6 +566,48 @@ int xdp_set_lists(const char *const *block, const char *const *allow)
 	return rc;
 }
 
+/* Where xdp_events_drain's callback keeps what it reads. */
+struct drained {
+	struct sluice_event *seen;
+	int max, n;
+};
+
+static int keep_event(void *ctx, void *data, size_t len)
+{
+	struct drained *d = ctx;
+
+	if (d->n < d->max && len >= sizeof(struct sluice_event))
+		memcpy(&d->seen[d->n], data, sizeof(struct sluice_event));
+	d->n++;
+	return 0;
+}
+
+int xdp_events_drain(struct sluice_event *seen, int max)
+{
+	struct drained d = {.seen = seen, .max = max};
+	struct ring_buffer *rb = ring_buffer__new(xdp_map_fd("events"), keep_event, &d, NULL);
+
+	if (!rb)
+		return -1;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return d.n;
+}
+
+int xdp_events_sample(unsigned every, unsigned cap)
+{
+	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
+		struct sluice_sampling v = {.every = every, .cap_per_sec = cap};
+		struct sluice_sample_state zero[ncpus];
+
+		memset(zero, 0, sizeof(zero));
+		if (bpf_map_update_elem(xdp_map_fd("event_sampling"), &k, &v, BPF_ANY) ||
+		    bpf_map_update_elem(xdp_map_fd("event_state"), &k, zero, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
 int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id)
 {
 	struct sluice_prefix p;

@@ -74,6 +74,12 @@ int xdp_set_prefix_lists(const struct prefix_list *block, const struct prefix_li
  * test starts with none). */
 struct verdict_limits;
 void xdp_set_table_limits(const struct verdict_limits *lim);
+/* Read (and so empty) the events ring buffer: the first max records go to
+ * seen (NULL with max 0: none kept); returns how many there were, or -1. */
+int xdp_events_drain(struct sluice_event *seen, int max);
+/* Sample one event in every (0: none), at most cap a second (0: no cap),
+ * on every event slot, with the per-CPU sampling state reset. */
+int xdp_events_sample(unsigned every, unsigned cap);
 /* Parse cidr and push it onto l under list_id (0: no list); -1 if it
  * does not parse. */
 int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id);

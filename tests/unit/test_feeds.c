@@ -5,8 +5,6 @@
  * and which list a drop is attributed to.
  */
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -245,55 +243,15 @@ XDP_TEST(feed_allowlist_matches_are_counted_for_the_allowlist)
 
 /* ---- the list in drop events --------------------------------------------- */
 
-static struct sluice_event last_event;
-static int n_events;
-
-static int keep_event(void *ctx, void *data, size_t len)
-{
-	(void)ctx;
-	if (len >= sizeof(struct sluice_event))
-		memcpy(&last_event, data, sizeof(last_event));
-	n_events++;
-	return 0;
-}
-
-/* Read (and so empty) the ring buffer; returns the number of records. */
-static int drain_events(void)
-{
-	struct ring_buffer *rb = ring_buffer__new(xdp_map_fd("events"), keep_event, NULL, NULL);
-
-	n_events = 0;
-	if (!rb)
-		return -1;
-	ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	return n_events;
-}
-
-/* Every event, no cap, sampling state reset on every CPU. */
-static int sample_all(void)
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
-		struct sluice_sampling v = {.every = 1};
-		struct sluice_sample_state zero[ncpu];
-
-		memset(zero, 0, sizeof(zero));
-		if (bpf_map_update_elem(xdp_map_fd("event_sampling"), &k, &v, BPF_ANY) ||
-		    bpf_map_update_elem(xdp_map_fd("event_state"), &k, zero, BPF_ANY))
-			return -1;
-	}
-	return 0;
-}
-
 /* The event of one packet from src: its list id, or -1 without exactly one. */
 static int event_list_of(const char *src)
 {
-	if (drain_events() < 0 || send_from(src) != SR_BLOCKLIST || drain_events() != 1 ||
-	    last_event.type != SE_DROP || last_event.reason != SR_BLOCKLIST)
+	struct sluice_event ev;
+
+	if (xdp_events_drain(NULL, 0) < 0 || send_from(src) != SR_BLOCKLIST ||
+	    xdp_events_drain(&ev, 1) != 1 || ev.type != SE_DROP || ev.reason != SR_BLOCKLIST)
 		return -1;
-	return last_event.list_id;
+	return ev.list_id;
 }
 
 XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
@@ -302,7 +260,7 @@ XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
 	CHECK(set_nested_block_lists(&b, &a) == 0);
-	CHECK(sample_all() == 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
 	CHECK_EQ(event_list_of("198.51.100.9"), 3);
 	CHECK_EQ(event_list_of("198.51.7.1"), 4);
 	CHECK_EQ(event_list_of("198.51.255.254"), 4);
@@ -318,16 +276,17 @@ XDP_TEST(feed_drop_event_of_a_malformed_packet_names_no_list)
 	struct pkt_spec s = spec_tcp4("203.0.113.5", "192.0.2.1");
 	uint8_t f[FRAME_MAX];
 	size_t len = build_frame(&s, f, NULL);
+	struct sluice_event ev;
 
-	CHECK(sample_all() == 0);
-	CHECK(drain_events() >= 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
+	CHECK(xdp_events_drain(NULL, 0) >= 0);
 	/* cut inside the TCP header: a malformed packet, dropped */
 	CHECK(len > 14 + 20 + 4);
 	CHECK_EQ(xdp_run_raw(f, 14 + 20 + 4, NULL, NULL), XDP_DROP);
-	CHECK_EQ(drain_events(), 1);
-	CHECK_EQ(last_event.type, SE_DROP);
-	CHECK(last_event.reason >= SR_MAL_ETH && last_event.reason <= SR_MAL_ICMP);
-	CHECK_EQ(last_event.list_id, 0);
+	CHECK_EQ(xdp_events_drain(&ev, 1), 1);
+	CHECK_EQ(ev.type, SE_DROP);
+	CHECK(ev.reason >= SR_MAL_ETH && ev.reason <= SR_MAL_ICMP);
+	CHECK_EQ(ev.list_id, 0);
 	return 0;
 }
 
