@@ -230,18 +230,29 @@ static int expect_seg_reason(const struct seg *s, struct run_result *r, int reas
 
 enum { SEG_SYN = 0x02, SEG_ACK = 0x10, SEG_SYN_ACK = 0x12, SEG_PSH_ACK = 0x18 };
 
+/* A segment src:sport -> dst:dport, no options. */
+static struct seg seg_of(int family, const char *src, const char *dst, uint16_t sport,
+			 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	return (struct seg){.family = family,
+			    .src = src,
+			    .dst = dst,
+			    .sport = sport,
+			    .dport = dport,
+			    .seq = seq,
+			    .ack = ack,
+			    .flags = flags};
+}
+
 /* The named fixture: a client's SYN from SRC4/SRC6 to the protected
  * DST4/DST6 (mss 0: no MSS option). */
 static struct seg client_syn(int family, uint16_t sport, uint16_t dport, uint32_t seq, uint16_t mss)
 {
-	return (struct seg){.family = family,
-			    .src = family == 4 ? SRC4 : SRC6,
-			    .dst = family == 4 ? DST4 : DST6,
-			    .sport = sport,
-			    .dport = dport,
-			    .seq = seq,
-			    .flags = SEG_SYN,
-			    .mss = mss};
+	struct seg syn = seg_of(family, family == 4 ? SRC4 : SRC6, family == 4 ? DST4 : DST6, sport,
+				dport, seq, 0, SEG_SYN);
+
+	syn.mss = mss;
+	return syn;
 }
 
 /* The ACK that completes syn's handshake with the cookie SYN-ACK sa. */
@@ -548,26 +559,14 @@ static long conn_entries(void)
  * connection to the VIP, and one of the backend's answers to the client. */
 static struct seg client_to_vip(int family, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	return (struct seg){.family = family,
-			    .src = family == 4 ? VIP_CLI4 : VIP_CLI6,
-			    .dst = family == 4 ? VIP4 : VIP6,
-			    .sport = VIP_CLI_PORT,
-			    .dport = 80,
-			    .seq = seq,
-			    .ack = ack,
-			    .flags = flags};
+	return seg_of(family, family == 4 ? VIP_CLI4 : VIP_CLI6, family == 4 ? VIP4 : VIP6,
+		      VIP_CLI_PORT, 80, seq, ack, flags);
 }
 
 static struct seg backend_to_client(int family, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	return (struct seg){.family = family,
-			    .src = family == 4 ? BE4 : BE6,
-			    .dst = family == 4 ? VIP_CLI4 : VIP_CLI6,
-			    .sport = VIP_BE_PORT,
-			    .dport = VIP_CLI_PORT,
-			    .seq = seq,
-			    .ack = ack,
-			    .flags = flags};
+	return seg_of(family, family == 4 ? BE4 : BE6, family == 4 ? VIP_CLI4 : VIP_CLI6,
+		      VIP_BE_PORT, VIP_CLI_PORT, seq, ack, flags);
 }
 
 /* What XDP sent in r (transmitted, under reason) is a segment of the
