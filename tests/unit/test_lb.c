@@ -207,23 +207,16 @@ static int backend_of(int family, uint8_t proto, uint16_t sport, uint8_t flags)
 
 /* The four named tests of a case function fn(family, proto): one per
  * family and protocol, named prefix_v4_tcp_what ... prefix_v6_udp_what. */
-#define FAMILY_PROTO_TESTS(prefix, what, fn)                                                       \
-	XDP_TEST(prefix##_v4_tcp_##what)                                                           \
+#define FAMILY_PROTO_TEST(name, fn, family, proto)                                                 \
+	XDP_TEST(name)                                                                             \
 	{                                                                                          \
-		return fn(4, IPPROTO_TCP);                                                         \
-	}                                                                                          \
-	XDP_TEST(prefix##_v4_udp_##what)                                                           \
-	{                                                                                          \
-		return fn(4, IPPROTO_UDP);                                                         \
-	}                                                                                          \
-	XDP_TEST(prefix##_v6_tcp_##what)                                                           \
-	{                                                                                          \
-		return fn(6, IPPROTO_TCP);                                                         \
-	}                                                                                          \
-	XDP_TEST(prefix##_v6_udp_##what)                                                           \
-	{                                                                                          \
-		return fn(6, IPPROTO_UDP);                                                         \
+		return fn(family, proto);                                                          \
 	}
+#define FAMILY_PROTO_TESTS(prefix, what, fn)                                                       \
+	FAMILY_PROTO_TEST(prefix##_v4_tcp_##what, fn, 4, IPPROTO_TCP)                              \
+	FAMILY_PROTO_TEST(prefix##_v4_udp_##what, fn, 4, IPPROTO_UDP)                              \
+	FAMILY_PROTO_TEST(prefix##_v6_tcp_##what, fn, 6, IPPROTO_TCP)                              \
+	FAMILY_PROTO_TEST(prefix##_v6_udp_##what, fn, 6, IPPROTO_UDP)
 
 /* ---- DNAT and reverse NAT, byte for byte ------------------------------- */
 
