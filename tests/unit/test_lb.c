@@ -759,32 +759,56 @@ static int check_icmp_csums(const uint8_t *out, const struct frame_layout *lay, 
 	return 0;
 }
 
-static int icmp_to_vip_case(int family)
-{
-	const char *vip = family == 4 ? VIP4 : VIP6,
-		   *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
-	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
-	struct svc_fixture f = {0};
-	size_t qhl = family == 4 ? 20 : 40;
+/* The named fixture of the ICMP error cases: the flow's addresses, the
+ * service, the error frame in and what XDP made of it. */
+struct icmp_case {
+	int family;
+	const char *vip, *client, *be;
+	size_t qhl; /* the quoted IP header's length */
+	struct svc_fixture f;
 	uint8_t in[FRAME_MAX];
+	size_t len;
 	struct frame_layout lay;
 	struct run_result r;
-	const uint8_t *q;
-	size_t len;
+	const uint8_t *q; /* the quoted header in r.out */
+};
 
-	CHECK(one_backend_service(&f, vip, 80, IPPROTO_TCP, be, 8080) == 0);
+static void icmp_case_init(struct icmp_case *c, int family)
+{
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->vip = family == 4 ? VIP4 : VIP6;
+	c->client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
+	c->be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
+	c->qhl = family == 4 ? 20 : 40;
+}
+
+/* Run c's frame: transmitted as an ICMP error of a balanced flow. */
+static int icmp_case_run(struct icmp_case *c)
+{
+	CHECK(expect_run(c->in, c->len, &c->r, XDP_TX, SR_LB_ICMP) == 0);
+	c->q = c->r.out + c->lay.l4 + 8;
+	return 0;
+}
+
+static int icmp_to_vip_case(int family)
+{
+	static struct icmp_case c;
+
+	icmp_case_init(&c, family);
+	CHECK(one_backend_service(&c.f, c.vip, 80, IPPROTO_TCP, c.be, 8080) == 0);
 	/* the client's side says: your packet VIP:80 -> client:40000 was too big */
-	len = icmp_error_frame(in, &lay, family, client, vip, vip, 80, client, 40000, IPPROTO_TCP);
-	CHECK(frame_l4_csum_ok(in, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	CHECK(expect_run(in, len, &r, XDP_TX, SR_LB_ICMP) == 0);
-	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
-	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 16 : 24), family, be)); /* outer dst */
-	q = r.out + lay.l4 + 8;
-	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, be)); /* quoted src */
-	CHECK_EQ(get16(q + qhl), 8080);				/* quoted sport */
-	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, client));
-	CHECK_EQ(get16(q + qhl + 2), 40000);
-	return check_icmp_csums(r.out, &lay, family, q);
+	c.len = icmp_error_frame(c.in, &c.lay, family, c.client, c.vip, c.vip, 80, c.client, 40000,
+				 IPPROTO_TCP);
+	CHECK(frame_l4_csum_ok(c.in, &c.lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	CHECK(icmp_case_run(&c) == 0);
+	CHECK(memcmp(c.r.out, LBT_BACKEND_MAC, 6) == 0);
+	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 16 : 24), family, c.be)); /* outer dst */
+	CHECK(addr_at(c.q + (family == 4 ? 12 : 8), family, c.be));		    /* quoted src */
+	CHECK_EQ(get16(c.q + c.qhl), 8080); /* quoted sport */
+	CHECK(addr_at(c.q + (family == 4 ? 16 : 24), family, c.client));
+	CHECK_EQ(get16(c.q + c.qhl + 2), 40000);
+	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
 }
 
 XDP_TEST(icmp4_error_towards_vip_goes_to_the_flows_backend)
@@ -799,28 +823,20 @@ XDP_TEST(icmp6_error_towards_vip_goes_to_the_flows_backend)
 
 static int icmp_from_backend_case(int family)
 {
-	const char *vip = family == 4 ? VIP4 : VIP6,
-		   *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
-	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
-	struct svc_fixture f = {0};
-	size_t qhl = family == 4 ? 20 : 40;
-	uint8_t in[FRAME_MAX];
-	struct frame_layout lay;
-	struct run_result r;
-	const uint8_t *q;
-	size_t len;
+	static struct icmp_case c;
 
-	CHECK(one_backend_service(&f, vip, 53, IPPROTO_UDP, be, 5353) == 0);
+	icmp_case_init(&c, family);
+	CHECK(one_backend_service(&c.f, c.vip, 53, IPPROTO_UDP, c.be, 5353) == 0);
 	/* the backend says: port unreachable for client:40000 -> backend:5353 */
-	len = icmp_error_frame(in, &lay, family, be, client, client, 40000, be, 5353, IPPROTO_UDP);
-	CHECK(expect_run(in, len, &r, XDP_TX, SR_LB_ICMP) == 0);
-	CHECK(memcmp(r.out, LBT_CLIENT_MAC, 6) == 0);
-	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 12 : 8), family, vip)); /* outer src */
-	q = r.out + lay.l4 + 8;
-	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, vip)); /* quoted dst */
-	CHECK_EQ(get16(q + qhl + 2), 53);			  /* quoted dport */
-	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, client));
-	return check_icmp_csums(r.out, &lay, family, q);
+	c.len = icmp_error_frame(c.in, &c.lay, family, c.be, c.client, c.client, 40000, c.be, 5353,
+				 IPPROTO_UDP);
+	CHECK(icmp_case_run(&c) == 0);
+	CHECK(memcmp(c.r.out, LBT_CLIENT_MAC, 6) == 0);
+	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 12 : 8), family, c.vip)); /* outer src */
+	CHECK(addr_at(c.q + (family == 4 ? 16 : 24), family, c.vip));		    /* quoted dst */
+	CHECK_EQ(get16(c.q + c.qhl + 2), 53); /* quoted dport */
+	CHECK(addr_at(c.q + (family == 4 ? 12 : 8), family, c.client));
+	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
 }
 
 XDP_TEST(icmp4_error_from_backend_is_reverse_natted)
