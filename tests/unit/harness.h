@@ -28,6 +28,17 @@ void register_test(const char *name, test_fn fn, const char *needs);
 	static int name(void)
 #define TEST(name) TEST_NEEDS(name, NULL)
 #define XDP_TEST(name) TEST_NEEDS(name, "xdp")
+/* The IPv4 and the IPv6 test of one case function: name4 returns fn(4),
+ * name6 fn(6). */
+#define XDP_FAMILY_TESTS(name4, name6, fn)                                                         \
+	XDP_TEST(name4)                                                                            \
+	{                                                                                          \
+		return fn(4);                                                                      \
+	}                                                                                          \
+	XDP_TEST(name6)                                                                            \
+	{                                                                                          \
+		return fn(6);                                                                      \
+	}
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

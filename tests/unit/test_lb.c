@@ -293,15 +293,8 @@ static int to_node_case(int family)
 	return 0;
 }
 
-XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v4)
-{
-	return to_node_case(4);
-}
-
-XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v6)
-{
-	return to_node_case(6);
-}
+XDP_FAMILY_TESTS(backend_packet_to_the_node_itself_is_not_reverse_natted_v4,
+		 backend_packet_to_the_node_itself_is_not_reverse_natted_v6, to_node_case)
 
 XDP_TEST(dnat_v4_udp_without_checksum_keeps_it_zero)
 {
@@ -811,15 +804,8 @@ static int icmp_to_vip_case(int family)
 	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
 }
 
-XDP_TEST(icmp4_error_towards_vip_goes_to_the_flows_backend)
-{
-	return icmp_to_vip_case(4);
-}
-
-XDP_TEST(icmp6_error_towards_vip_goes_to_the_flows_backend)
-{
-	return icmp_to_vip_case(6);
-}
+XDP_FAMILY_TESTS(icmp4_error_towards_vip_goes_to_the_flows_backend,
+		 icmp6_error_towards_vip_goes_to_the_flows_backend, icmp_to_vip_case)
 
 static int icmp_from_backend_case(int family)
 {
@@ -839,15 +825,8 @@ static int icmp_from_backend_case(int family)
 	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
 }
 
-XDP_TEST(icmp4_error_from_backend_is_reverse_natted)
-{
-	return icmp_from_backend_case(4);
-}
-
-XDP_TEST(icmp6_error_from_backend_is_reverse_natted)
-{
-	return icmp_from_backend_case(6);
-}
+XDP_FAMILY_TESTS(icmp4_error_from_backend_is_reverse_natted,
+		 icmp6_error_from_backend_is_reverse_natted, icmp_from_backend_case)
 
 XDP_TEST(icmp_echo_to_vip_is_not_load_balanced)
 {

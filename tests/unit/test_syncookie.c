@@ -299,15 +299,8 @@ static int handshake(int family)
 	return 0;
 }
 
-XDP_TEST(syncookie_v4_synack_bytes_and_ack_check)
-{
-	return handshake(4);
-}
-
-XDP_TEST(syncookie_v6_synack_bytes_and_ack_check)
-{
-	return handshake(6);
-}
+XDP_FAMILY_TESTS(syncookie_v4_synack_bytes_and_ack_check, syncookie_v6_synack_bytes_and_ack_check,
+		 handshake)
 
 XDP_TEST(syncookie_syn_without_mss_gets_the_default_class)
 {
@@ -659,15 +652,8 @@ static int vip_handshake(int family)
 	return 0;
 }
 
-XDP_TEST(synproxy_v4_vip_handshake_and_translation)
-{
-	return vip_handshake(4);
-}
-
-XDP_TEST(synproxy_v6_vip_handshake_and_translation)
-{
-	return vip_handshake(6);
-}
+XDP_FAMILY_TESTS(synproxy_v4_vip_handshake_and_translation,
+		 synproxy_v6_vip_handshake_and_translation, vip_handshake)
 
 /* Connections from before syn_cookies was turned on keep going untouched;
  * a new connection on the same 5-tuple is recognised by its cookie. */
