@@ -766,7 +766,10 @@ struct icmp_case {
 	const uint8_t *q; /* the quoted header in r.out */
 };
 
-static void icmp_case_init(struct icmp_case *c, int family)
+/* c for family with one service (port/proto) whose one backend is c->be
+ * on be_port. */
+static int icmp_case_start(struct icmp_case *c, int family, uint16_t port, uint8_t proto,
+			   uint16_t be_port)
 {
 	memset(c, 0, sizeof(*c));
 	c->family = family;
@@ -774,12 +777,22 @@ static void icmp_case_init(struct icmp_case *c, int family)
 	c->client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
 	c->be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
 	c->qhl = family == 4 ? 20 : 40;
+	return one_backend_service(&c->f, c->vip, port, proto, c->be, be_port);
 }
 
-/* Run c's frame: transmitted as an ICMP error of a balanced flow. */
-static int icmp_case_run(struct icmp_case *c)
+/* An ICMP error from src to dst quoting qsrc:qsport -> qdst:qdport
+ * (c's service protocol): transmitted to dmac as an ICMP error of a
+ * balanced flow. */
+static int icmp_case_send(struct icmp_case *c, const char *src, const char *dst, const char *qsrc,
+			  uint16_t qsport, const char *qdst, uint16_t qdport, const char *dmac)
 {
+	uint8_t icmp = c->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+	c->len = icmp_error_frame(c->in, &c->lay, c->family, src, dst, qsrc, qsport, qdst, qdport,
+				  c->f.svc[0].proto);
+	CHECK(frame_l4_csum_ok(c->in, &c->lay, c->family, icmp));
 	CHECK(expect_run(c->in, c->len, &c->r, XDP_TX, SR_LB_ICMP) == 0);
+	CHECK(memcmp(c->r.out, dmac, 6) == 0);
 	c->q = c->r.out + c->lay.l4 + 8;
 	return 0;
 }
@@ -788,14 +801,10 @@ static int icmp_to_vip_case(int family)
 {
 	static struct icmp_case c;
 
-	icmp_case_init(&c, family);
-	CHECK(one_backend_service(&c.f, c.vip, 80, IPPROTO_TCP, c.be, 8080) == 0);
+	CHECK(icmp_case_start(&c, family, 80, IPPROTO_TCP, 8080) == 0);
 	/* the client's side says: your packet VIP:80 -> client:40000 was too big */
-	c.len = icmp_error_frame(c.in, &c.lay, family, c.client, c.vip, c.vip, 80, c.client, 40000,
-				 IPPROTO_TCP);
-	CHECK(frame_l4_csum_ok(c.in, &c.lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	CHECK(icmp_case_run(&c) == 0);
-	CHECK(memcmp(c.r.out, LBT_BACKEND_MAC, 6) == 0);
+	CHECK(icmp_case_send(&c, c.client, c.vip, c.vip, 80, c.client, 40000, LBT_BACKEND_MAC) ==
+	      0);
 	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 16 : 24), family, c.be)); /* outer dst */
 	CHECK(addr_at(c.q + (family == 4 ? 12 : 8), family, c.be));		    /* quoted src */
 	CHECK_EQ(get16(c.q + c.qhl), 8080); /* quoted sport */
@@ -811,13 +820,9 @@ static int icmp_from_backend_case(int family)
 {
 	static struct icmp_case c;
 
-	icmp_case_init(&c, family);
-	CHECK(one_backend_service(&c.f, c.vip, 53, IPPROTO_UDP, c.be, 5353) == 0);
+	CHECK(icmp_case_start(&c, family, 53, IPPROTO_UDP, 5353) == 0);
 	/* the backend says: port unreachable for client:40000 -> backend:5353 */
-	c.len = icmp_error_frame(c.in, &c.lay, family, c.be, c.client, c.client, 40000, c.be, 5353,
-				 IPPROTO_UDP);
-	CHECK(icmp_case_run(&c) == 0);
-	CHECK(memcmp(c.r.out, LBT_CLIENT_MAC, 6) == 0);
+	CHECK(icmp_case_send(&c, c.be, c.client, c.client, 40000, c.be, 5353, LBT_CLIENT_MAC) == 0);
 	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 12 : 8), family, c.vip)); /* outer src */
 	CHECK(addr_at(c.q + (family == 4 ? 16 : 24), family, c.vip));		    /* quoted dst */
 	CHECK_EQ(get16(c.q + c.qhl + 2), 53); /* quoted dport */
