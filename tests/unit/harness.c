@@ -227,7 +227,27 @@ static int fixture_reset(void)
 	return 0;
 }
 
-/* Every change goes through a generation switch, as in production. */
+/* Every change goes through a generation switch, as in production: begin,
+ * write one part, copy the others (KEEP_*) into the new generation, commit. */
+enum { KEEP_LISTS = 1, KEEP_SERVICES = 2, KEEP_PODS = 4 };
+
+/* The rest of a switch whose write step returned rc; what names the part
+ * written, for the message. */
+static int finish_switch(int rc, unsigned keep, const char *what)
+{
+	if (!rc && (keep & KEEP_LISTS))
+		rc = dp_copy_lists(&dp);
+	if (!rc && (keep & KEEP_SERVICES))
+		rc = dp_copy_services(&dp);
+	if (!rc && (keep & KEEP_PODS))
+		rc = dp_copy_pods(&dp);
+	if (!rc)
+		rc = dp_commit(&dp);
+	if (rc)
+		fprintf(stderr, "    setting %s: %s\n", what, strerror(-rc));
+	return rc;
+}
+
 int xdp_set_services(const struct lb_model *m)
 {
 	struct lb_apply_stats st;
@@ -235,15 +255,7 @@ int xdp_set_services(const struct lb_model *m)
 
 	if (!rc)
 		rc = dp_write_services(&dp, m, &st);
-	if (!rc)
-		rc = dp_copy_lists(&dp);
-	if (!rc)
-		rc = dp_copy_pods(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
-	return rc;
+	return finish_switch(rc, KEEP_LISTS | KEEP_PODS, "services");
 }
 
 static struct policy *tc_skel;
@@ -279,15 +291,7 @@ int xdp_set_pods(const struct sluice_model *m)
 
 	if (!rc)
 		rc = dp_write_pods(&dp, m, err, sizeof(err));
-	if (!rc)
-		rc = dp_copy_lists(&dp);
-	if (!rc)
-		rc = dp_copy_services(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting pods: %s\n", strerror(-rc));
-	return rc;
+	return finish_switch(rc, KEEP_LISTS | KEEP_SERVICES, "pods");
 }
 
 uint32_t xdp_backend_id(const char *addr, uint16_t port)
@@ -537,14 +541,7 @@ int xdp_set_prefix_lists(const struct prefix_list *b, const struct prefix_list *
 		rc = dp_begin(&dp);
 	if (!rc)
 		rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
-	if (!rc)
-		rc = dp_copy_services(&dp);
-	if (!rc)
-		rc = dp_copy_pods(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
+	rc = finish_switch(rc, KEEP_SERVICES | KEEP_PODS, "lists");
 	prefix_list_free(&out);
 	return rc;
 }
