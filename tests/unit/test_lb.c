@@ -436,6 +436,16 @@ static int flows_on(int last_byte, uint16_t base, int tries, uint16_t *ports, in
 	return n;
 }
 
+/* web4 loaded, then flows_on(last_byte, base, 300, ports, max): how many
+ * established flows went to that backend, or -1. */
+static int web4_flows_on(struct svc_fixture *f, int last_byte, uint16_t base, uint16_t *ports,
+			 int max)
+{
+	if (web4_loaded(f))
+		return -1;
+	return flows_on(last_byte, base, 300, ports, max);
+}
+
 XDP_TEST(syn_creates_no_connection_entry_but_ack_does)
 {
 	struct svc_fixture f = {0};
@@ -486,10 +496,8 @@ XDP_TEST(draining_backend_keeps_its_flows_and_gets_no_new_ones)
 {
 	struct svc_fixture f = {0};
 	uint16_t on12[64];
-	int n;
+	int n = web4_flows_on(&f, 12, 3000, on12, 64);
 
-	CHECK(web4_loaded(&f) == 0);
-	n = flows_on(12, 3000, 300, on12, 64);
 	CHECK(n > 10);
 	f.svc[0].backends[1].weight = 0;
 	f.svc[0].backends[1].state = SLUICE_BE_DRAINING;
@@ -505,10 +513,8 @@ XDP_TEST(down_backend_flows_move_to_others)
 {
 	struct svc_fixture f = {0};
 	uint16_t on12[64];
-	int n;
+	int n = web4_flows_on(&f, 12, 3000, on12, 64);
 
-	CHECK(web4_loaded(&f) == 0);
-	n = flows_on(12, 3000, 300, on12, 64);
 	CHECK(n > 10);
 	f.svc[0].backends[1].state = SLUICE_BE_DOWN;
 	CHECK(xdp_set_services(&f.model) == 0);
@@ -847,10 +853,8 @@ XDP_TEST(new_connection_reusing_a_drained_flows_5tuple_avoids_the_draining_backe
 {
 	struct svc_fixture f = {0};
 	uint16_t on12[32];
-	int n;
+	int n = web4_flows_on(&f, 12, 12000, on12, 32);
 
-	CHECK(web4_loaded(&f) == 0);
-	n = flows_on(12, 12000, 300, on12, 32);
 	CHECK(n > 5);
 	f.svc[0].backends[1].weight = 0;
 	f.svc[0].backends[1].state = SLUICE_BE_DRAINING;
