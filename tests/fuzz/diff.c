@@ -900,30 +900,6 @@ static int check_lb_counters(struct lb_tally *svc, struct lb_tally *be)
 static uint64_t slots_before[SLUICE_COUNTER_SLOTS];
 static int slots_valid;
 
-static int read_slots(uint64_t *out)
-{
-	static struct sluice_counter *vals;
-	static __u32 keys[SLUICE_COUNTER_SLOTS];
-	int ncpu = libbpf_num_possible_cpus();
-	__u32 count = SLUICE_COUNTER_SLOTS, out_batch;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-
-	if (!vals)
-		vals = calloc((size_t)SLUICE_COUNTER_SLOTS * (size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -1;
-	if (bpf_map_lookup_batch(xdp_map_fd("counters"), NULL, &out_batch, keys, vals, &count,
-				 &opts) &&
-	    errno != ENOENT)
-		return -1;
-	for (__u32 i = 0; i < count; i++) {
-		out[keys[i]] = 0;
-		for (int c = 0; c < ncpu; c++)
-			out[keys[i]] += vals[(size_t)i * (size_t)ncpu + (size_t)c].packets;
-	}
-	return count == SLUICE_COUNTER_SLOTS ? 0 : -1;
-}
-
 void diff_runner_reset(void)
 {
 	slots_valid = 0;
@@ -931,7 +907,7 @@ void diff_runner_reset(void)
 
 int diff_run_frame(const uint8_t *frame, size_t len, struct run_result *r)
 {
-	uint64_t after[SLUICE_COUNTER_SLOTS];
+	uint64_t before[SLUICE_COUNTER_SLOTS], after[SLUICE_COUNTER_SLOTS];
 	struct xdp_md ctx_in = {.data = 0, .data_end = (__u32)len,
 				.ingress_ifindex = (__u32)lbt_ifindex()};
 	struct xdp_md ctx_out = {0};
@@ -939,9 +915,8 @@ int diff_run_frame(const uint8_t *frame, size_t len, struct run_result *r)
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx_in,
 		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
 		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
-	int moved = 0;
 
-	if (!slots_valid && read_slots(slots_before))
+	if (!slots_valid && xdp_read_slot_packets(slots_before))
 		return -1;
 	slots_valid = 1;
 	if (bpf_prog_test_run_opts(xdp_prog_fd(), &opts)) {
@@ -950,36 +925,14 @@ int diff_run_frame(const uint8_t *frame, size_t len, struct run_result *r)
 		return -1;
 	}
 	r->action = (int)opts.retval;
-	r->reason = -1;
-	if (read_slots(after)) {
+	if (xdp_read_slot_packets(after)) {
 		slots_valid = 0;
 		return -1;
 	}
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		if (after[i] == slots_before[i])
-			continue;
-		moved += (int)(after[i] - slots_before[i]);
-		r->reason = i / SLUICE_ACTION_MAX;
-		if (i % SLUICE_ACTION_MAX != r->action) {
-			fprintf(stderr, "    counted under action %d but returned %d\n",
-				i % SLUICE_ACTION_MAX, r->action);
-			moved = -100;
-		}
-	}
+	memcpy(before, slots_before, sizeof(before));
+	/* the next frame's baseline, also when this one failed */
 	memcpy(slots_before, after, sizeof(after));
-	if (moved != 1) {
-		fprintf(stderr, "    packet counted %d times (want exactly once)\n", moved);
-		return -1;
-	}
-	r->tagged = 0;
-	memset(&r->meta, 0, sizeof(r->meta));
-	if (ctx_out.data == sizeof(struct sluice_meta)) {
-		memcpy(&r->meta, r->out, sizeof(r->meta));
-		r->tagged = r->meta.magic == SLUICE_META_MAGIC;
-	}
-	r->out_len = opts.data_size_out - ctx_out.data;
-	memmove(r->out, r->out + ctx_out.data, r->out_len);
-	return 0;
+	return xdp_settle_result(r, before, after, ctx_out.data, opts.data_size_out);
 }
 
 /* ---- TC: the DSR backend's decapsulation --------------------------------------- */

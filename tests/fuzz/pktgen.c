@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "../unit/frames.h" /* inet_csum: the unit tests' independent checksum */
+
 const char *const pg_kind_names[PK_KIND_MAX] = {
 	[PK_STRUCTURED] = "structured", [PK_COMBO] = "combination", [PK_TRUNCATED] = "truncated",
 	[PK_MUTATED] = "mutated",       [PK_RANDOM] = "random",
@@ -47,17 +49,6 @@ static void put16(uint8_t *p, uint16_t v)
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint16_t csum(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
 }
 
 /* ---- structured frames ------------------------------------------------- */
@@ -234,7 +225,7 @@ static size_t build(struct rng *r, const struct spec *s, uint8_t *b, struct layo
 				memcpy(q + 12, s->q.src, 4);
 				memcpy(q + 16, s->q.dst, 4);
 				put_opts(r, q + 20, s->q.opts);
-				put16(q + 10, csum(q, qhl, 0));
+				put16(q + 10, inet_csum(q, qhl, 0));
 			} else {
 				q[0] = 0x60;
 				put16(q + 4, (uint16_t)(8 + rng_below(r, 1400)));
@@ -259,7 +250,7 @@ static size_t build(struct rng *r, const struct spec *s, uint8_t *b, struct layo
 	/* lengths and checksums */
 	if (fam == 4) {
 		put16(b + l3 + 2, (uint16_t)(end - l3));
-		put16(b + l3 + 10, csum(b + l3, l4 - l3, 0));
+		put16(b + l3 + 10, inet_csum(b + l3, l4 - l3, 0));
 	} else if (fam == 6) {
 		put16(b + l3 + 4, (uint16_t)(end - l3 - 40));
 	}
@@ -273,7 +264,7 @@ static size_t build(struct rng *r, const struct spec *s, uint8_t *b, struct layo
 		if (has && l4len >= at + 2) {
 			uint32_t seed = (s->proto == IPPROTO_ICMP) ? 0
 								    : pseudo(src, dst, fam, s->proto, l4len);
-			uint16_t v = csum(b + l4, l4len, seed);
+			uint16_t v = inet_csum(b + l4, l4len, seed);
 
 			if (s->proto == IPPROTO_UDP && v == 0)
 				v = 0xffff;

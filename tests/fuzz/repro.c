@@ -29,17 +29,6 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-static uint16_t sum16(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 static void ip4(uint8_t *a, const char *t)
 {
 	memset(a, 0, 16);
@@ -51,24 +40,41 @@ static void ip6(uint8_t *a, const char *t)
 	inet_pton(AF_INET6, t, a);
 }
 
-/* Ethernet + IPv4 + TCP (20 bytes) + payload, checksums right. */
-static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
-		   uint8_t flags)
+/* The Ethernet header of every frame here: from the client's MAC to the
+ * node's, with ethertype type. */
+static void eth_to_node(uint8_t *b, uint16_t type)
 {
-	uint8_t *ip = b + 14, *t = ip + 20, a[16];
-	uint32_t ps = 0;
+	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\xc1\x01", 12);
+	put16(b + 12, type);
+}
 
-	memset(b, 0, 14 + 20 + 20 + 8);
-	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\xc1\x01\x08\x00", 14);
+/* A 20-byte IPv4 header src -> dst (TTL 64) with its checksum. */
+static void ip4_header(uint8_t *ip, uint8_t proto, uint16_t tot_len, const char *src,
+		       const char *dst)
+{
+	uint8_t a[16];
+
 	ip[0] = 0x45;
-	put16(ip + 2, 48);
+	put16(ip + 2, tot_len);
 	ip[8] = 64;
-	ip[9] = IPPROTO_TCP;
+	ip[9] = proto;
 	ip4(a, src);
 	memcpy(ip + 12, a, 4);
 	ip4(a, dst);
 	memcpy(ip + 16, a, 4);
-	put16(ip + 10, sum16(ip, 20, 0));
+	put16(ip + 10, inet_csum(ip, 20, 0));
+}
+
+/* Ethernet + IPv4 + TCP (20 bytes) + payload, checksums right. */
+static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst, uint16_t dport,
+		   uint8_t flags)
+{
+	uint8_t *ip = b + 14, *t = ip + 20;
+	uint32_t ps = 0;
+
+	memset(b, 0, 14 + 20 + 20 + 8);
+	eth_to_node(b, 0x0800);
+	ip4_header(ip, IPPROTO_TCP, 48, src, dst);
 	put16(t, sport);
 	put16(t + 2, dport);
 	t[12] = 5 << 4;
@@ -77,7 +83,7 @@ static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst,
 	memcpy(t + 20, "payload!", 8);
 	for (int i = 12; i < 20; i += 2)
 		ps += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-	put16(t + 16, sum16(t, 28, ps + IPPROTO_TCP + 28));
+	put16(t + 16, inet_csum(t, 28, ps + IPPROTO_TCP + 28));
 	return 14 + 48;
 }
 
@@ -86,34 +92,18 @@ static size_t tcp4(uint8_t *b, const char *src, uint16_t sport, const char *dst,
 static size_t icmp4_error(uint8_t *b, const char *src, const char *dst, const char *qsrc,
 			  uint16_t qsport, const char *qdst, uint16_t qdport, uint8_t qproto)
 {
-	uint8_t *ip = b + 14, *ic = ip + 20, *q = ic + 8, a[16];
+	uint8_t *ip = b + 14, *ic = ip + 20, *q = ic + 8;
 
 	memset(b, 0, 14 + 20 + 8 + 28);
-	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\xc1\x01\x08\x00", 14);
-	ip[0] = 0x45;
-	put16(ip + 2, 56);
-	ip[8] = 64;
-	ip[9] = IPPROTO_ICMP;
-	ip4(a, src);
-	memcpy(ip + 12, a, 4);
-	ip4(a, dst);
-	memcpy(ip + 16, a, 4);
-	put16(ip + 10, sum16(ip, 20, 0));
+	eth_to_node(b, 0x0800);
+	ip4_header(ip, IPPROTO_ICMP, 56, src, dst);
 	ic[0] = 3;
 	ic[1] = 4;
 	put16(ic + 6, 1400);
-	q[0] = 0x45;
-	put16(q + 2, 576);
-	q[8] = 64;
-	q[9] = qproto;
-	ip4(a, qsrc);
-	memcpy(q + 12, a, 4);
-	ip4(a, qdst);
-	memcpy(q + 16, a, 4);
-	put16(q + 10, sum16(q, 20, 0));
+	ip4_header(q, qproto, 576, qsrc, qdst); /* the quoted packet was longer */
 	put16(q + 20, qsport);
 	put16(q + 22, qdport);
-	put16(ic + 2, sum16(ic, 36, 0));
+	put16(ic + 2, inet_csum(ic, 36, 0));
 	return 14 + 56;
 }
 
@@ -354,7 +344,7 @@ static int deep(const struct diff_opts *o, FILE *log, struct run_result *a, stru
 	if (apply(&s))
 		return -1;
 	memset(b, 0, sizeof(b));
-	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\xc1\x01\x86\xdd", 14);
+	eth_to_node(b, 0x86dd);
 	ip[0] = 0x60;
 	ip[6] = 0; /* hop-by-hop */
 	ip[7] = 64;
@@ -390,7 +380,7 @@ static int deep(const struct diff_opts *o, FILE *log, struct run_result *a, stru
 
 		for (int i = 8; i < 40; i += 2)
 			ps += (uint32_t)(ip[i] << 8 | ip[i + 1]);
-		put16(icmp + 2, sum16(icmp, n, ps + 58 + (uint32_t)n));
+		put16(icmp + 2, inet_csum(icmp, n, ps + 58 + (uint32_t)n));
 	}
 	rc = both(&s, b, len, a, m, why, sizeof(why));
 	if (rc < 0)

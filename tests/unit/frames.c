@@ -191,6 +191,25 @@ struct pkt_spec spec_icmp6(const char *src, const char *dst)
 	return spec(6, IPPROTO_ICMPV6, src, dst);
 }
 
+struct pkt_spec spec_vlans(struct pkt_spec s, int vlans, uint16_t outer_tpid)
+{
+	s.vlans = vlans;
+	s.outer_tpid = outer_tpid;
+	return s;
+}
+
+struct pkt_spec spec_with_ext(struct pkt_spec s, uint8_t ext)
+{
+	s.ext[s.n_ext++] = ext;
+	return s;
+}
+
+struct pkt_spec spec_with_ip_opts(struct pkt_spec s, int opts)
+{
+	s.ip_opts = opts;
+	return s;
+}
+
 /* Sum of the pseudo header that TCP/UDP/ICMPv6 checksums cover. */
 static uint32_t pseudo_sum(const uint8_t *buf, const struct frame_layout *lay, int family,
 			   uint8_t proto, size_t l4len)

@@ -42,6 +42,13 @@ struct pkt_spec spec_tcp6(const char *src, const char *dst);
 struct pkt_spec spec_udp6(const char *src, const char *dst);
 struct pkt_spec spec_icmp6(const char *src, const char *dst);
 
+/* Modifiers of a named fixture: s with vlans VLAN tags (outer TPID
+ * outer_tpid, 0 for 802.1Q), with one more IPv6 extension header (type
+ * ext) at the end of its chain, with opts bytes of IPv4 options. */
+struct pkt_spec spec_vlans(struct pkt_spec s, int vlans, uint16_t outer_tpid);
+struct pkt_spec spec_with_ext(struct pkt_spec s, uint8_t ext);
+struct pkt_spec spec_with_ip_opts(struct pkt_spec s, int opts);
+
 /* Internet checksum over a buffer (independent of the BPF code). */
 uint16_t inet_csum(const void *data, size_t len, uint32_t seed);
 /* Compute / verify the TCP, UDP, ICMP or ICMPv6 checksum of a built frame

@@ -227,7 +227,27 @@ static int fixture_reset(void)
 	return 0;
 }
 
-/* Every change goes through a generation switch, as in production. */
+/* Every change goes through a generation switch, as in production: begin,
+ * write one part, copy the others (KEEP_*) into the new generation, commit. */
+enum { KEEP_LISTS = 1, KEEP_SERVICES = 2, KEEP_PODS = 4 };
+
+/* The rest of a switch whose write step returned rc; what names the part
+ * written, for the message. */
+static int finish_switch(int rc, unsigned keep, const char *what)
+{
+	if (!rc && (keep & KEEP_LISTS))
+		rc = dp_copy_lists(&dp);
+	if (!rc && (keep & KEEP_SERVICES))
+		rc = dp_copy_services(&dp);
+	if (!rc && (keep & KEEP_PODS))
+		rc = dp_copy_pods(&dp);
+	if (!rc)
+		rc = dp_commit(&dp);
+	if (rc)
+		fprintf(stderr, "    setting %s: %s\n", what, strerror(-rc));
+	return rc;
+}
+
 int xdp_set_services(const struct lb_model *m)
 {
 	struct lb_apply_stats st;
@@ -235,15 +255,7 @@ int xdp_set_services(const struct lb_model *m)
 
 	if (!rc)
 		rc = dp_write_services(&dp, m, &st);
-	if (!rc)
-		rc = dp_copy_lists(&dp);
-	if (!rc)
-		rc = dp_copy_pods(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting services: %s\n", strerror(-rc));
-	return rc;
+	return finish_switch(rc, KEEP_LISTS | KEEP_PODS, "services");
 }
 
 static struct policy *tc_skel;
@@ -279,15 +291,7 @@ int xdp_set_pods(const struct sluice_model *m)
 
 	if (!rc)
 		rc = dp_write_pods(&dp, m, err, sizeof(err));
-	if (!rc)
-		rc = dp_copy_lists(&dp);
-	if (!rc)
-		rc = dp_copy_services(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting pods: %s\n", strerror(-rc));
-	return rc;
+	return finish_switch(rc, KEEP_LISTS | KEEP_SERVICES, "pods");
 }
 
 uint32_t xdp_backend_id(const char *addr, uint16_t port)
@@ -355,8 +359,39 @@ uint64_t xdp_count_bytes(int reason, int action)
 	return count_field(reason, action, 1);
 }
 
-/* Packets of every counter slot, summed over CPUs, in one batch read. */
-static int read_all_packets(uint64_t *out)
+uint64_t xdp_map_packets(const char *map, uint32_t key)
+{
+	struct sluice_counter v[ncpus];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd(map), &key, v))
+		return UINT64_MAX;
+	for (int c = 0; c < ncpus; c++)
+		sum += v[c].packets;
+	return sum;
+}
+
+uint64_t xdp_tc_count_packets(uint32_t reason)
+{
+	return xdp_map_packets("tc_counters", reason);
+}
+
+_Static_assert(sizeof(struct sluice_pod_stats) == (PS_EGRESS_DENIED + 1) * sizeof(uint64_t),
+	       "enum pod_stat_field names every field of struct sluice_pod_stats");
+
+uint64_t xdp_pod_stat(uint32_t pod_id, enum pod_stat_field field)
+{
+	struct sluice_pod_stats v[ncpus];
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
+		return 0;
+	for (int c = 0; c < ncpus; c++)
+		sum += ((const uint64_t *)&v[c])[field];
+	return sum;
+}
+
+int xdp_read_slot_packets(uint64_t *out)
 {
 	static struct sluice_counter *vals;
 	static __u32 keys[SLUICE_COUNTER_SLOTS];
@@ -383,7 +418,7 @@ uint64_t xdp_count_total(void)
 {
 	uint64_t all[SLUICE_COUNTER_SLOTS], n = 0;
 
-	if (read_all_packets(all))
+	if (xdp_read_slot_packets(all))
 		return UINT64_MAX;
 	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++)
 		n += all[i];
@@ -400,9 +435,8 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 		    .data_out = r->out, .data_size_out = sizeof(r->out), .ctx_in = &ctx_in,
 		    .ctx_size_in = sizeof(ctx_in), .ctx_out = &ctx_out,
 		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
-	int moved = 0;
 
-	if (read_all_packets(before)) {
+	if (xdp_read_slot_packets(before)) {
 		fprintf(stderr, "    reading counters failed: %s\n", strerror(errno));
 		return -1;
 	}
@@ -411,35 +445,42 @@ int xdp_run(const uint8_t *frame, size_t len, struct run_result *r)
 		return -1;
 	}
 	r->action = (int)opts.retval;
-	r->reason = -1;
-	if (read_all_packets(after))
+	if (xdp_read_slot_packets(after))
 		return -1;
-	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
-		uint64_t now = after[i];
+	return xdp_settle_result(r, before, after, ctx_out.data, opts.data_size_out);
+}
 
-		if (now != before[i]) {
-			moved += (int)(now - before[i]);
-			r->reason = i / SLUICE_ACTION_MAX;
-			if (i % SLUICE_ACTION_MAX != r->action) {
-				fprintf(stderr, "    counted under action %d but returned %d\n",
-					i % SLUICE_ACTION_MAX, r->action);
-				return -1;
-			}
+int xdp_settle_result(struct run_result *r, const uint64_t *before, const uint64_t *after,
+		      uint32_t meta_len, uint32_t data_size_out)
+{
+	int moved = 0;
+
+	r->reason = -1;
+	for (int i = 0; i < SLUICE_COUNTER_SLOTS; i++) {
+		if (after[i] == before[i])
+			continue;
+		moved += (int)(after[i] - before[i]);
+		r->reason = i / SLUICE_ACTION_MAX;
+		if (i % SLUICE_ACTION_MAX != r->action) {
+			fprintf(stderr, "    counted under action %d but returned %d\n",
+				i % SLUICE_ACTION_MAX, r->action);
+			return -1;
 		}
 	}
 	if (moved != 1) {
 		fprintf(stderr, "    packet counted %d times (want exactly once)\n", moved);
 		return -1;
 	}
-	/* Output starts at data_meta; ctx_out.data is the metadata length. */
+	/* Output starts at data_meta; meta_len (ctx_out.data) is the metadata
+	 * length. */
 	r->tagged = 0;
 	memset(&r->meta, 0, sizeof(r->meta));
-	if (ctx_out.data == sizeof(struct sluice_meta)) {
+	if (meta_len == sizeof(struct sluice_meta)) {
 		memcpy(&r->meta, r->out, sizeof(r->meta));
 		r->tagged = r->meta.magic == SLUICE_META_MAGIC;
 	}
-	r->out_len = opts.data_size_out - ctx_out.data;
-	memmove(r->out, r->out + ctx_out.data, r->out_len);
+	r->out_len = data_size_out - meta_len;
+	memmove(r->out, r->out + meta_len, r->out_len);
 	return 0;
 }
 
@@ -500,14 +541,7 @@ int xdp_set_prefix_lists(const struct prefix_list *b, const struct prefix_list *
 		rc = dp_begin(&dp);
 	if (!rc)
 		rc = dp_write_lists(&dp, &out, &st, err, sizeof(err));
-	if (!rc)
-		rc = dp_copy_services(&dp);
-	if (!rc)
-		rc = dp_copy_pods(&dp);
-	if (!rc)
-		rc = dp_commit(&dp);
-	if (rc)
-		fprintf(stderr, "    setting lists: %s\n", strerror(-rc));
+	rc = finish_switch(rc, KEEP_SERVICES | KEEP_PODS, "lists");
 	prefix_list_free(&out);
 	return rc;
 }
@@ -527,6 +561,59 @@ int xdp_set_lists(const char *const *block, const char *const *allow)
 	prefix_list_free(&b);
 	prefix_list_free(&a);
 	return rc;
+}
+
+/* Where xdp_events_drain's callback keeps what it reads. */
+struct drained {
+	struct sluice_event *seen;
+	int max, n;
+};
+
+static int keep_event(void *ctx, void *data, size_t len)
+{
+	struct drained *d = ctx;
+
+	if (d->n < d->max && len >= sizeof(struct sluice_event))
+		memcpy(&d->seen[d->n], data, sizeof(struct sluice_event));
+	d->n++;
+	return 0;
+}
+
+int xdp_events_drain(struct sluice_event *seen, int max)
+{
+	struct drained d = {.seen = seen, .max = max};
+	struct ring_buffer *rb = ring_buffer__new(xdp_map_fd("events"), keep_event, &d, NULL);
+
+	if (!rb)
+		return -1;
+	ring_buffer__consume(rb);
+	ring_buffer__free(rb);
+	return d.n;
+}
+
+int xdp_events_sample(unsigned every, unsigned cap)
+{
+	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
+		struct sluice_sampling v = {.every = every, .cap_per_sec = cap};
+		struct sluice_sample_state zero[ncpus];
+
+		memset(zero, 0, sizeof(zero));
+		if (bpf_map_update_elem(xdp_map_fd("event_sampling"), &k, &v, BPF_ANY) ||
+		    bpf_map_update_elem(xdp_map_fd("event_state"), &k, zero, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
+int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id)
+{
+	struct sluice_prefix p;
+	char err[SLUICE_ERRLEN];
+
+	if (prefix_parse(cidr, &p, err, sizeof(err)))
+		return -1;
+	p.list_id = list_id;
+	return prefix_list_push(l, &p);
 }
 
 int main(int argc, char **argv)

@@ -28,6 +28,17 @@ void register_test(const char *name, test_fn fn, const char *needs);
 	static int name(void)
 #define TEST(name) TEST_NEEDS(name, NULL)
 #define XDP_TEST(name) TEST_NEEDS(name, "xdp")
+/* The IPv4 and the IPv6 test of one case function: name4 returns fn(4),
+ * name6 fn(6). */
+#define XDP_FAMILY_TESTS(name4, name6, fn)                                                         \
+	XDP_TEST(name4)                                                                            \
+	{                                                                                          \
+		return fn(4);                                                                      \
+	}                                                                                          \
+	XDP_TEST(name6)                                                                            \
+	{                                                                                          \
+		return fn(6);                                                                      \
+	}
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -74,11 +85,47 @@ int xdp_set_prefix_lists(const struct prefix_list *block, const struct prefix_li
  * test starts with none). */
 struct verdict_limits;
 void xdp_set_table_limits(const struct verdict_limits *lim);
+/* Read (and so empty) the events ring buffer: the first max records go to
+ * seen (NULL with max 0: none kept); returns how many there were, or -1. */
+int xdp_events_drain(struct sluice_event *seen, int max);
+/* Sample one event in every (0: none), at most cap a second (0: no cap),
+ * on every event slot, with the per-CPU sampling state reset. */
+int xdp_events_sample(unsigned every, unsigned cap);
+/* Parse cidr and push it onto l under list_id (0: no list); -1 if it
+ * does not parse. */
+int test_list_push(struct prefix_list *l, const char *cidr, uint32_t list_id);
 /* Packets/bytes counted for (reason, action), summed over CPUs. */
 uint64_t xdp_count_packets(int reason, int action);
 uint64_t xdp_count_bytes(int reason, int action);
 /* Packets counted under every (reason, action), summed: one batch read. */
 uint64_t xdp_count_total(void);
+/* Packets of every counter slot, summed over CPUs, in one batch read. */
+int xdp_read_slot_packets(uint64_t *out);
+/* Packets of entry key of a per-CPU map of struct sluice_counter (as
+ * "tc_counters", "list_counters"), summed over CPUs; UINT64_MAX if the
+ * entry cannot be read. */
+uint64_t xdp_map_packets(const char *map, uint32_t key);
+/* Packets the TC programs counted under reason (enum sluice_tc_reason). */
+uint64_t xdp_tc_count_packets(uint32_t reason);
+/* The fields of struct sluice_pod_stats, in its order. */
+enum pod_stat_field {
+	PS_RX_PACKETS,
+	PS_RX_BYTES,
+	PS_TX_PACKETS,
+	PS_TX_BYTES,
+	PS_INGRESS_DENIED,
+	PS_EGRESS_DENIED,
+};
+/* One field of a pod's pod_stats entry, summed over CPUs; 0 while the
+ * map has no entry for pod_id (nothing counted yet). */
+uint64_t xdp_pod_stat(uint32_t pod_id, enum pod_stat_field field);
+/* After a BPF_PROG_TEST_RUN of the XDP program into r->out, r->action set:
+ * the one counter slot that moved from before to after gives r->reason
+ * (-1 with a message when not exactly one packet was counted, or under
+ * another action); the meta_len bytes of metadata in front of the
+ * data_size_out output bytes fill r->tagged and r->meta, the rest r->out. */
+int xdp_settle_result(struct run_result *r, const uint64_t *before, const uint64_t *after,
+		      uint32_t meta_len, uint32_t data_size_out);
 /* File descriptors of the loaded fixture's maps, for tests that read them. */
 int xdp_map_fd(const char *name);
 /* Grace period after a switch before the old generation is rewritten (the

@@ -47,17 +47,6 @@ static void *flood(void *arg)
 	return NULL;
 }
 
-static void push(struct prefix_list *l, const char *cidr, uint32_t id)
-{
-	struct sluice_prefix p;
-	char err[SLUICE_ERRLEN];
-
-	if (!prefix_parse(cidr, &p, err, sizeof(err))) {
-		p.list_id = id;
-		prefix_list_push(l, &p);
-	}
-}
-
 /* A flood from src while the lists switch between A (a_blk blocked, list 1)
  * and B (b_alw allowed, list 2; b_blk blocked, list 3) under the production
  * grace period: every packet dropped, none allowlisted.  In A the source is
@@ -72,9 +61,9 @@ static int switch_flood(const char *src, const char *a_blk, const char *b_alw, c
 	pthread_t t;
 	int switches = 0;
 
-	push(&a_block, a_blk, 1);
-	push(&b_allow, b_alw, 2);
-	push(&b_block, b_blk, 3);
+	test_list_push(&a_block, a_blk, 1);
+	test_list_push(&b_allow, b_alw, 2);
+	test_list_push(&b_block, b_blk, 3);
 	flood_src = src;
 	flood_packets = 0;
 	CHECK(xdp_set_prefix_lists(&a_block, &a_allow) == 0);

@@ -174,6 +174,42 @@ static int diag_has(const struct diag *d, const char *path, int line, const char
 	return 0;
 }
 
+/* The named fixture: a config file written into its own temporary
+ * directory (next to any list files written before) and loaded. */
+struct loaded_conf {
+	struct tmpdir t;
+	struct sluice_model m;
+	struct diag d;
+	const char *path;
+	int rc;
+};
+
+static int conf_dir_make(struct loaded_conf *l)
+{
+	memset(&l->d, 0, sizeof(l->d));
+	return tmpdir_make(&l->t);
+}
+
+static void conf_load(struct loaded_conf *l, const char *name, const char *text, mode_t mode)
+{
+	l->path = tmpdir_write(&l->t, name, text, mode);
+	l->rc = model_load(l->path, &l->m, &l->d);
+}
+
+/* A file that must be refused: checked after the directory is gone, so
+ * that a failed check leaves nothing behind.  ok: the caller's look at
+ * the messages, taken before; n_msgs: how many there must be (-1: any). */
+static int expect_refused(struct loaded_conf *l, int ok, int n_msgs)
+{
+	tmpdir_remove(&l->t);
+	CHECK_EQ(l->rc, -1);
+	CHECK(ok);
+	if (n_msgs >= 0)
+		CHECK_EQ(l->d.n, n_msgs);
+	diag_free(&l->d);
+	return 0;
+}
+
 TEST(config_load_invalid_reports_every_error_with_file_line)
 {
 	static const char conf[] = "interfaces = ( { name = \"up0\"; } );\n"
@@ -182,175 +218,117 @@ TEST(config_load_invalid_reports_every_error_with_file_line)
 				   "    protocol = \"sctp\"; backends = ( ); }\n"
 				   ");\n"
 				   "stats = { listen = \"0.0.0.0:9541\"; colour = \"blue\"; };\n";
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	struct loaded_conf l;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "bad.conf", conf, 0600);
-	rc = model_load(path, &m, &d);
-	ok = diag_has(&d, path, 3, "vip: '192.0.2.0/24' must be a single address") &&
-	     diag_has(&d, path, 4, "protocol must be one of tcp, udp") &&
-	     diag_has(&d, path, 6, "not a loopback address") &&
-	     diag_has(&d, path, 6, "unknown key 'colour' in stats");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	CHECK_EQ(d.n, 4);
-	CHECK_EQ(m.lb.n, 0); /* freed on failure */
-	CHECK(m.ifaces == NULL);
-	diag_free(&d);
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "bad.conf", conf, 0600);
+	ok = diag_has(&l.d, l.path, 3, "vip: '192.0.2.0/24' must be a single address") &&
+	     diag_has(&l.d, l.path, 4, "protocol must be one of tcp, udp") &&
+	     diag_has(&l.d, l.path, 6, "not a loopback address") &&
+	     diag_has(&l.d, l.path, 6, "unknown key 'colour' in stats");
+	if (expect_refused(&l, ok, 4))
+		return -1;
+	CHECK_EQ(l.m.lb.n, 0); /* freed on failure */
+	CHECK(l.m.ifaces == NULL);
 	return 0;
 }
 
 TEST(config_load_syntax_error_names_file_line)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	struct loaded_conf l;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "syntax.conf", "interfaces = (\n  { name = \"up0\"; }\n}\n", 0600);
-	rc = model_load(path, &m, &d);
-	ok = diag_has(&d, path, 3, "syntax error");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	diag_free(&d);
-	return 0;
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "syntax.conf", "interfaces = (\n  { name = \"up0\"; }\n}\n", 0600);
+	return expect_refused(&l, diag_has(&l.d, l.path, 3, "syntax error"), -1);
 }
 
 TEST(config_load_list_file_error_names_its_own_line)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path, *list;
+	struct loaded_conf l;
+	const char *list;
 	char want[256];
-	int rc, ok;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	list = tmpdir_write(&t, "bad.txt", "192.0.2.0/24\n  10.0.0.1/8\n", 0644);
-	path = tmpdir_write(&t, "c.conf",
-			    "interfaces = ( { name = \"up0\"; } );\n"
-			    "blocklist = { files = [ \"bad.txt\" ]; };\n",
-			    0644);
-	rc = model_load(path, &m, &d);
+	CHECK(conf_dir_make(&l) == 0);
+	list = tmpdir_write(&l.t, "bad.txt", "192.0.2.0/24\n  10.0.0.1/8\n", 0644);
+	conf_load(&l, "c.conf",
+		  "interfaces = ( { name = \"up0\"; } );\n"
+		  "blocklist = { files = [ \"bad.txt\" ]; };\n",
+		  0644);
 	/* the list file's line:col, and the config line that named it */
 	snprintf(want, sizeof(want), "%s:2:3: '10.0.0.1/8' has host bits set", list);
-	ok = d.n == 1 && !strncmp(d.msgs[0], want, strlen(want)) &&
-	     strstr(d.msgs[0], "c.conf:2)") != NULL;
+	ok = l.d.n == 1 && !strncmp(l.d.msgs[0], want, strlen(want)) &&
+	     strstr(l.d.msgs[0], "c.conf:2)") != NULL;
 	if (!ok)
 		fprintf(stderr, "    want '%s...c.conf:2)', got %zu messages, first '%s'\n", want,
-			d.n, d.n ? d.msgs[0] : "");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	diag_free(&d);
-	return 0;
+			l.d.n, l.d.n ? l.d.msgs[0] : "");
+	return expect_refused(&l, ok, -1);
 }
 
 TEST(config_load_refuses_group_writable_file)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	struct loaded_conf l;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "open.conf", "interfaces = ( { name = \"up0\"; } );\n", 0664);
-	rc = model_load(path, &m, &d);
-	ok = d.n == 1 && strstr(d.msgs[0], "writable by its group") &&
-	     !strncmp(d.msgs[0], path, strlen(path));
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	diag_free(&d);
-	return 0;
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "open.conf", "interfaces = ( { name = \"up0\"; } );\n", 0664);
+	ok = l.d.n == 1 && strstr(l.d.msgs[0], "writable by its group") &&
+	     !strncmp(l.d.msgs[0], l.path, strlen(l.path));
+	return expect_refused(&l, ok, -1);
 }
 
 /* libconfig 1.5 would read 4294967376 as 80: it must be an error. */
 TEST(config_load_rejects_integers_libconfig_would_truncate)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	struct loaded_conf l;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "big.conf",
-			    "interfaces = ( { name = \"up0\"; } );\n"
-			    "# 99999999999 in a comment is fine\n"
-			    "limits = { conns = 4294967376; services = 10L; };\n",
-			    0600);
-	rc = model_load(path, &m, &d);
-	ok = diag_has(&d, path, 3, "integer 4294967376 does not fit in 32 bits");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	CHECK_EQ(d.n, 1);
-	diag_free(&d);
-	return 0;
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "big.conf",
+		  "interfaces = ( { name = \"up0\"; } );\n"
+		  "# 99999999999 in a comment is fine\n"
+		  "limits = { conns = 4294967376; services = 10L; };\n",
+		  0600);
+	ok = diag_has(&l.d, l.path, 3, "integer 4294967376 does not fit in 32 bits");
+	return expect_refused(&l, ok, 1);
 }
 
 /* libconfig stamps the last element of a multi-line array with the line of
  * the closing bracket; the message must name the element's own line. */
 TEST(config_load_last_array_element_keeps_its_line)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	const char *want = "blocklist.prefixes[1]: '198.51.100.1/24' has host bits set";
+	struct loaded_conf l;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "arr.conf",
-			    "interfaces = ( { name = \"up0\"; } );\n"
-			    "blocklist = {\n"
-			    "  prefixes = [\n"
-			    "    \"198.51.100.0/24\",\n"
-			    "    \"198.51.100.1/24\"\n"
-			    "  ];\n"
-			    "};\n",
-			    0600);
-	rc = model_load(path, &m, &d);
-	ok = diag_has(&d, path, 5, "blocklist.prefixes[1]: '198.51.100.1/24' has host bits set");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	CHECK_EQ(d.n, 1);
-	diag_free(&d);
-	return 0;
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "arr.conf",
+		  "interfaces = ( { name = \"up0\"; } );\n"
+		  "blocklist = {\n"
+		  "  prefixes = [\n"
+		  "    \"198.51.100.0/24\",\n"
+		  "    \"198.51.100.1/24\"\n"
+		  "  ];\n"
+		  "};\n",
+		  0600);
+	ok = diag_has(&l.d, l.path, 5, want);
+	return expect_refused(&l, ok, 1);
 }
 
 /* @include is refused (libconfig 1.5 can exit() on it), the rest checked. */
 TEST(config_load_refuses_include_and_checks_the_rest)
 {
-	struct sluice_model m;
-	struct diag d = {0};
-	struct tmpdir t;
-	const char *path;
-	int rc, ok;
+	struct loaded_conf l;
+	int ok;
 
-	CHECK(tmpdir_make(&t) == 0);
-	path = tmpdir_write(&t, "inc.conf",
-			    "interfaces = ( { name = \"up0\"; } );\n"
-			    "@include \"\"\n"
-			    "stats = { listen = \"10.0.0.1:80\"; };\n",
-			    0600);
-	rc = model_load(path, &m, &d);
-	ok = diag_has(&d, path, 2, "@include is not supported") &&
-	     diag_has(&d, path, 3, "not a loopback address");
-	tmpdir_remove(&t);
-	CHECK_EQ(rc, -1);
-	CHECK(ok);
-	CHECK_EQ(d.n, 2);
-	diag_free(&d);
-	return 0;
+	CHECK(conf_dir_make(&l) == 0);
+	conf_load(&l, "inc.conf",
+		  "interfaces = ( { name = \"up0\"; } );\n"
+		  "@include \"\"\n"
+		  "stats = { listen = \"10.0.0.1:80\"; };\n",
+		  0600);
+	ok = diag_has(&l.d, l.path, 2, "@include is not supported") &&
+	     diag_has(&l.d, l.path, 3, "not a loopback address");
+	return expect_refused(&l, ok, 2);
 }

@@ -108,15 +108,8 @@ static int dsr_case(int family)
 	return 0;
 }
 
-XDP_TEST(dsr_ipip_v4_wraps_packet_for_backend_and_decap_unwraps_it)
-{
-	return dsr_case(4);
-}
-
-XDP_TEST(dsr_ipip_v6_wraps_packet_for_backend_and_decap_unwraps_it)
-{
-	return dsr_case(6);
-}
+XDP_FAMILY_TESTS(dsr_ipip_v4_wraps_packet_for_backend_and_decap_unwraps_it,
+		 dsr_ipip_v6_wraps_packet_for_backend_and_decap_unwraps_it, dsr_case)
 
 XDP_TEST(dsr_vlan_tagged_frame_is_counted_encap_fail)
 {

@@ -17,42 +17,11 @@
 #define MAX_SEEN 8192
 
 static struct sluice_event seen[64];
-static int n_seen;
 
-static int collect(void *ctx, void *data, size_t len)
-{
-	(void)ctx;
-	if (n_seen < 64 && len >= sizeof(struct sluice_event))
-		memcpy(&seen[n_seen], data, sizeof(struct sluice_event));
-	n_seen++;
-	return 0;
-}
-
-/* Read (and so empty) the ring buffer; returns the number of records. */
+/* Empty the ring buffer, keeping the first records in seen. */
 static int drain(void)
 {
-	struct ring_buffer *rb = ring_buffer__new(xdp_map_fd("events"), collect, NULL, NULL);
-
-	n_seen = 0;
-	if (!rb)
-		return -1;
-	ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	return n_seen;
-}
-
-static int set_sampling(unsigned every, unsigned cap)
-{
-	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
-		struct sluice_sampling v = {.every = every, .cap_per_sec = cap};
-		struct sluice_sample_state zero[libbpf_num_possible_cpus()];
-
-		memset(zero, 0, sizeof(zero));
-		if (bpf_map_update_elem(xdp_map_fd("event_sampling"), &k, &v, BPF_ANY) ||
-		    bpf_map_update_elem(xdp_map_fd("event_state"), &k, zero, BPF_ANY))
-			return -1;
-	}
-	return 0;
+	return xdp_events_drain(seen, 64);
 }
 
 static uint64_t ev_stat(__u32 which)
@@ -100,7 +69,7 @@ XDP_TEST(event_drop_record_has_every_field)
 	uint8_t a[4];
 
 	pin_cpu0();
-	CHECK(set_sampling(1, 0) == 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
 	CHECK(drain() >= 0);
 	CHECK(blocked_runs(1) == 0);
 	CHECK_EQ(drain(), 1);
@@ -122,7 +91,7 @@ XDP_TEST(event_drop_record_has_every_field)
 XDP_TEST(event_sampling_one_in_n)
 {
 	pin_cpu0();
-	CHECK(set_sampling(3, 0) == 0);
+	CHECK(xdp_events_sample(3, 0) == 0);
 	CHECK(drain() >= 0);
 	CHECK(blocked_runs(9) == 0);
 	CHECK_EQ(drain(), 3);
@@ -134,7 +103,7 @@ XDP_TEST(event_sampling_cap_per_second)
 	uint64_t out0 = ev_stat(SES_SAMPLED_OUT);
 
 	pin_cpu0();
-	CHECK(set_sampling(1, 5) == 0);
+	CHECK(xdp_events_sample(1, 5) == 0);
 	CHECK(drain() >= 0);
 	CHECK(blocked_runs(20) == 0); /* well within one second */
 	CHECK_EQ(drain(), 5);
@@ -144,7 +113,7 @@ XDP_TEST(event_sampling_cap_per_second)
 
 XDP_TEST(event_sampling_off_sends_nothing)
 {
-	CHECK(set_sampling(0, 0) == 0);
+	CHECK(xdp_events_sample(0, 0) == 0);
 	CHECK(drain() >= 0);
 	CHECK(blocked_runs(5) == 0);
 	CHECK_EQ(drain(), 0);
@@ -164,7 +133,7 @@ XDP_TEST(event_lost_counter_moves_when_the_buffer_is_full)
 	int got;
 
 	pin_cpu0();
-	CHECK(set_sampling(1, 0) == 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
 	CHECK(drain() >= 0);
 	CHECK(xdp_set_lists(block, none) == 0);
 	/* 6000 drops in one run, nobody reading: more than 256 KiB of records */

@@ -14,6 +14,7 @@
 #include "compile.h"
 #include "fastpath.h"
 #include "harness.h"
+#include "list_rule.h"
 #include "prefix.h"
 
 static uint64_t rng = 0x5eed;
@@ -24,29 +25,6 @@ static uint32_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)(rng >> 11);
-}
-
-static int inside(const struct sluice_prefix *p, int family, const uint8_t *a)
-{
-	uint8_t m[16];
-
-	if (p->family != family)
-		return 0;
-	memcpy(m, a, 16);
-	prefix_mask(m, p->len);
-	return !memcmp(m, p->addr, 16);
-}
-
-static int reference(const struct prefix_list *block, const struct prefix_list *allow, int family,
-		     const uint8_t *a)
-{
-	for (size_t i = 0; i < allow->n; i++)
-		if (inside(&allow->v[i], family, a))
-			return SLUICE_ACT_ALLOW;
-	for (size_t i = 0; i < block->n; i++)
-		if (inside(&block->v[i], family, a))
-			return SLUICE_ACT_BLOCK;
-	return SLUICE_ACT_NONE;
 }
 
 /* A random prefix clustered in a small space so that lists overlap a lot. */
@@ -123,7 +101,7 @@ static int table_diffs(const struct verdict_tables *t, const struct prefix_list 
 		int want, got;
 
 		probe_address(all, family, a);
-		want = reference(block, allow, family, a);
+		want = lists_rule(block, allow, family, a);
 		v = verdict_tables_lookup(t, family, a);
 		got = v ? (int)v->action : SLUICE_ACT_NONE;
 		if (got != want) {
@@ -140,9 +118,31 @@ static int table_diffs(const struct verdict_tables *t, const struct prefix_list 
 /* Table limits of the next differential (0: the maps' sizes). */
 static struct verdict_limits diff_limits;
 
+/* The named fixture of these checks: a block and an allow list, all of
+ * their prefixes together (what the probes aim at), the compiled list. */
+struct lists {
+	struct prefix_list block, allow, all, compiled;
+};
+
+/* Add p to one of l's lists (l->block or l->allow) and to l->all. */
+static void lists_add(struct lists *l, struct prefix_list *to, const struct sluice_prefix *p)
+{
+	prefix_list_push(to, p);
+	prefix_list_push(&l->all, p);
+}
+
+static void lists_free(struct lists *l)
+{
+	prefix_list_free(&l->block);
+	prefix_list_free(&l->allow);
+	prefix_list_free(&l->all);
+	prefix_list_free(&l->compiled);
+}
+
 static int differential(int family, int n_block, int n_allow, int probes, int through_xdp)
 {
-	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
+	struct lists l = {0};
+	struct prefix_list *block = &l.block, *allow = &l.allow;
 	struct verdict_tables t;
 	char err[SLUICE_ERRLEN];
 	int diffs = 0;
@@ -152,8 +152,7 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 
 		random_prefix(family, &p);
 		p.list_id = 1 + rnd() % 3;
-		prefix_list_push(&block, &p);
-		prefix_list_push(&all, &p);
+		lists_add(&l, block, &p);
 	}
 	for (int i = 0; i < n_allow; i++) {
 		struct sluice_prefix p;
@@ -161,33 +160,32 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 		random_prefix(family, &p);
 		if (p.len < 8)
 			p.len = 8, prefix_mask(p.addr, 8);
-		prefix_list_push(&allow, &p);
-		prefix_list_push(&all, &p);
+		lists_add(&l, allow, &p);
 	}
-	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
-	CHECK(verdict_tables_build_limited(&compiled, &diff_limits, &t, err, sizeof(err)) == 0);
+	CHECK(compile_verdicts(block, allow, &l.compiled) == 0);
+	CHECK(verdict_tables_build_limited(&l.compiled, &diff_limits, &t, err, sizeof(err)) == 0);
 	if (diff_limits.dense6)
 		CHECK(t.n_dense6 == diff_limits.dense6 && t.buckets6 > t.n_dense6);
-	diffs = table_diffs(&t, &block, &allow, &all, family, probes);
+	diffs = table_diffs(&t, block, allow, &l.all, family, probes);
 	if (through_xdp && !diffs) {
 		xdp_set_table_limits(&diff_limits);
 		/* load the same lists into the data path and ask it too */
 		{
-			char **bs = calloc((size_t)block.n + 1, sizeof(char *));
-			char **as = calloc((size_t)allow.n + 1, sizeof(char *));
+			char **bs = calloc((size_t)block->n + 1, sizeof(char *));
+			char **as = calloc((size_t)allow->n + 1, sizeof(char *));
 
-			for (size_t i = 0; i < block.n; i++) {
+			for (size_t i = 0; i < block->n; i++) {
 				bs[i] = malloc(64);
-				prefix_format(&block.v[i], bs[i], 64);
+				prefix_format(&block->v[i], bs[i], 64);
 			}
-			for (size_t i = 0; i < allow.n; i++) {
+			for (size_t i = 0; i < allow->n; i++) {
 				as[i] = malloc(64);
-				prefix_format(&allow.v[i], as[i], 64);
+				prefix_format(&allow->v[i], as[i], 64);
 			}
 			CHECK(xdp_set_lists((const char *const *)bs, (const char *const *)as) == 0);
-			for (size_t i = 0; i < block.n; i++)
+			for (size_t i = 0; i < block->n; i++)
 				free(bs[i]);
-			for (size_t i = 0; i < allow.n; i++)
+			for (size_t i = 0; i < allow->n; i++)
 				free(as[i]);
 			free(bs);
 			free(as);
@@ -199,12 +197,12 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 			size_t len;
 			int want, act;
 
-			probe_address(&all, family, a);
+			probe_address(&l.all, family, a);
 			inet_ntop(family == 4 ? AF_INET : AF_INET6, a, src, sizeof(src));
 			s = family == 4 ? spec_udp4(src, "192.0.2.1")
 					: spec_udp6(src, "2001:db8::1");
 			len = build_frame(&s, frame, NULL);
-			want = reference(&block, &allow, family, a);
+			want = lists_rule(block, allow, family, a);
 			act = xdp_run_raw(frame, len, NULL, NULL);
 			if ((want == SLUICE_ACT_BLOCK) != (act == XDP_DROP)) {
 				fprintf(stderr, "    %s: XDP action %d, reference %d\n", src, act,
@@ -214,10 +212,7 @@ static int differential(int family, int n_block, int n_allow, int probes, int th
 		}
 	}
 	verdict_tables_free(&t);
-	prefix_list_free(&block);
-	prefix_list_free(&allow);
-	prefix_list_free(&all);
-	prefix_list_free(&compiled);
+	lists_free(&l);
 	CHECK_EQ(diffs, 0);
 	return 0;
 }
@@ -277,7 +272,7 @@ XDP_TEST(xdp_verdicts_match_reference_v6_dense_and_hashed_buckets)
  * trie, counted, and every answer is still the reference's. */
 static int exhaustion(int family, struct verdict_limits lim)
 {
-	struct prefix_list block = {0}, allow = {0}, all = {0}, compiled = {0};
+	struct lists l = {0};
 	struct verdict_tables t;
 	char err[SLUICE_ERRLEN];
 	int diffs = 0;
@@ -287,8 +282,7 @@ static int exhaustion(int family, struct verdict_limits lim)
 
 		random_prefix(family, &p);
 		p.list_id = 1 + rnd() % 3;
-		prefix_list_push(i % 5 ? &block : &allow, &p);
-		prefix_list_push(&all, &p);
+		lists_add(&l, i % 5 ? &l.block : &l.allow, &p);
 	}
 	/* v4: two /24s of scattered allowed /32s (more than four ranges:
 	 * chunks; allowed, so that no block list's /0 makes them redundant) */
@@ -299,11 +293,10 @@ static int exhaustion(int family, struct verdict_limits lim)
 		p.addr[1] = 0;
 		p.addr[2] = i % 2 ? 2 : 113;
 		p.addr[3] = (uint8_t)(i * 6);
-		prefix_list_push(&allow, &p);
-		prefix_list_push(&all, &p);
+		lists_add(&l, &l.allow, &p);
 	}
-	CHECK(compile_verdicts(&block, &allow, &compiled) == 0);
-	CHECK(verdict_tables_build_limited(&compiled, &lim, &t, err, sizeof(err)) == 0);
+	CHECK(compile_verdicts(&l.block, &l.allow, &l.compiled) == 0);
+	CHECK(verdict_tables_build_limited(&l.compiled, &lim, &t, err, sizeof(err)) == 0);
 	if (family == 4) {
 		CHECK(t.n_chunks <= t.chunk_limit);
 		CHECK(t.n_detail <= t.detail_limit);
@@ -313,12 +306,9 @@ static int exhaustion(int family, struct verdict_limits lim)
 		CHECK(t.n_h6 <= 8);
 		CHECK(t.deeper6 > 0);
 	}
-	diffs = table_diffs(&t, &block, &allow, &all, family, 200000);
+	diffs = table_diffs(&t, &l.block, &l.allow, &l.all, family, 200000);
 	verdict_tables_free(&t);
-	prefix_list_free(&block);
-	prefix_list_free(&allow);
-	prefix_list_free(&all);
-	prefix_list_free(&compiled);
+	lists_free(&l);
 	CHECK_EQ(diffs, 0);
 	return 0;
 }

@@ -5,8 +5,6 @@
  * and which list a drop is attributed to.
  */
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -177,26 +175,7 @@ TEST(feed_truncated_gzip_is_an_error_not_a_short_list)
 
 static uint64_t list_drops(uint32_t list_id)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_counter v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("list_counters"), &list_id, v))
-		return UINT64_MAX;
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i].packets;
-	return sum;
-}
-
-static void push(struct prefix_list *l, const char *cidr, uint32_t list_id)
-{
-	struct sluice_prefix p;
-	char err[SLUICE_ERRLEN];
-
-	if (!prefix_parse(cidr, &p, err, sizeof(err))) {
-		p.list_id = list_id;
-		prefix_list_push(l, &p);
-	}
+	return xdp_map_packets("list_counters", list_id);
 }
 
 static int send_from(const char *src)
@@ -207,14 +186,22 @@ static int send_from(const char *src)
 	return xdp_run_spec(&s, &r);
 }
 
+/* Two block lists, one inside the other: list 3 (A) blocks the /24
+ * 198.51.100.0/24, list 4 (B) the /16 around it; b gets both, a stays
+ * empty. */
+static int set_nested_block_lists(struct prefix_list *b, struct prefix_list *a)
+{
+	CHECK(test_list_push(b, "198.51.100.0/24", 3) == 0);
+	CHECK(test_list_push(b, "198.51.0.0/16", 4) == 0);
+	return xdp_set_prefix_lists(b, a);
+}
+
 XDP_TEST(feed_drop_is_attributed_to_the_list_of_the_longest_prefix)
 {
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
-	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
+	CHECK(set_nested_block_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("198.51.100.9"), SR_BLOCKLIST);
 	CHECK_EQ(send_from("198.51.100.10"), SR_BLOCKLIST);
 	CHECK_EQ(send_from("198.51.7.1"), SR_BLOCKLIST);
@@ -229,8 +216,8 @@ XDP_TEST(feed_same_prefix_in_two_lists_is_attributed_to_the_lower_list_id)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t lo = list_drops(5), hi = list_drops(9);
 
-	push(&b, "203.0.113.0/24", 9);
-	push(&b, "203.0.113.0/24", 5);
+	test_list_push(&b, "203.0.113.0/24", 9);
+	test_list_push(&b, "203.0.113.0/24", 5);
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("203.0.113.77"), SR_BLOCKLIST);
 	CHECK_EQ(list_drops(5) - lo, 1);
@@ -244,8 +231,8 @@ XDP_TEST(feed_allowlist_matches_are_counted_for_the_allowlist)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t al = list_drops(11);
 
-	push(&b, "198.51.100.0/24", 10);
-	push(&a, "198.51.100.7/32", 11);
+	test_list_push(&b, "198.51.100.0/24", 10);
+	test_list_push(&a, "198.51.100.7/32", 11);
 	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
 	CHECK_EQ(send_from("198.51.100.7"), SR_ALLOWLISTED);
 	CHECK_EQ(list_drops(11) - al, 1);
@@ -256,55 +243,15 @@ XDP_TEST(feed_allowlist_matches_are_counted_for_the_allowlist)
 
 /* ---- the list in drop events --------------------------------------------- */
 
-static struct sluice_event last_event;
-static int n_events;
-
-static int keep_event(void *ctx, void *data, size_t len)
-{
-	(void)ctx;
-	if (len >= sizeof(struct sluice_event))
-		memcpy(&last_event, data, sizeof(last_event));
-	n_events++;
-	return 0;
-}
-
-/* Read (and so empty) the ring buffer; returns the number of records. */
-static int drain_events(void)
-{
-	struct ring_buffer *rb = ring_buffer__new(xdp_map_fd("events"), keep_event, NULL, NULL);
-
-	n_events = 0;
-	if (!rb)
-		return -1;
-	ring_buffer__consume(rb);
-	ring_buffer__free(rb);
-	return n_events;
-}
-
-/* Every event, no cap, sampling state reset on every CPU. */
-static int sample_all(void)
-{
-	int ncpu = libbpf_num_possible_cpus();
-
-	for (__u32 k = 0; k < SLUICE_EV_SLOTS; k++) {
-		struct sluice_sampling v = {.every = 1};
-		struct sluice_sample_state zero[ncpu];
-
-		memset(zero, 0, sizeof(zero));
-		if (bpf_map_update_elem(xdp_map_fd("event_sampling"), &k, &v, BPF_ANY) ||
-		    bpf_map_update_elem(xdp_map_fd("event_state"), &k, zero, BPF_ANY))
-			return -1;
-	}
-	return 0;
-}
-
 /* The event of one packet from src: its list id, or -1 without exactly one. */
 static int event_list_of(const char *src)
 {
-	if (drain_events() < 0 || send_from(src) != SR_BLOCKLIST || drain_events() != 1 ||
-	    last_event.type != SE_DROP || last_event.reason != SR_BLOCKLIST)
+	struct sluice_event ev;
+
+	if (xdp_events_drain(NULL, 0) < 0 || send_from(src) != SR_BLOCKLIST ||
+	    xdp_events_drain(&ev, 1) != 1 || ev.type != SE_DROP || ev.reason != SR_BLOCKLIST)
 		return -1;
-	return last_event.list_id;
+	return ev.list_id;
 }
 
 XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
@@ -312,10 +259,8 @@ XDP_TEST(feed_drop_event_names_the_list_of_the_longest_prefix)
 	struct prefix_list b = {0}, a = {0};
 	uint64_t a0 = list_drops(3), b0 = list_drops(4);
 
-	push(&b, "198.51.100.0/24", 3); /* list A: the /24 */
-	push(&b, "198.51.0.0/16", 4);   /* list B: the /16 around it */
-	CHECK(xdp_set_prefix_lists(&b, &a) == 0);
-	CHECK(sample_all() == 0);
+	CHECK(set_nested_block_lists(&b, &a) == 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
 	CHECK_EQ(event_list_of("198.51.100.9"), 3);
 	CHECK_EQ(event_list_of("198.51.7.1"), 4);
 	CHECK_EQ(event_list_of("198.51.255.254"), 4);
@@ -331,16 +276,17 @@ XDP_TEST(feed_drop_event_of_a_malformed_packet_names_no_list)
 	struct pkt_spec s = spec_tcp4("203.0.113.5", "192.0.2.1");
 	uint8_t f[FRAME_MAX];
 	size_t len = build_frame(&s, f, NULL);
+	struct sluice_event ev;
 
-	CHECK(sample_all() == 0);
-	CHECK(drain_events() >= 0);
+	CHECK(xdp_events_sample(1, 0) == 0);
+	CHECK(xdp_events_drain(NULL, 0) >= 0);
 	/* cut inside the TCP header: a malformed packet, dropped */
 	CHECK(len > 14 + 20 + 4);
 	CHECK_EQ(xdp_run_raw(f, 14 + 20 + 4, NULL, NULL), XDP_DROP);
-	CHECK_EQ(drain_events(), 1);
-	CHECK_EQ(last_event.type, SE_DROP);
-	CHECK(last_event.reason >= SR_MAL_ETH && last_event.reason <= SR_MAL_ICMP);
-	CHECK_EQ(last_event.list_id, 0);
+	CHECK_EQ(xdp_events_drain(&ev, 1), 1);
+	CHECK_EQ(ev.type, SE_DROP);
+	CHECK(ev.reason >= SR_MAL_ETH && ev.reason <= SR_MAL_ICMP);
+	CHECK_EQ(ev.list_id, 0);
 	return 0;
 }
 

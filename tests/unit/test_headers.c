@@ -11,11 +11,13 @@
 #define SRC6 "2001:db8:1::7"
 #define DST6 "2001:db8:2::1"
 
-static int expect_pass(const struct pkt_spec *s, int reason, uint8_t want_flags)
+/* Build s, run it: passed under reason, tagged with want_flags, the
+ * packet untouched and its bytes counted. */
+static int expect_pass(struct pkt_spec s, int reason, uint8_t want_flags)
 {
 	struct run_result r;
 	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(s, buf, NULL);
+	size_t len = build_frame(&s, buf, NULL);
 	uint64_t bytes_before = xdp_count_bytes(reason, XDP_PASS);
 
 	CHECK(xdp_run(buf, len, &r) == 0);
@@ -32,118 +34,120 @@ static int expect_pass(const struct pkt_spec *s, int reason, uint8_t want_flags)
 	return 0;
 }
 
+/* A clean IPv4 or IPv6 packet passes under SR_PASS, IPv6 flagged. */
+static int expect_clean4(struct pkt_spec s)
+{
+	return expect_pass(s, SR_PASS, 0);
+}
+
+static int expect_clean6(struct pkt_spec s)
+{
+	return expect_pass(s, SR_PASS, SMF_IPV6);
+}
+
+/* s carrying proto with 8 bytes of payload, a protocol sluice does not
+ * parse. */
+static struct pkt_spec with_other_l4(struct pkt_spec s, uint8_t proto)
+{
+	s.proto = proto;
+	s.payload = 8;
+	return s;
+}
+
+/* s as a fragment (frag: enum frag_kind) */
+static struct pkt_spec fragment(struct pkt_spec s, int frag)
+{
+	s.frag = frag;
+	return s;
+}
+
+static const struct pkt_spec arp; /* family 0: build_frame's ARP frame */
+
 XDP_TEST(ipv4_tcp_passes_tagged)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_tcp4(SRC4, DST4));
 }
 
 XDP_TEST(ipv4_udp_passes_tagged)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_udp4(SRC4, DST4));
 }
 
 XDP_TEST(ipv4_icmp_passes_tagged)
 {
-	struct pkt_spec s = spec_icmp4(SRC4, DST4);
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_icmp4(SRC4, DST4));
 }
 
 XDP_TEST(ipv6_tcp_passes_tagged)
 {
-	struct pkt_spec s = spec_tcp6(SRC6, DST6);
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_tcp6(SRC6, DST6));
 }
 
 XDP_TEST(ipv6_udp_passes_tagged)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_udp6(SRC6, DST6));
 }
 
 XDP_TEST(ipv6_icmpv6_passes_tagged)
 {
-	struct pkt_spec s = spec_icmp6(SRC6, DST6);
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_icmp6(SRC6, DST6));
 }
 
 XDP_TEST(arp_is_non_ip_and_passes)
 {
-	struct pkt_spec s = {0};
-	return expect_pass(&s, SR_NON_IP, 0);
+	return expect_pass(arp, SR_NON_IP, 0);
 }
 
 XDP_TEST(ipv4_gre_is_l4_other_and_passes)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	s.proto = 47;
-	s.payload = 8;
-	return expect_pass(&s, SR_L4_OTHER, 0);
+	return expect_pass(with_other_l4(spec_tcp4(SRC4, DST4), 47), SR_L4_OTHER, 0);
 }
 
 XDP_TEST(ipv6_no_next_header_is_l4_other)
 {
-	struct pkt_spec s = spec_tcp6(SRC6, DST6);
-	s.proto = 59;
-	s.payload = 8;
-	return expect_pass(&s, SR_L4_OTHER, SMF_IPV6);
+	return expect_pass(with_other_l4(spec_tcp6(SRC6, DST6), 59), SR_L4_OTHER, SMF_IPV6);
 }
 
 XDP_TEST(vlan_8021q_ipv4_tcp)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	s.vlans = 1;
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_vlans(spec_tcp4(SRC4, DST4), 1, 0));
 }
 
 XDP_TEST(vlan_8021q_ipv6_udp)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	s.vlans = 1;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_vlans(spec_udp6(SRC6, DST6), 1, 0));
 }
 
 XDP_TEST(qinq_8021ad_ipv4_udp)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	s.vlans = 2;
-	s.outer_tpid = 0x88a8;
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_vlans(spec_udp4(SRC4, DST4), 2, 0x88a8));
 }
 
 XDP_TEST(qinq_8021ad_ipv6_tcp)
 {
-	struct pkt_spec s = spec_tcp6(SRC6, DST6);
-	s.vlans = 2;
-	s.outer_tpid = 0x88a8;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_vlans(spec_tcp6(SRC6, DST6), 2, 0x88a8));
 }
 
 XDP_TEST(double_8021q_icmp)
 {
-	struct pkt_spec s = spec_icmp4(SRC4, DST4);
-	s.vlans = 2;
-	return expect_pass(&s, SR_PASS, 0);
+	return expect_clean4(spec_vlans(spec_icmp4(SRC4, DST4), 2, 0));
 }
 
 XDP_TEST(vlan_arp_is_non_ip)
 {
-	struct pkt_spec s = {0};
-	s.vlans = 1;
-	return expect_pass(&s, SR_NON_IP, 0);
+	return expect_pass(spec_vlans(arp, 1, 0), SR_NON_IP, 0);
 }
 
 XDP_TEST(ipv4_options_every_length)
 {
 	for (int opts = 4; opts <= 40; opts += 4) {
-		struct pkt_spec s = spec_tcp4(SRC4, DST4);
-		s.ip_opts = opts;
-		if (expect_pass(&s, SR_PASS, 0))
+		struct pkt_spec s = spec_with_ip_opts(spec_tcp4(SRC4, DST4), opts);
+
+		if (expect_clean4(s))
 			return -1;
 		s.proto = IPPROTO_UDP;
 		s.payload = 3;
-		if (expect_pass(&s, SR_PASS, 0))
+		if (expect_clean4(s))
 			return -1;
 	}
 	return 0;
@@ -151,9 +155,7 @@ XDP_TEST(ipv4_options_every_length)
 
 XDP_TEST(ipv4_first_fragment_parses_l4)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	s.frag = FRAG_FIRST;
-	return expect_pass(&s, SR_PASS, SMF_FRAGMENT);
+	return expect_pass(fragment(spec_udp4(SRC4, DST4), FRAG_FIRST), SR_PASS, SMF_FRAGMENT);
 }
 
 XDP_TEST(ipv4_later_fragment_has_no_l4)
@@ -180,66 +182,53 @@ XDP_TEST(ipv4_later_fragment_has_no_l4)
 
 XDP_TEST(ipv6_hop_by_hop_tcp)
 {
-	struct pkt_spec s = spec_tcp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.n_ext = 1;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
 }
 
 XDP_TEST(ipv6_routing_and_dstopts_udp)
 {
+	static const uint8_t chain[] = {IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING,
+					IPPROTO_DSTOPTS};
 	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_DSTOPTS;
-	s.ext[2] = IPPROTO_ROUTING;
-	s.ext[3] = IPPROTO_DSTOPTS;
-	s.n_ext = 4;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+
+	for (size_t i = 0; i < sizeof(chain); i++)
+		s = spec_with_ext(s, chain[i]);
+	return expect_clean6(s);
 }
 
 XDP_TEST(ipv6_ah_icmpv6)
 {
-	struct pkt_spec s = spec_icmp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_AH;
-	s.n_ext = 1;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_with_ext(spec_icmp6(SRC6, DST6), IPPROTO_AH));
 }
 
 XDP_TEST(ipv6_first_fragment_parses_l4)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_FRAGMENT;
-	s.n_ext = 1;
-	s.frag = FRAG_FIRST;
-	return expect_pass(&s, SR_PASS, SMF_IPV6 | SMF_FRAGMENT);
+	struct pkt_spec s = spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_FRAGMENT);
+
+	return expect_pass(fragment(s, FRAG_FIRST), SR_PASS, SMF_IPV6 | SMF_FRAGMENT);
 }
 
 XDP_TEST(ipv6_atomic_fragment_parses_l4)
 {
 	/* offset 0, M clear: a whole packet in a fragment header */
-	struct pkt_spec s = spec_tcp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_FRAGMENT;
-	s.n_ext = 1;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+	return expect_clean6(spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_FRAGMENT));
 }
 
 XDP_TEST(ipv6_later_fragment_has_no_l4)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_FRAGMENT;
-	s.n_ext = 2;
-	s.frag = FRAG_LATER;
-	return expect_pass(&s, SR_FRAGMENT, SMF_IPV6 | SMF_FRAGMENT);
+	struct pkt_spec s =
+	    spec_with_ext(spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_HOPOPTS), IPPROTO_FRAGMENT);
+
+	return expect_pass(fragment(s, FRAG_LATER), SR_FRAGMENT, SMF_IPV6 | SMF_FRAGMENT);
 }
 
 XDP_TEST(ipv6_ext_chain_at_bound_passes)
 {
 	struct pkt_spec s = spec_tcp6(SRC6, DST6);
+
 	for (int i = 0; i < SLUICE_MAX_IPV6_EXT; i++)
-		s.ext[i] = IPPROTO_DSTOPTS;
-	s.n_ext = SLUICE_MAX_IPV6_EXT;
-	return expect_pass(&s, SR_PASS, SMF_IPV6);
+		s = spec_with_ext(s, IPPROTO_DSTOPTS);
+	return expect_clean6(s);
 }
 
 XDP_TEST(ethernet_padding_after_short_ipv4_is_fine)

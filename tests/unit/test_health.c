@@ -157,91 +157,103 @@ static int run_until(struct health *h, struct backend_sim *b, bool want, int ms)
 	return -1;
 }
 
-TEST(health_tcp_check_follows_a_listener)
-{
-	struct backend_sim b = {.lfd = -1};
+/* The named fixture: one service whose one backend, on 127.0.0.1, the
+ * test plays, and the checker running on it. */
+struct checked {
+	struct backend_sim b;
 	struct lb_service_cfg s;
 	struct lb_backend_cfg be;
 	struct lb_model m;
 	struct health h;
+};
+
+/* Listen on a free port (answer: see backend_sim), check it with type. */
+static int checked_start(struct checked *c, uint8_t type, const char *answer)
+{
+	memset(c, 0, sizeof(*c));
+	c->b.lfd = -1;
+	c->b.answer = answer;
+	CHECK(listen_on(&c->b, 0) == 0);
+	model_one(&c->m, &c->s, &c->be, type, c->b.port);
+	CHECK(health_open(&c->h) == 0);
+	CHECK(health_sync(&c->h, &c->m) == 0);
+	return 0;
+}
+
+static void checked_stop(struct checked *c)
+{
+	if (c->b.lfd >= 0)
+		close(c->b.lfd);
+	health_close(&c->h);
+}
+
+TEST(health_tcp_check_follows_a_listener)
+{
+	struct checked c;
 	int rc = -1;
 
-	CHECK(listen_on(&b, 0) == 0);
-	model_one(&m, &s, &be, HC_TCP, b.port);
-	CHECK(health_open(&h) == 0);
-	CHECK(health_sync(&h, &m) == 0);
-	CHECK_EQ(h.n, 1);
-	CHECK(h.v[0]->up); /* the documented initial state */
-	if (run_until(&h, &b, true, 2000) || h.v[0]->checks_ok < 1)
+	CHECK(checked_start(&c, HC_TCP, NULL) == 0);
+	CHECK_EQ(c.h.n, 1);
+	CHECK(c.h.v[0]->up); /* the documented initial state */
+	if (run_until(&c.h, &c.b, true, 2000) || c.h.v[0]->checks_ok < 1)
 		goto out;
-	close(b.lfd); /* the server dies: connection refused */
-	b.lfd = -1;
-	if (run_until(&h, &b, false, 3000))
+	close(c.b.lfd); /* the server dies: connection refused */
+	c.b.lfd = -1;
+	if (run_until(&c.h, &c.b, false, 3000))
 		goto out;
-	CHECK(h.v[0]->checks_failed >= 2);
-	CHECK(strstr(h.v[0]->last_error, "connect") != NULL);
-	CHECK_EQ(h.v[0]->went_down, 1);
-	CHECK(health_backend_down(&h, &be.addr, be.port));
+	CHECK(c.h.v[0]->checks_failed >= 2);
+	CHECK(strstr(c.h.v[0]->last_error, "connect") != NULL);
+	CHECK_EQ(c.h.v[0]->went_down, 1);
+	CHECK(health_backend_down(&c.h, &c.be.addr, c.be.port));
 	/* back on the same port: up after rise */
-	if (listen_on(&b, b.port) || run_until(&h, &b, true, 3000))
+	if (listen_on(&c.b, c.b.port) || run_until(&c.h, &c.b, true, 3000))
 		goto out;
-	CHECK_EQ(h.v[0]->went_up, 1);
-	CHECK(h.v[0]->run_ok >= 2);
+	CHECK_EQ(c.h.v[0]->went_up, 1);
+	CHECK(c.h.v[0]->run_ok >= 2);
 	rc = 0;
 out:
-	if (b.lfd >= 0)
-		close(b.lfd);
-	health_close(&h);
+	checked_stop(&c);
 	return rc;
 }
 
 TEST(health_http_check_sends_get_with_host_and_judges_the_status)
 {
-	struct backend_sim b = {.lfd = -1, .answer = "HTTP/1.0 503 Service Unavailable\r\n\r\n"};
-	struct lb_service_cfg s;
-	struct lb_backend_cfg be;
-	struct lb_model m;
-	struct health h;
+	struct checked c;
 	char want[128];
 	int rc = -1;
 
-	CHECK(listen_on(&b, 0) == 0);
-	model_one(&m, &s, &be, HC_HTTP, b.port);
-	CHECK(health_open(&h) == 0);
-	CHECK(health_sync(&h, &m) == 0);
-	if (run_until(&h, &b, false, 3000))
+	CHECK(checked_start(&c, HC_HTTP, "HTTP/1.0 503 Service Unavailable\r\n\r\n") == 0);
+	if (run_until(&c.h, &c.b, false, 3000))
 		goto out;
-	snprintf(want, sizeof(want), "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n", b.port);
-	if (strncmp(b.request, want, strlen(want))) {
-		fprintf(stderr, "    request was '%s'\n", b.request);
+	snprintf(want, sizeof(want), "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:%u\r\n", c.b.port);
+	if (strncmp(c.b.request, want, strlen(want))) {
+		fprintf(stderr, "    request was '%s'\n", c.b.request);
 		goto out;
 	}
-	if (!strstr(h.v[0]->last_error, "HTTP status 503, expected 200")) {
-		fprintf(stderr, "    last error '%s'\n", h.v[0]->last_error);
+	if (!strstr(c.h.v[0]->last_error, "HTTP status 503, expected 200")) {
+		fprintf(stderr, "    last error '%s'\n", c.h.v[0]->last_error);
 		goto out;
 	}
-	b.answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-	if (run_until(&h, &b, true, 3000))
+	c.b.answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	if (run_until(&c.h, &c.b, true, 3000))
 		goto out;
 	/* a reload with the same backend keeps it and its counters */
 	{
-		uint64_t before = h.v[0]->checks_ok + h.v[0]->checks_failed;
-		struct health_check *same = h.v[0];
+		uint64_t before = c.h.v[0]->checks_ok + c.h.v[0]->checks_failed;
+		struct health_check *same = c.h.v[0];
 
-		CHECK(health_sync(&h, &m) == 0);
-		CHECK(h.v[0] == same);
-		CHECK(h.v[0]->checks_ok + h.v[0]->checks_failed >= before);
-		CHECK(h.v[0]->up);
+		CHECK(health_sync(&c.h, &c.m) == 0);
+		CHECK(c.h.v[0] == same);
+		CHECK(c.h.v[0]->checks_ok + c.h.v[0]->checks_failed >= before);
+		CHECK(c.h.v[0]->up);
 	}
 	/* ... and one without it cancels the check */
-	m.n = 0;
-	CHECK(health_sync(&h, &m) == 0);
-	CHECK_EQ(h.n, 0);
+	c.m.n = 0;
+	CHECK(health_sync(&c.h, &c.m) == 0);
+	CHECK_EQ(c.h.n, 0);
 	rc = 0;
 out:
-	if (b.lfd >= 0)
-		close(b.lfd);
-	health_close(&h);
+	checked_stop(&c);
 	return rc;
 }
 
@@ -249,28 +261,21 @@ TEST(health_http_check_times_out_on_a_silent_backend)
 {
 	/* a listener that accepts (the kernel does, from the backlog) but
 	 * never answers: the check must time out, not hang */
-	struct backend_sim b = {.lfd = -1};
-	struct lb_service_cfg s;
-	struct lb_backend_cfg be;
-	struct lb_model m;
-	struct health h;
+	struct checked c;
 	int rc = -1, lfd;
 
-	CHECK(listen_on(&b, 0) == 0);
-	lfd = b.lfd;
-	b.lfd = -1; /* run_until must not serve it */
-	model_one(&m, &s, &be, HC_HTTP, b.port);
-	CHECK(health_open(&h) == 0);
-	CHECK(health_sync(&h, &m) == 0);
-	if (run_until(&h, &b, false, 3000))
+	CHECK(checked_start(&c, HC_HTTP, NULL) == 0);
+	lfd = c.b.lfd;
+	c.b.lfd = -1; /* run_until must not serve it */
+	if (run_until(&c.h, &c.b, false, 3000))
 		goto out;
-	if (!strstr(h.v[0]->last_error, "timeout after 80ms waiting for the status line")) {
-		fprintf(stderr, "    last error '%s'\n", h.v[0]->last_error);
+	if (!strstr(c.h.v[0]->last_error, "timeout after 80ms waiting for the status line")) {
+		fprintf(stderr, "    last error '%s'\n", c.h.v[0]->last_error);
 		goto out;
 	}
 	rc = 0;
 out:
 	close(lfd);
-	health_close(&h);
+	checked_stop(&c);
 	return rc;
 }

@@ -76,28 +76,70 @@ static void web4(struct svc_fixture *f)
 	add_backend(s, "203.0.113.13", 8080, 1);
 }
 
+/* web4 with the model loaded into the fixture. */
+static int web4_loaded(struct svc_fixture *f)
+{
+	web4(f);
+	return xdp_set_services(&f->model);
+}
+
+/* One service (vip:port/proto) with one active backend (be:be_port),
+ * loaded into the fixture. */
+static int one_backend_service(struct svc_fixture *f, const char *vip, uint16_t port, uint8_t proto,
+			       const char *be, uint16_t be_port)
+{
+	add_backend(add_service(f, vip, port, proto), be, be_port, 1);
+	return xdp_set_services(&f->model);
+}
+
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* A TCP or UDP frame src:sport -> dst:dport with valid checksums. */
+static size_t l4_frame(uint8_t *buf, struct frame_layout *lay, int family, uint8_t proto,
+		       const char *src, const char *dst, uint16_t sport, uint16_t dport,
+		       uint8_t tcp_flags, int payload)
+{
+	struct pkt_spec s =
+	    family == 4 ? (proto == IPPROTO_TCP ? spec_tcp4(src, dst) : spec_udp4(src, dst))
+			: (proto == IPPROTO_TCP ? spec_tcp6(src, dst) : spec_udp6(src, dst));
+	size_t len;
+
+	s.sport = sport;
+	s.dport = dport;
+	s.tcp_flags = tcp_flags;
+	s.payload = payload;
+	len = build_frame(&s, buf, lay);
+	frame_fill_l4_csum(buf, lay, family, proto);
+	return len;
 }
 
 /* A client->VIP frame with valid checksums. */
 static size_t client_frame(uint8_t *buf, struct frame_layout *lay, int family, uint8_t proto,
 			   uint16_t sport, uint16_t dport, uint8_t tcp_flags)
 {
-	struct pkt_spec s = family == 4 ? (proto == IPPROTO_TCP ? spec_tcp4(LBT_CLIENT4, VIP4)
-							      : spec_udp4(LBT_CLIENT4, VIP4))
-					: (proto == IPPROTO_TCP ? spec_tcp6(LBT_CLIENT6, VIP6)
-							      : spec_udp6(LBT_CLIENT6, VIP6));
-	size_t len;
+	return l4_frame(buf, lay, family, proto, family == 4 ? LBT_CLIENT4 : LBT_CLIENT6,
+			family == 4 ? VIP4 : VIP6, sport, dport, tcp_flags, 24);
+}
 
-	s.sport = sport;
-	s.dport = dport;
-	s.tcp_flags = tcp_flags;
-	s.payload = 24;
-	len = build_frame(&s, buf, lay);
-	frame_fill_l4_csum(buf, lay, family, proto);
-	return len;
+/* Run len bytes of in and check the program's action and reason. */
+static int expect_run(const uint8_t *in, size_t len, struct run_result *r, int action, int reason)
+{
+	CHECK(xdp_run(in, len, r) == 0);
+	CHECK_EQ(r->action, action);
+	CHECK_EQ(r->reason, reason);
+	return 0;
+}
+
+/* The same for a frame built from spec. */
+static int expect_spec(const struct pkt_spec *spec, struct run_result *r, int action, int reason)
+{
+	CHECK(xdp_run_spec(spec, r) >= 0);
+	CHECK_EQ(r->action, action);
+	CHECK_EQ(r->reason, reason);
+	return 0;
 }
 
 /* Check a frame after NAT: addresses/ports as given, MACs, checksums, and
@@ -163,6 +205,19 @@ static int backend_of(int family, uint8_t proto, uint16_t sport, uint8_t flags)
 	return out[lay.l3 + (family == 4 ? 19 : 39)];
 }
 
+/* The four named tests of a case function fn(family, proto): one per
+ * family and protocol, named prefix_v4_tcp_what ... prefix_v6_udp_what. */
+#define FAMILY_PROTO_TEST(name, fn, family, proto)                                                 \
+	XDP_TEST(name)                                                                             \
+	{                                                                                          \
+		return fn(family, proto);                                                          \
+	}
+#define FAMILY_PROTO_TESTS(prefix, what, fn)                                                       \
+	FAMILY_PROTO_TEST(prefix##_v4_tcp_##what, fn, 4, IPPROTO_TCP)                              \
+	FAMILY_PROTO_TEST(prefix##_v4_udp_##what, fn, 4, IPPROTO_UDP)                              \
+	FAMILY_PROTO_TEST(prefix##_v6_tcp_##what, fn, 6, IPPROTO_TCP)                              \
+	FAMILY_PROTO_TEST(prefix##_v6_udp_##what, fn, 6, IPPROTO_UDP)
+
 /* ---- DNAT and reverse NAT, byte for byte ------------------------------- */
 
 static int dnat_case(int family, uint8_t proto)
@@ -183,9 +238,7 @@ static int dnat_case(int family, uint8_t proto)
 		add_backend(s, bs[i], 8080, 1);
 	CHECK(xdp_set_services(&f.model) == 0);
 	len = client_frame(in, &lay, family, proto, 40000, 80, 0x02);
-	CHECK(xdp_run(in, len, &r) == 0);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK(expect_run(in, len, &r, XDP_TX, SR_LB_FORWARD) == 0);
 	CHECK_EQ(r.out_len, len);
 	CHECK(is_backend(r.out, &lay, family, bs));
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, r.out + lay.l3 + (family == 4 ? 16 : 24),
@@ -194,75 +247,27 @@ static int dnat_case(int family, uint8_t proto)
 			 (const uint8_t *)LBT_BACKEND_MAC);
 }
 
-XDP_TEST(dnat_v4_tcp_rewrites_destination_macs_and_checksums)
-{
-	return dnat_case(4, IPPROTO_TCP);
-}
-
-XDP_TEST(dnat_v4_udp_rewrites_destination_macs_and_checksums)
-{
-	return dnat_case(4, IPPROTO_UDP);
-}
-
-XDP_TEST(dnat_v6_tcp_rewrites_destination_macs_and_checksums)
-{
-	return dnat_case(6, IPPROTO_TCP);
-}
-
-XDP_TEST(dnat_v6_udp_rewrites_destination_macs_and_checksums)
-{
-	return dnat_case(6, IPPROTO_UDP);
-}
+FAMILY_PROTO_TESTS(dnat, rewrites_destination_macs_and_checksums, dnat_case)
 
 static int reverse_case(int family, uint8_t proto)
 {
 	struct svc_fixture f = {0};
 	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
-	struct lb_service_cfg *s = add_service(&f, family == 4 ? VIP4 : VIP6, 80, proto);
-	struct pkt_spec spec;
+	const char *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
 	uint8_t in[FRAME_MAX];
 	struct frame_layout lay;
 	struct run_result r;
 	size_t len;
 
-	add_backend(s, be, 8080, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
-	if (family == 4)
-		spec = proto == IPPROTO_TCP ? spec_tcp4(be, LBT_CLIENT4) : spec_udp4(be, LBT_CLIENT4);
-	else
-		spec = proto == IPPROTO_TCP ? spec_tcp6(be, LBT_CLIENT6) : spec_udp6(be, LBT_CLIENT6);
-	spec.sport = 8080;
-	spec.dport = 40000;
-	spec.tcp_flags = 0x12; /* SYN-ACK */
-	spec.payload = 31;     /* odd length: checksum padding */
-	len = build_frame(&spec, in, &lay);
-	frame_fill_l4_csum(in, &lay, family, proto);
-	CHECK(xdp_run(in, len, &r) == 0);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK_EQ(r.reason, SR_LB_REPLY);
+	CHECK(one_backend_service(&f, family == 4 ? VIP4 : VIP6, 80, proto, be, 8080) == 0);
+	/* SYN-ACK; odd length: checksum padding */
+	len = l4_frame(in, &lay, family, proto, be, client, 8080, 40000, 0x12, 31);
+	CHECK(expect_run(in, len, &r, XDP_TX, SR_LB_REPLY) == 0);
 	return check_nat(in, r.out, len, &lay, family, proto, 0, family == 4 ? VIP4 : VIP6, 80,
 			 (const uint8_t *)LBT_CLIENT_MAC);
 }
 
-XDP_TEST(reverse_nat_v4_tcp_restores_vip_source)
-{
-	return reverse_case(4, IPPROTO_TCP);
-}
-
-XDP_TEST(reverse_nat_v4_udp_restores_vip_source)
-{
-	return reverse_case(4, IPPROTO_UDP);
-}
-
-XDP_TEST(reverse_nat_v6_tcp_restores_vip_source)
-{
-	return reverse_case(6, IPPROTO_TCP);
-}
-
-XDP_TEST(reverse_nat_v6_udp_restores_vip_source)
-{
-	return reverse_case(6, IPPROTO_UDP);
-}
+FAMILY_PROTO_TESTS(reverse_nat, restores_vip_source, reverse_case)
 
 /* A backend's packet to the node's own address (the daemon's health check
  * connection) is not a reply to a client: it goes up the stack unchanged,
@@ -272,21 +277,14 @@ static int to_node_case(int family)
 	struct svc_fixture f = {0};
 	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
 	const char *node = family == 4 ? "203.0.113.1" : "2001:db8:20::1";
-	struct lb_service_cfg *s = add_service(&f, family == 4 ? VIP4 : VIP6, 80, IPPROTO_TCP);
-	struct pkt_spec spec;
 	uint8_t in[FRAME_MAX];
 	struct frame_layout lay;
 	struct run_result r;
 	size_t len;
 
-	add_backend(s, be, 8080, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
-	spec = family == 4 ? spec_tcp4(be, node) : spec_tcp6(be, node);
-	spec.sport = 8080;
-	spec.dport = 40000;
-	spec.tcp_flags = 0x12; /* SYN-ACK to the daemon's connect() */
-	len = build_frame(&spec, in, &lay);
-	frame_fill_l4_csum(in, &lay, family, IPPROTO_TCP);
+	CHECK(one_backend_service(&f, family == 4 ? VIP4 : VIP6, 80, IPPROTO_TCP, be, 8080) == 0);
+	/* SYN-ACK to the daemon's connect() */
+	len = l4_frame(in, &lay, family, IPPROTO_TCP, be, node, 8080, 40000, 0x12, 0);
 	CHECK(xdp_run(in, len, &r) == 0);
 	CHECK_EQ(r.action, XDP_PASS);
 	CHECK(r.reason != SR_LB_REPLY && r.reason != SR_LB_FIB_FAIL);
@@ -295,27 +293,18 @@ static int to_node_case(int family)
 	return 0;
 }
 
-XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v4)
-{
-	return to_node_case(4);
-}
-
-XDP_TEST(backend_packet_to_the_node_itself_is_not_reverse_natted_v6)
-{
-	return to_node_case(6);
-}
+XDP_FAMILY_TESTS(backend_packet_to_the_node_itself_is_not_reverse_natted_v4,
+		 backend_packet_to_the_node_itself_is_not_reverse_natted_v6, to_node_case)
 
 XDP_TEST(dnat_v4_udp_without_checksum_keeps_it_zero)
 {
 	struct svc_fixture f = {0};
-	struct lb_service_cfg *s = add_service(&f, VIP4, 53, IPPROTO_UDP);
 	uint8_t in[FRAME_MAX];
 	struct frame_layout lay;
 	struct run_result r;
 	size_t len;
 
-	add_backend(s, "203.0.113.11", 5353, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(one_backend_service(&f, VIP4, 53, IPPROTO_UDP, "203.0.113.11", 5353) == 0);
 	len = client_frame(in, &lay, 4, IPPROTO_UDP, 40000, 53, 0);
 	in[lay.l4 + 6] = in[lay.l4 + 7] = 0;
 	CHECK(xdp_run(in, len, &r) == 0);
@@ -329,15 +318,13 @@ XDP_TEST(dnat_v4_udp_without_checksum_keeps_it_zero)
 XDP_TEST(dnat_keeps_vlan_tag)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct pkt_spec spec = spec_tcp4(LBT_CLIENT4, VIP4);
 	uint8_t in[FRAME_MAX];
 	struct frame_layout lay;
 	struct run_result r;
 	size_t len;
 
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	spec.vlans = 1;
 	len = build_frame(&spec, in, &lay);
 	frame_fill_l4_csum(in, &lay, 4, IPPROTO_TCP);
@@ -352,14 +339,12 @@ XDP_TEST(dnat_keeps_vlan_tag)
 XDP_TEST(port_wildcard_service_keeps_client_port)
 {
 	struct svc_fixture f = {0};
-	struct lb_service_cfg *s = add_service(&f, VIP4, 0, IPPROTO_TCP);
 	uint8_t in[FRAME_MAX];
 	struct frame_layout lay;
 	struct run_result r;
 	size_t len;
 
-	add_backend(s, "203.0.113.11", 0, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(one_backend_service(&f, VIP4, 0, IPPROTO_TCP, "203.0.113.11", 0) == 0);
 	len = client_frame(in, &lay, 4, IPPROTO_TCP, 40000, 4443, 0x02);
 	CHECK(xdp_run(in, len, &r) == 0);
 	CHECK_EQ(r.action, XDP_TX);
@@ -370,15 +355,11 @@ XDP_TEST(port_wildcard_service_keeps_client_port)
 XDP_TEST(traffic_to_other_addresses_is_untouched)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct pkt_spec spec = spec_tcp4(LBT_CLIENT4, "192.0.2.99");
 	struct run_result r;
 
-	CHECK(xdp_set_services(&f.model) == 0);
-	CHECK(xdp_run_spec(&spec, &r) >= 0);
-	CHECK_EQ(r.action, XDP_PASS);
-	CHECK_EQ(r.reason, SR_PASS);
+	CHECK(web4_loaded(&f) == 0);
+	CHECK(expect_spec(&spec, &r, XDP_PASS, SR_PASS) == 0);
 	spec = spec_tcp4(LBT_CLIENT4, VIP4);
 	spec.dport = 81; /* VIP, other port */
 	CHECK(xdp_run_spec(&spec, &r) >= 0);
@@ -393,51 +374,37 @@ XDP_TEST(traffic_to_other_addresses_is_untouched)
 XDP_TEST(service_with_every_backend_down_drops)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct pkt_spec spec = spec_tcp4(LBT_CLIENT4, VIP4);
 	struct run_result r;
 
+	web4(&f);
 	for (size_t i = 0; i < f.svc[0].n_backends; i++)
 		f.svc[0].backends[i].state = SLUICE_BE_DOWN;
 	CHECK(xdp_set_services(&f.model) == 0);
-	CHECK(xdp_run_spec(&spec, &r) >= 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_LB_NO_BACKEND);
-	return 0;
+	return expect_spec(&spec, &r, XDP_DROP, SR_LB_NO_BACKEND);
 }
 
 XDP_TEST(fragment_to_vip_is_dropped)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct pkt_spec spec = spec_tcp4(LBT_CLIENT4, VIP4);
 	struct run_result r;
 
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	spec.frag = FRAG_FIRST;
-	CHECK(xdp_run_spec(&spec, &r) >= 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_LB_FRAGMENT);
-	return 0;
+	return expect_spec(&spec, &r, XDP_DROP, SR_LB_FRAGMENT);
 }
 
 XDP_TEST(blocklisted_client_to_vip_is_dropped_before_lb)
 {
 	static const char *const block[] = {"198.51.100.0/24", NULL}, *const none[] = {NULL};
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct pkt_spec spec = spec_tcp4(LBT_CLIENT4, VIP4);
 	struct run_result r;
 
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	CHECK(xdp_set_lists(block, none) == 0);
-	CHECK(xdp_run_spec(&spec, &r) >= 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_BLOCKLIST);
-	return 0;
+	return expect_spec(&spec, &r, XDP_DROP, SR_BLOCKLIST);
 }
 
 /* ---- connection table and backend states ------------------------------ */
@@ -456,13 +423,34 @@ static int conn_count(void)
 	return n;
 }
 
+/* Source ports from base (up to tries of them) whose established (ACK)
+ * flows went to the backend whose address ends in last_byte: at most
+ * max of them into ports; returns how many. */
+static int flows_on(int last_byte, uint16_t base, int tries, uint16_t *ports, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < tries && n < max; i++)
+		if (backend_of(4, IPPROTO_TCP, (uint16_t)(base + i), 0x10) == last_byte)
+			ports[n++] = (uint16_t)(base + i);
+	return n;
+}
+
+/* web4 loaded, then flows_on(last_byte, base, 300, ports, max): how many
+ * established flows went to that backend, or -1. */
+static int web4_flows_on(struct svc_fixture *f, int last_byte, uint16_t base, uint16_t *ports,
+			 int max)
+{
+	if (web4_loaded(f))
+		return -1;
+	return flows_on(last_byte, base, 300, ports, max);
+}
+
 XDP_TEST(syn_creates_no_connection_entry_but_ack_does)
 {
 	struct svc_fixture f = {0};
 
-	web4(&f);
-
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	for (uint16_t p = 1000; p < 1100; p++)
 		CHECK(backend_of(4, IPPROTO_TCP, p, 0x02) > 0);
 	CHECK_EQ(conn_count(), 0);
@@ -474,10 +462,8 @@ XDP_TEST(syn_creates_no_connection_entry_but_ack_does)
 XDP_TEST(udp_flow_creates_connection_entry)
 {
 	struct svc_fixture f = {0};
-	struct lb_service_cfg *s = add_service(&f, VIP4, 80, IPPROTO_UDP);
 
-	add_backend(s, "203.0.113.11", 53, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(one_backend_service(&f, VIP4, 80, IPPROTO_UDP, "203.0.113.11", 53) == 0);
 	CHECK(backend_of(4, IPPROTO_UDP, 1000, 0) == 11);
 	CHECK_EQ(conn_count(), 1);
 	return 0;
@@ -486,11 +472,9 @@ XDP_TEST(udp_flow_creates_connection_entry)
 XDP_TEST(established_flows_stay_when_a_backend_is_added)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	int before[200];
 
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	for (int i = 0; i < 200; i++)
 		before[i] = backend_of(4, IPPROTO_TCP, (uint16_t)(2000 + i), 0x10);
 	add_backend(&f.svc[0], "203.0.113.14", 8080, 3);
@@ -511,15 +495,9 @@ XDP_TEST(established_flows_stay_when_a_backend_is_added)
 XDP_TEST(draining_backend_keeps_its_flows_and_gets_no_new_ones)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	uint16_t on12[64];
-	int n = 0;
+	int n = web4_flows_on(&f, 12, 3000, on12, 64);
 
-	CHECK(xdp_set_services(&f.model) == 0);
-	for (int i = 0; i < 300 && n < 64; i++)
-		if (backend_of(4, IPPROTO_TCP, (uint16_t)(3000 + i), 0x10) == 12)
-			on12[n++] = (uint16_t)(3000 + i);
 	CHECK(n > 10);
 	f.svc[0].backends[1].weight = 0;
 	f.svc[0].backends[1].state = SLUICE_BE_DRAINING;
@@ -534,15 +512,9 @@ XDP_TEST(draining_backend_keeps_its_flows_and_gets_no_new_ones)
 XDP_TEST(down_backend_flows_move_to_others)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	uint16_t on12[64];
-	int n = 0;
+	int n = web4_flows_on(&f, 12, 3000, on12, 64);
 
-	CHECK(xdp_set_services(&f.model) == 0);
-	for (int i = 0; i < 300 && n < 64; i++)
-		if (backend_of(4, IPPROTO_TCP, (uint16_t)(3000 + i), 0x10) == 12)
-			on12[n++] = (uint16_t)(3000 + i);
 	CHECK(n > 10);
 	f.svc[0].backends[1].state = SLUICE_BE_DOWN;
 	CHECK(xdp_set_services(&f.model) == 0);
@@ -557,8 +529,6 @@ XDP_TEST(down_backend_flows_move_to_others)
 XDP_TEST(service_and_backend_counters_count_packets_bytes_new_flows)
 {
 	struct svc_fixture f = {0};
-
-	web4(&f);
 	struct sluice_svc_key sk = {.port = htons(80), .proto = IPPROTO_TCP, .family = 4};
 	struct sluice_svc sv;
 	int ncpu = libbpf_num_possible_cpus();
@@ -568,7 +538,7 @@ XDP_TEST(service_and_backend_counters_count_packets_bytes_new_flows)
 	struct frame_layout lay;
 	size_t len = 0;
 
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(web4_loaded(&f) == 0);
 	for (int i = 0; i < 10; i++) {
 		len = client_frame(in, &lay, 4, IPPROTO_TCP, (uint16_t)(7000 + i), 80, 0x02);
 		CHECK_EQ(xdp_run_raw(in, len, NULL, NULL), XDP_TX);
@@ -576,8 +546,9 @@ XDP_TEST(service_and_backend_counters_count_packets_bytes_new_flows)
 		CHECK_EQ(xdp_run_raw(in, len, NULL, NULL), XDP_TX);
 	}
 	inet_pton(AF_INET, VIP4, sk.addr);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd(xdp_active_gen() ? "lb_services_g1" : "lb_services_g0"),
-				  &sk, &sv) == 0);
+	CHECK(
+	    bpf_map_lookup_elem(xdp_map_fd(xdp_active_gen() ? "lb_services_g1" : "lb_services_g0"),
+				&sk, &sv) == 0);
 	CHECK(bpf_map_lookup_elem(xdp_map_fd("lb_svc_stats"), &sv.id, c) == 0);
 	for (int i = 0; i < ncpu; i++) {
 		pk += c[i].packets;
@@ -638,7 +609,8 @@ XDP_TEST(maglev_spreads_100k_flows_within_5pct_of_weights)
 		double want = (double)w[i] / 10.0, got = (double)hits[11 + i] / flows;
 
 		if (got < want * 0.95 || got > want * 1.05)
-			fprintf(stderr, "    backend %d: share %.4f, weight share %.4f\n", i, got, want);
+			fprintf(stderr, "    backend %d: share %.4f, weight share %.4f\n", i, got,
+				want);
 		CHECK(got >= want * 0.95 && got <= want * 1.05);
 	}
 	return 0;
@@ -718,9 +690,9 @@ TEST(maglev_table_with_no_backends_is_empty)
 
 /* An ICMP(v6) error frame from osrc to odst quoting a packet qsrc:qsport ->
  * qdst:qdport (proto qproto) with 8 bytes of its transport header. */
-static size_t icmp_error_frame(uint8_t *buf, struct frame_layout *lay, int family,
-			       const char *osrc, const char *odst, const char *qsrc,
-			       uint16_t qsport, const char *qdst, uint16_t qdport, uint8_t qproto)
+static size_t icmp_error_frame(uint8_t *buf, struct frame_layout *lay, int family, const char *osrc,
+			       const char *odst, const char *qsrc, uint16_t qsport,
+			       const char *qdst, uint16_t qdport, uint8_t qproto)
 {
 	struct pkt_spec s = family == 4 ? spec_icmp4(osrc, odst) : spec_icmp6(osrc, odst);
 	uint8_t *icmp, *q;
@@ -773,95 +745,99 @@ static int addr_at(const uint8_t *p, int family, const char *want)
 	return !memcmp(p, a, family == 4 ? 4 : 16);
 }
 
-static int icmp_to_vip_case(int family)
+/* Every checksum of a rewritten ICMP(v6) error out (quoted header at q)
+ * is right: outer IPv4 header, quoted IPv4 header, the ICMP message. */
+static int check_icmp_csums(const uint8_t *out, const struct frame_layout *lay, int family,
+			    const uint8_t *q)
 {
-	const char *vip = family == 4 ? VIP4 : VIP6, *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
-	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
-	struct svc_fixture f = {0};
-	struct lb_service_cfg *s = add_service(&f, vip, 80, IPPROTO_TCP);
-	size_t qhl = family == 4 ? 20 : 40;
-	uint8_t in[FRAME_MAX];
-	struct frame_layout lay;
-	struct run_result r;
-	const uint8_t *q;
-	size_t len;
-
-	add_backend(s, be, 8080, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
-	/* the client's side says: your packet VIP:80 -> client:40000 was too big */
-	len = icmp_error_frame(in, &lay, family, client, vip, vip, 80, client, 40000, IPPROTO_TCP);
-	CHECK(frame_l4_csum_ok(in, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	CHECK(xdp_run(in, len, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_ICMP);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
-	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 16 : 24), family, be)); /* outer dst */
-	q = r.out + lay.l4 + 8;
-	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, be)); /* quoted src */
-	CHECK_EQ(get16(q + qhl), 8080);                        /* quoted sport */
-	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, client));
-	CHECK_EQ(get16(q + qhl + 2), 40000);
 	if (family == 4) {
-		CHECK(frame_ipv4_csum_ok(r.out, &lay));
+		CHECK(frame_ipv4_csum_ok(out, lay));
 		CHECK(inet_csum(q, 20, 0) == 0);
 	}
-	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
+	CHECK(frame_l4_csum_ok(out, lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
 	return 0;
 }
 
-XDP_TEST(icmp4_error_towards_vip_goes_to_the_flows_backend)
+/* The named fixture of the ICMP error cases: the flow's addresses, the
+ * service, the error frame in and what XDP made of it. */
+struct icmp_case {
+	int family;
+	const char *vip, *client, *be;
+	size_t qhl; /* the quoted IP header's length */
+	struct svc_fixture f;
+	uint8_t in[FRAME_MAX];
+	size_t len;
+	struct frame_layout lay;
+	struct run_result r;
+	const uint8_t *q; /* the quoted header in r.out */
+};
+
+/* c for family with one service (port/proto) whose one backend is c->be
+ * on be_port. */
+static int icmp_case_start(struct icmp_case *c, int family, uint16_t port, uint8_t proto,
+			   uint16_t be_port)
 {
-	return icmp_to_vip_case(4);
+	memset(c, 0, sizeof(*c));
+	c->family = family;
+	c->vip = family == 4 ? VIP4 : VIP6;
+	c->client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
+	c->be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
+	c->qhl = family == 4 ? 20 : 40;
+	return one_backend_service(&c->f, c->vip, port, proto, c->be, be_port);
 }
 
-XDP_TEST(icmp6_error_towards_vip_goes_to_the_flows_backend)
+/* An ICMP error from src to dst quoting qsrc:qsport -> qdst:qdport
+ * (c's service protocol): transmitted to dmac as an ICMP error of a
+ * balanced flow. */
+static int icmp_case_send(struct icmp_case *c, const char *src, const char *dst, const char *qsrc,
+			  uint16_t qsport, const char *qdst, uint16_t qdport, const char *dmac)
 {
-	return icmp_to_vip_case(6);
+	uint8_t icmp = c->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+	c->len = icmp_error_frame(c->in, &c->lay, c->family, src, dst, qsrc, qsport, qdst, qdport,
+				  c->f.svc[0].proto);
+	CHECK(frame_l4_csum_ok(c->in, &c->lay, c->family, icmp));
+	CHECK(expect_run(c->in, c->len, &c->r, XDP_TX, SR_LB_ICMP) == 0);
+	CHECK(memcmp(c->r.out, dmac, 6) == 0);
+	c->q = c->r.out + c->lay.l4 + 8;
+	return 0;
 }
+
+static int icmp_to_vip_case(int family)
+{
+	static struct icmp_case c;
+
+	CHECK(icmp_case_start(&c, family, 80, IPPROTO_TCP, 8080) == 0);
+	/* the client's side says: your packet VIP:80 -> client:40000 was too big */
+	CHECK(icmp_case_send(&c, c.client, c.vip, c.vip, 80, c.client, 40000, LBT_BACKEND_MAC) ==
+	      0);
+	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 16 : 24), family, c.be)); /* outer dst */
+	CHECK(addr_at(c.q + (family == 4 ? 12 : 8), family, c.be));		    /* quoted src */
+	CHECK_EQ(get16(c.q + c.qhl), 8080); /* quoted sport */
+	CHECK(addr_at(c.q + (family == 4 ? 16 : 24), family, c.client));
+	CHECK_EQ(get16(c.q + c.qhl + 2), 40000);
+	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
+}
+
+XDP_FAMILY_TESTS(icmp4_error_towards_vip_goes_to_the_flows_backend,
+		 icmp6_error_towards_vip_goes_to_the_flows_backend, icmp_to_vip_case)
 
 static int icmp_from_backend_case(int family)
 {
-	const char *vip = family == 4 ? VIP4 : VIP6, *client = family == 4 ? LBT_CLIENT4 : LBT_CLIENT6;
-	const char *be = family == 4 ? "203.0.113.12" : "2001:db8:20::12";
-	struct svc_fixture f = {0};
-	struct lb_service_cfg *s = add_service(&f, vip, 53, IPPROTO_UDP);
-	size_t qhl = family == 4 ? 20 : 40;
-	uint8_t in[FRAME_MAX];
-	struct frame_layout lay;
-	struct run_result r;
-	const uint8_t *q;
-	size_t len;
+	static struct icmp_case c;
 
-	add_backend(s, be, 5353, 1);
-	CHECK(xdp_set_services(&f.model) == 0);
+	CHECK(icmp_case_start(&c, family, 53, IPPROTO_UDP, 5353) == 0);
 	/* the backend says: port unreachable for client:40000 -> backend:5353 */
-	len = icmp_error_frame(in, &lay, family, be, client, client, 40000, be, 5353, IPPROTO_UDP);
-	CHECK(xdp_run(in, len, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_ICMP);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK(memcmp(r.out, LBT_CLIENT_MAC, 6) == 0);
-	CHECK(addr_at(r.out + lay.l3 + (family == 4 ? 12 : 8), family, vip)); /* outer src */
-	q = r.out + lay.l4 + 8;
-	CHECK(addr_at(q + (family == 4 ? 16 : 24), family, vip)); /* quoted dst */
-	CHECK_EQ(get16(q + qhl + 2), 53);                        /* quoted dport */
-	CHECK(addr_at(q + (family == 4 ? 12 : 8), family, client));
-	if (family == 4) {
-		CHECK(frame_ipv4_csum_ok(r.out, &lay));
-		CHECK(inet_csum(q, 20, 0) == 0);
-	}
-	CHECK(frame_l4_csum_ok(r.out, &lay, family, family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6));
-	return 0;
+	CHECK(icmp_case_send(&c, c.be, c.client, c.client, 40000, c.be, 5353, LBT_CLIENT_MAC) == 0);
+	CHECK(addr_at(c.r.out + c.lay.l3 + (family == 4 ? 12 : 8), family, c.vip)); /* outer src */
+	CHECK(addr_at(c.q + (family == 4 ? 16 : 24), family, c.vip));		    /* quoted dst */
+	CHECK_EQ(get16(c.q + c.qhl + 2), 53); /* quoted dport */
+	CHECK(addr_at(c.q + (family == 4 ? 12 : 8), family, c.client));
+	return check_icmp_csums(c.r.out, &c.lay, family, c.q);
 }
 
-XDP_TEST(icmp4_error_from_backend_is_reverse_natted)
-{
-	return icmp_from_backend_case(4);
-}
-
-XDP_TEST(icmp6_error_from_backend_is_reverse_natted)
-{
-	return icmp_from_backend_case(6);
-}
+XDP_FAMILY_TESTS(icmp4_error_from_backend_is_reverse_natted,
+		 icmp6_error_from_backend_is_reverse_natted, icmp_from_backend_case)
 
 XDP_TEST(icmp_echo_to_vip_is_not_load_balanced)
 {
@@ -869,25 +845,16 @@ XDP_TEST(icmp_echo_to_vip_is_not_load_balanced)
 	struct pkt_spec s = spec_icmp4(LBT_CLIENT4, VIP4);
 	struct run_result r;
 
-	web4(&f);
-	CHECK(xdp_set_services(&f.model) == 0);
-	CHECK(xdp_run_spec(&s, &r) >= 0);
-	CHECK_EQ(r.reason, SR_PASS);
-	CHECK_EQ(r.action, XDP_PASS);
-	return 0;
+	CHECK(web4_loaded(&f) == 0);
+	return expect_spec(&s, &r, XDP_PASS, SR_PASS);
 }
 
 XDP_TEST(new_connection_reusing_a_drained_flows_5tuple_avoids_the_draining_backend)
 {
 	struct svc_fixture f = {0};
 	uint16_t on12[32];
-	int n = 0;
+	int n = web4_flows_on(&f, 12, 12000, on12, 32);
 
-	web4(&f);
-	CHECK(xdp_set_services(&f.model) == 0);
-	for (int i = 0; i < 300 && n < 32; i++)
-		if (backend_of(4, IPPROTO_TCP, (uint16_t)(12000 + i), 0x10) == 12)
-			on12[n++] = (uint16_t)(12000 + i);
 	CHECK(n > 5);
 	f.svc[0].backends[1].weight = 0;
 	f.svc[0].backends[1].state = SLUICE_BE_DRAINING;

@@ -17,47 +17,15 @@
 #include "harness.h"
 #include "prefix.h"
 #include "services.h"
+#include "web_service.h"
 
 #define FC_VIP "192.0.2.10"
 #define FC_POISON "\x02\x00\x00\x00\xca\xfe" /* a MAC no neighbour entry has */
 
-struct fc_fixture {
-	struct lb_service_cfg svc;
-	struct lb_backend_cfg be[4];
-	struct lb_model model;
-};
-
-/* VIP:80/tcp -> the given backends, port 8080, weight 1 (or draining). */
-static int fc_services_at(struct fc_fixture *f, const char *vip, const char *const *addrs,
-			  int drain_first)
+/* FC_VIP:80/tcp -> the given backends (the first draining if drain_first). */
+static int fc_services(struct web_service *f, const char *const *addrs, int drain_first)
 {
-	char err[SLUICE_ERRLEN];
-
-	memset(f, 0, sizeof(*f));
-	snprintf(f->svc.name, sizeof(f->svc.name), "web");
-	if (prefix_parse(vip, &f->svc.vip, err, sizeof(err)))
-		return -1;
-	f->svc.port = 80;
-	f->svc.proto = IPPROTO_TCP;
-	f->svc.mode = SLUICE_MODE_NAT;
-	f->svc.backends = f->be;
-	for (int i = 0; addrs[i]; i++) {
-		struct lb_backend_cfg *b = &f->be[f->svc.n_backends++];
-
-		if (prefix_parse(addrs[i], &b->addr, err, sizeof(err)))
-			return -1;
-		b->port = 8080;
-		b->weight = i == 0 && drain_first ? 0 : 1;
-		b->state = i == 0 && drain_first ? SLUICE_BE_DRAINING : SLUICE_BE_ACTIVE;
-	}
-	f->model.svcs = &f->svc;
-	f->model.n = 1;
-	return xdp_set_services(&f->model);
-}
-
-static int fc_services(struct fc_fixture *f, const char *const *addrs, int drain_first)
-{
-	return fc_services_at(f, FC_VIP, addrs, drain_first);
+	return web_service_load(f, FC_VIP, addrs, drain_first);
 }
 
 /* A client -> VIP packet of flow sport with these TCP flags. */
@@ -189,7 +157,7 @@ static int out_backend(const struct run_result *r, const struct frame_layout *la
 XDP_TEST(lb_flow_cache_established_flow_is_translated_from_its_slot)
 {
 	static const char *const two[] = {"203.0.113.11", "203.0.113.12", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint8_t first[FRAME_MAX];
@@ -216,7 +184,7 @@ XDP_TEST(lb_flow_cache_established_flow_is_translated_from_its_slot)
 XDP_TEST(lb_flow_cache_reply_is_translated_from_its_slot)
 {
 	static const char *const one[] = {"203.0.113.12", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint8_t first[FRAME_MAX];
@@ -240,7 +208,7 @@ XDP_TEST(lb_flow_cache_reply_is_translated_from_its_slot)
 XDP_TEST(lb_flow_cache_is_invalidated_by_a_generation_switch)
 {
 	static const char *const one[] = {"203.0.113.11", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 
@@ -264,7 +232,7 @@ XDP_TEST(lb_flow_cache_is_invalidated_by_a_generation_switch)
 XDP_TEST(lb_flow_cache_is_invalidated_when_the_backend_goes_down)
 {
 	static const char *const two[] = {"203.0.113.11", "203.0.113.12", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	int be, other;
@@ -290,7 +258,7 @@ XDP_TEST(lb_flow_cache_is_invalidated_when_the_backend_goes_down)
 XDP_TEST(lb_flow_cache_bare_syn_reusing_a_tuple_avoids_the_draining_backend)
 {
 	static const char *const two[] = {"203.0.113.11", "203.0.113.12", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint16_t sport = 0;
@@ -327,7 +295,7 @@ XDP_TEST(lb_flow_cache_two_flows_in_one_slot_each_keep_their_backend)
 {
 	static const char *const four[] = {"203.0.113.11", "203.0.113.12", "203.0.113.13",
 					   "203.0.113.14", NULL};
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint32_t c, v, slot_of[65536];
@@ -395,7 +363,7 @@ XDP_TEST(lb_flow_cache_slot_looks_the_connection_up_again_after_its_age)
 	static const char *const one[] = {"203.0.113.11", NULL};
 	struct timespec past_age = {.tv_nsec = (long)(LB_FC_FWD_AGE_MS + 20) * 1000000L};
 	uint32_t idx = fc_slot(LBT_CLIENT4, FC_VIP, 41000, 80);
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	int served = 0;
@@ -456,13 +424,13 @@ XDP_TEST(lb_flow_cache_ipv6_flow_is_translated_from_its_slot)
 {
 	static const char *const two[] = {"2001:db8:20::11", "2001:db8:20::12", NULL};
 	uint32_t idx = fc_index(fc_fold6(LBT_CLIENT6), fc_fold6(FC_VIP6), 41006, 80);
-	struct fc_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint8_t first[FRAME_MAX];
 	int tries = 0;
 
-	CHECK(fc_services_at(&f, FC_VIP6, two, 0) == 0);
+	CHECK(web_service_load(&f, FC_VIP6, two, 0) == 0);
 	CHECK(fc_send6(41006, &r, &lay) == 0);
 	CHECK_EQ(r.action, XDP_TX);
 	CHECK_EQ(r.reason, SR_LB_FORWARD);

@@ -17,41 +17,15 @@
 #include "harness.h"
 #include "prefix.h"
 #include "services.h"
+#include "web_service.h"
 
 #define NH_VIP "192.0.2.10"
 #define NH_POISON "\x02\x00\x00\x00\xca\xfe" /* a MAC no neighbour entry has */
 
-struct nh_fixture {
-	struct lb_service_cfg svc;
-	struct lb_backend_cfg be[4];
-	struct lb_model model;
-};
-
-/* VIP:80/tcp -> the given backends, port 8080, weight 1. */
-static int nh_services(struct nh_fixture *f, const char *const *addrs)
+/* NH_VIP:80/tcp -> the given backends. */
+static int nh_services(struct web_service *f, const char *const *addrs)
 {
-	char err[SLUICE_ERRLEN];
-
-	memset(f, 0, sizeof(*f));
-	snprintf(f->svc.name, sizeof(f->svc.name), "web");
-	if (prefix_parse(NH_VIP, &f->svc.vip, err, sizeof(err)))
-		return -1;
-	f->svc.port = 80;
-	f->svc.proto = IPPROTO_TCP;
-	f->svc.mode = SLUICE_MODE_NAT;
-	f->svc.backends = f->be;
-	for (; *addrs; addrs++) {
-		struct lb_backend_cfg *b = &f->be[f->svc.n_backends++];
-
-		if (prefix_parse(*addrs, &b->addr, err, sizeof(err)))
-			return -1;
-		b->port = 8080;
-		b->weight = 1;
-		b->state = SLUICE_BE_ACTIVE;
-	}
-	f->model.svcs = &f->svc;
-	f->model.n = 1;
-	return xdp_set_services(&f->model);
+	return web_service_load(f, NH_VIP, addrs, 0);
 }
 
 /* An established flow's packet (ACK) from the test client to the VIP.
@@ -144,7 +118,7 @@ XDP_TEST(lb_nexthop_fib_answer_is_cached_and_used_by_the_next_packet)
 	struct run_result r;
 	uint32_t bid, want[4] = {0};
 
-	CHECK(nh_services(&(struct nh_fixture){0}, one) == 0);
+	CHECK(nh_services(&(struct web_service){0}, one) == 0);
 	bid = xdp_backend_id("203.0.113.11", 8080);
 	CHECK(bid != 0);
 	CHECK_EQ(nh_entry(bid, &e), 0); /* nothing cached before the first packet */
@@ -176,7 +150,7 @@ XDP_TEST(lb_nexthop_cache_is_invalidated_when_the_backend_changes)
 {
 	static const char *const before[] = {"203.0.113.11", NULL};
 	static const char *const after[] = {"203.0.113.12", NULL};
-	struct nh_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint32_t bid;
@@ -198,7 +172,7 @@ XDP_TEST(lb_nexthop_cache_is_invalidated_when_the_backend_changes)
 XDP_TEST(lb_nexthop_cache_is_invalidated_by_a_generation_switch)
 {
 	static const char *const one[] = {"203.0.113.11", NULL};
-	struct nh_fixture f;
+	struct web_service f;
 	struct frame_layout lay;
 	struct run_result r;
 	uint32_t bid;
@@ -226,7 +200,7 @@ XDP_TEST(lb_nexthop_neighbour_change_is_seen_within_the_age_bound)
 				.tv_nsec = (long)(LB_NH_MAX_AGE_NS + 50000000ull)};
 	int rc = 0;
 
-	CHECK(nh_services(&(struct nh_fixture){0}, one) == 0);
+	CHECK(nh_services(&(struct web_service){0}, one) == 0);
 	CHECK(nh_send(&r, &lay) == 0);
 	CHECK(memcmp(r.out, LBT_BACKEND_MAC, 6) == 0);
 	CHECK(system("ip neigh replace 203.0.113.11 lladdr 02:00:00:00:be:02 nud permanent "
@@ -255,7 +229,7 @@ XDP_TEST(lb_nexthop_fib_failures_keep_their_verdicts_and_are_not_cached)
 	struct run_result r;
 	uint32_t bid;
 
-	CHECK(nh_services(&(struct nh_fixture){0}, unroutable) == 0);
+	CHECK(nh_services(&(struct web_service){0}, unroutable) == 0);
 	bid = xdp_backend_id("192.0.2.99", 8080);
 	for (int i = 0; i < 2; i++) {
 		CHECK(nh_send(&r, &lay) == 0);
@@ -263,7 +237,7 @@ XDP_TEST(lb_nexthop_fib_failures_keep_their_verdicts_and_are_not_cached)
 		CHECK_EQ(r.reason, SR_LB_FIB_FAIL);
 		CHECK_EQ(nh_entry(bid, &e), 0);
 	}
-	CHECK(nh_services(&(struct nh_fixture){0}, no_neigh) == 0);
+	CHECK(nh_services(&(struct web_service){0}, no_neigh) == 0);
 	bid = xdp_backend_id("203.0.113.99", 8080);
 	for (int i = 0; i < 2; i++) {
 		CHECK(nh_send(&r, &lay) == 0);

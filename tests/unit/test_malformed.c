@@ -74,12 +74,65 @@ static void fit_ip_length(uint8_t *buf, const struct frame_layout *lay, int fami
 	}
 }
 
-/* Build s, cut it to c bytes with the IP length fitted to the cut. */
-static size_t build_cut(const struct pkt_spec *s, uint8_t *buf, struct frame_layout *lay, size_t c)
+/* The named fixture: a frame built from a spec, which a test corrupts
+ * field by field and then runs. */
+struct frame {
+	struct pkt_spec s;
+	struct frame_layout lay;
+	size_t len;
+	uint8_t buf[FRAME_MAX];
+};
+
+static void frame_build(struct frame *f, struct pkt_spec s)
 {
-	build_frame(s, buf, lay);
-	fit_ip_length(buf, lay, s->family, c);
+	f->s = s;
+	f->len = build_frame(&f->s, f->buf, &f->lay);
+}
+
+/* Rebuild f and cut it to c bytes with the IP length fitted to the cut;
+ * returns c. */
+static size_t frame_cut(struct frame *f, size_t c)
+{
+	frame_build(f, f->s);
+	fit_ip_length(f->buf, &f->lay, f->s.family, c);
 	return c;
+}
+
+static void set_ipv4_total_len(struct frame *f, uint16_t v)
+{
+	put16(f->buf + f->lay.l3 + 2, v);
+}
+
+static void set_ipv6_payload_len(struct frame *f, uint16_t v)
+{
+	put16(f->buf + f->lay.l3 + 4, v);
+}
+
+static void set_tcp_doff(struct frame *f, uint8_t doff)
+{
+	f->buf[f->lay.l4 + 12] = (uint8_t)(doff << 4);
+}
+
+static void set_udp_len(struct frame *f, uint16_t v)
+{
+	put16(f->buf + f->lay.l4 + 4, v);
+}
+
+/* Ethernet padding behind the packet: n zero bytes the IP length does
+ * not cover. */
+static void pad(struct frame *f, size_t n)
+{
+	memset(f->buf + f->len, 0, n);
+}
+
+static int expect_frame_drop(const struct frame *f, int reason)
+{
+	return expect_drop(f->buf, f->len, reason);
+}
+
+static int expect_cut_drop(struct frame *f, size_t c, int reason)
+{
+	return expect_drop(f->buf, frame_cut(f, c), reason);
 }
 
 /* ---- frames shorter than Ethernet ------------------------------------- */
@@ -152,48 +205,46 @@ XDP_TEST(bare_ethernet_header_is_not_mal_eth)
 
 /* ---- VLAN -------------------------------------------------------------- */
 
-XDP_TEST(truncated_8021q_tag_is_mal_vlan)
+static struct pkt_spec tagged(struct pkt_spec s, int vlans)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	uint8_t buf[FRAME_MAX];
+	/* two tags are QinQ: 802.1ad outer, 802.1Q inner */
+	return spec_vlans(s, vlans, vlans == 2 ? 0x88a8 : 0);
+}
 
-	s.vlans = 1;
-	build_frame(&s, buf, NULL);
-	/* TPID present, TCI + inner ethertype missing or cut */
-	for (size_t len = ETH_HDR; len < ETH_HDR + 4; len++)
-		if (expect_drop(buf, len, SR_MAL_VLAN))
+/* Every length from..to-1 of the frame built from s is a cut tag. */
+static int expect_cut_tag(struct pkt_spec s, size_t from, size_t to)
+{
+	struct frame f;
+
+	frame_build(&f, s);
+	for (size_t len = from; len < to; len++)
+		if (expect_drop(f.buf, len, SR_MAL_VLAN))
 			return -1;
 	return 0;
+}
+
+XDP_TEST(truncated_8021q_tag_is_mal_vlan)
+{
+	/* TPID present, TCI + inner ethertype missing or cut */
+	return expect_cut_tag(tagged(spec_udp4(SRC4, DST4), 1), ETH_HDR, ETH_HDR + 4);
 }
 
 XDP_TEST(truncated_inner_qinq_tag_is_mal_vlan)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	uint8_t buf[FRAME_MAX];
-
-	s.vlans = 2;
-	s.outer_tpid = 0x88a8;
-	build_frame(&s, buf, NULL);
-	for (size_t len = ETH_HDR + 4; len < ETH_HDR + 8; len++)
-		if (expect_drop(buf, len, SR_MAL_VLAN))
-			return -1;
-	return 0;
+	return expect_cut_tag(tagged(spec_udp6(SRC6, DST6), 2), ETH_HDR + 4, ETH_HDR + 8);
 }
 
 XDP_TEST(three_8021q_tags_is_mal_vlan_depth)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
+	struct pkt_spec s = spec_vlans(spec_tcp4(SRC4, DST4), 3, 0);
 
-	s.vlans = 3;
 	return expect_spec_drop(&s, SR_MAL_VLAN_DEPTH);
 }
 
 XDP_TEST(qinq_with_a_third_tag_is_mal_vlan_depth)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
+	struct pkt_spec s = spec_vlans(spec_udp6(SRC6, DST6), 3, 0x88a8);
 
-	s.vlans = 3;
-	s.outer_tpid = 0x88a8;
 	return expect_spec_drop(&s, SR_MAL_VLAN_DEPTH);
 }
 
@@ -201,85 +252,76 @@ XDP_TEST(qinq_with_a_third_tag_is_mal_vlan_depth)
 
 XDP_TEST(ipv4_truncated_fixed_header_is_mal_ipv4_trunc)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct frame f;
 
-	build_frame(&s, buf, &lay);
+	frame_build(&f, spec_tcp4(SRC4, DST4));
 	/* a version/IHL byte but 19 bytes of header */
-	return expect_drop(buf, build_cut(&s, buf, &lay, lay.l3 + 19), SR_MAL_IPV4_TRUNC);
+	return expect_cut_drop(&f, f.lay.l3 + 19, SR_MAL_IPV4_TRUNC);
 }
 
 XDP_TEST(ipv4_truncated_options_is_mal_ipv4_trunc)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct frame f;
 
-	s.ip_opts = 12;
-	build_frame(&s, buf, &lay);
+	frame_build(&f, spec_with_ip_opts(spec_tcp4(SRC4, DST4), 12));
 	/* fixed header whole, IHL says 32 bytes, frame ends inside options */
-	for (size_t c = lay.l3 + 20; c < lay.l4; c++)
-		if (expect_drop(buf, build_cut(&s, buf, &lay, c), SR_MAL_IPV4_TRUNC))
+	for (size_t c = f.lay.l3 + 20; c < f.lay.l4; c++)
+		if (expect_cut_drop(&f, c, SR_MAL_IPV4_TRUNC))
 			return -1;
+	return 0;
+}
+
+/* Run f once with each value of the version/IHL byte v from..to-1 that
+ * is not skip (-1: none) written as (v << shift | low). */
+static int expect_ip_first_byte_drop(struct frame *f, unsigned from, unsigned to, int skip,
+				     int shift, uint8_t low, int reason)
+{
+	for (unsigned v = from; v < to; v++) {
+		if ((int)v == skip)
+			continue;
+		f->buf[f->lay.l3] = (uint8_t)(v << shift | low);
+		if (expect_frame_drop(f, reason))
+			return -1;
+	}
 	return 0;
 }
 
 XDP_TEST(ipv4_ihl_below_five_is_mal_ipv4_ihl)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	for (uint8_t ihl = 0; ihl < 5; ihl++) {
-		buf[lay.l3] = (uint8_t)(0x40 | ihl);
-		if (expect_drop(buf, len, SR_MAL_IPV4_IHL))
-			return -1;
-	}
-	return 0;
+	frame_build(&f, spec_tcp4(SRC4, DST4));
+	/* version 4, IHL 0..4 */
+	return expect_ip_first_byte_drop(&f, 0x40, 0x45, -1, 0, 0, SR_MAL_IPV4_IHL);
 }
 
 XDP_TEST(ipv4_ethertype_with_other_version_is_mal_ipv4_version)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	for (uint8_t v = 0; v < 16; v++) {
-		if (v == 4)
-			continue;
-		buf[lay.l3] = (uint8_t)(v << 4 | 5);
-		if (expect_drop(buf, len, SR_MAL_IPV4_VERSION))
-			return -1;
-	}
-	return 0;
+	frame_build(&f, spec_tcp4(SRC4, DST4));
+	return expect_ip_first_byte_drop(&f, 0, 16, 4, 4, 5, SR_MAL_IPV4_VERSION);
 }
 
 XDP_TEST(ipv6_packet_under_ipv4_ethertype_is_mal_ipv4_version)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, NULL);
+	struct frame f;
 
-	put16(buf + 12, 0x0800);
-	return expect_drop(buf, len, SR_MAL_IPV4_VERSION);
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	put16(f.buf + 12, 0x0800);
+	return expect_frame_drop(&f, SR_MAL_IPV4_VERSION);
 }
 
 XDP_TEST(ipv4_total_length_below_header_is_mal_ipv4_len)
 {
 	static const uint16_t bad[] = {0, 1, 19, 20, 20 + 8 - 1};
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len;
+	struct frame f;
 
-	s.ip_opts = 8; /* header is 28 bytes: 27 is below it, 20 is not enough */
-	len = build_frame(&s, buf, &lay);
+	/* header is 28 bytes: 27 is below it, 20 is not enough */
+	frame_build(&f, spec_with_ip_opts(spec_udp4(SRC4, DST4), 8));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		put16(buf + lay.l3 + 2, bad[i]);
-		if (expect_drop(buf, len, SR_MAL_IPV4_LEN))
+		set_ipv4_total_len(&f, bad[i]);
+		if (expect_frame_drop(&f, SR_MAL_IPV4_LEN))
 			return -1;
 	}
 	return 0;
@@ -287,138 +329,107 @@ XDP_TEST(ipv4_total_length_below_header_is_mal_ipv4_len)
 
 XDP_TEST(ipv4_total_length_past_frame_is_mal_ipv4_len)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	put16(buf + lay.l3 + 2, (uint16_t)(len - lay.l3 + 1));
-	if (expect_drop(buf, len, SR_MAL_IPV4_LEN))
+	frame_build(&f, spec_udp4(SRC4, DST4));
+	set_ipv4_total_len(&f, (uint16_t)(f.len - f.lay.l3 + 1));
+	if (expect_frame_drop(&f, SR_MAL_IPV4_LEN))
 		return -1;
-	put16(buf + lay.l3 + 2, 0xffff);
-	return expect_drop(buf, len, SR_MAL_IPV4_LEN);
+	set_ipv4_total_len(&f, 0xffff);
+	return expect_frame_drop(&f, SR_MAL_IPV4_LEN);
 }
 
 /* ---- IPv6 -------------------------------------------------------------- */
 
 XDP_TEST(ipv6_truncated_fixed_header_is_mal_ipv6_trunc)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct frame f;
 
-	build_frame(&s, buf, &lay);
-	return expect_drop(buf, lay.l3 + IP6_HDR - 1, SR_MAL_IPV6_TRUNC);
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	return expect_drop(f.buf, f.lay.l3 + IP6_HDR - 1, SR_MAL_IPV6_TRUNC);
 }
 
 XDP_TEST(ipv6_ethertype_with_other_version_is_mal_ipv6_version)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	for (uint8_t v = 0; v < 16; v++) {
-		if (v == 6)
-			continue;
-		buf[lay.l3] = (uint8_t)(v << 4);
-		if (expect_drop(buf, len, SR_MAL_IPV6_VERSION))
-			return -1;
-	}
-	return 0;
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	return expect_ip_first_byte_drop(&f, 0, 16, 6, 4, 0, SR_MAL_IPV6_VERSION);
 }
 
 XDP_TEST(ipv6_payload_length_past_frame_is_mal_ipv6_plen)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	put16(buf + lay.l3 + 4, (uint16_t)(len - lay.l3 - IP6_HDR + 1));
-	if (expect_drop(buf, len, SR_MAL_IPV6_PLEN))
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	set_ipv6_payload_len(&f, (uint16_t)(f.len - f.lay.l3 - IP6_HDR + 1));
+	if (expect_frame_drop(&f, SR_MAL_IPV6_PLEN))
 		return -1;
-	put16(buf + lay.l3 + 4, 0xffff);
-	return expect_drop(buf, len, SR_MAL_IPV6_PLEN);
+	set_ipv6_payload_len(&f, 0xffff);
+	return expect_frame_drop(&f, SR_MAL_IPV6_PLEN);
 }
 
 XDP_TEST(ipv6_payload_length_zero_is_mal_ipv6_plen)
 {
 	/* jumbogram marker: cannot travel on Ethernet */
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	put16(buf + lay.l3 + 4, 0);
-	return expect_drop(buf, len, SR_MAL_IPV6_PLEN);
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	set_ipv6_payload_len(&f, 0);
+	return expect_frame_drop(&f, SR_MAL_IPV6_PLEN);
 }
 
-static struct pkt_spec with_ext(struct pkt_spec s, uint8_t ext)
+/* The frame built from s ends 1..7 bytes into its first (8-byte)
+ * extension header, frame and payload length alike: below 2 even
+ * next-header/length are missing. */
+static int expect_cut_first_ext(struct pkt_spec s)
 {
-	s.ext[s.n_ext++] = ext;
-	return s;
+	struct frame f;
+
+	frame_build(&f, s);
+	for (size_t n = 1; n < 8; n++)
+		if (expect_cut_drop(&f, f.lay.l3 + IP6_HDR + n, SR_MAL_IPV6_EXT))
+			return -1;
+	return 0;
 }
 
 XDP_TEST(ipv6_truncated_hop_by_hop_header_is_mal_ipv6_ext)
 {
-	struct pkt_spec s = with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-
-	/* frame and payload length both end 1..7 bytes into the 8-byte header:
-	 * below 2 even next-header/length are missing */
-	build_frame(&s, buf, &lay);
-	for (size_t n = 1; n < 8; n++)
-		if (expect_drop(buf, build_cut(&s, buf, &lay, lay.l3 + IP6_HDR + n),
-				SR_MAL_IPV6_EXT))
-			return -1;
-	return 0;
+	return expect_cut_first_ext(spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
 }
 
 XDP_TEST(ipv6_truncated_fragment_header_is_mal_ipv6_ext)
 {
-	struct pkt_spec s = with_ext(spec_udp6(SRC6, DST6), IPPROTO_FRAGMENT);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct pkt_spec s = spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_FRAGMENT);
 
 	s.frag = FRAG_FIRST;
-	build_frame(&s, buf, &lay);
-	for (size_t n = 1; n < 8; n++)
-		if (expect_drop(buf, build_cut(&s, buf, &lay, lay.l3 + IP6_HDR + n),
-				SR_MAL_IPV6_EXT))
-			return -1;
-	return 0;
+	return expect_cut_first_ext(s);
 }
 
 XDP_TEST(ipv6_ext_header_longer_than_payload_length_is_mal_ipv6_ext)
 {
 	/* Ethernet padding behind the packet keeps the header inside the
 	 * frame, so only the payload-length bound can catch it. */
-	struct pkt_spec s = with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 	struct run_result r;
 
-	memset(buf + len, 0, 32);
-	CHECK(xdp_run(buf, len + 32, &r) == 0); /* padding alone is fine */
+	frame_build(&f, spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
+	pad(&f, 32);
+	CHECK(xdp_run(f.buf, f.len + 32, &r) == 0); /* padding alone is fine */
 	CHECK_EQ(r.reason, SR_PASS);
-	buf[lay.l3 + IP6_HDR + 1] = 3; /* (3 + 1) * 8 = 32 > payload length 28 */
-	return expect_drop(buf, len + 32, SR_MAL_IPV6_EXT);
+	f.buf[f.lay.l3 + IP6_HDR + 1] = 3; /* (3 + 1) * 8 = 32 > payload length 28 */
+	return expect_drop(f.buf, f.len + 32, SR_MAL_IPV6_EXT);
 }
 
 XDP_TEST(ipv6_ah_header_longer_than_payload_length_is_mal_ipv6_ext)
 {
-	struct pkt_spec s = with_ext(spec_udp6(SRC6, DST6), IPPROTO_AH);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	memset(buf + len, 0, 64);
+	frame_build(&f, spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_AH));
+	pad(&f, 64);
 	/* AH counts 4-byte units minus 2: (14 + 2) * 4 = 64 > 12 + 24 */
-	buf[lay.l3 + IP6_HDR + 1] = 14;
-	return expect_drop(buf, len + 64, SR_MAL_IPV6_EXT);
+	f.buf[f.lay.l3 + IP6_HDR + 1] = 14;
+	return expect_drop(f.buf, f.len + 64, SR_MAL_IPV6_EXT);
 }
 
 XDP_TEST(ipv6_ext_chain_over_bound_is_mal_ipv6_ext_chain)
@@ -426,59 +437,53 @@ XDP_TEST(ipv6_ext_chain_over_bound_is_mal_ipv6_ext_chain)
 	struct pkt_spec s = spec_tcp6(SRC6, DST6);
 
 	for (int i = 0; i < SLUICE_MAX_IPV6_EXT + 1; i++)
-		s = with_ext(s, IPPROTO_DSTOPTS);
+		s = spec_with_ext(s, IPPROTO_DSTOPTS);
 	return expect_spec_drop(&s, SR_MAL_IPV6_EXT_CHAIN);
 }
 
-/* ---- TCP --------------------------------------------------------------- */
+/* ---- TCP, UDP, ICMP headers cut short ----------------------------------- */
 
-static int expect_l4_cut(struct pkt_spec s, size_t l4_bytes, int reason)
+/* The frame built from s cut to l4 bytes from..to-1 of its L4 header. */
+static int expect_l4_cuts(struct pkt_spec s, size_t from, size_t to, int reason)
 {
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct frame f;
 
-	build_frame(&s, buf, &lay);
-	return expect_drop(buf, build_cut(&s, buf, &lay, lay.l4 + l4_bytes), reason);
+	frame_build(&f, s);
+	for (size_t n = from; n < to; n++)
+		if (expect_cut_drop(&f, f.lay.l4 + n, reason))
+			return -1;
+	return 0;
 }
 
 XDP_TEST(ipv4_truncated_tcp_header_is_mal_tcp)
 {
-	for (size_t n = 0; n < 20; n++)
-		if (expect_l4_cut(spec_tcp4(SRC4, DST4), n, SR_MAL_TCP))
-			return -1;
-	return 0;
+	return expect_l4_cuts(spec_tcp4(SRC4, DST4), 0, 20, SR_MAL_TCP);
 }
 
 XDP_TEST(ipv6_truncated_tcp_header_is_mal_tcp)
 {
-	for (size_t n = 1; n < 20; n++) /* n = 0 is payload length 0 */
-		if (expect_l4_cut(spec_tcp6(SRC6, DST6), n, SR_MAL_TCP))
-			return -1;
-	return 0;
+	/* n = 0 is payload length 0 */
+	return expect_l4_cuts(spec_tcp6(SRC6, DST6), 1, 20, SR_MAL_TCP);
 }
 
 XDP_TEST(tcp_header_beyond_ip_total_length_is_mal_tcp)
 {
 	/* whole header in the frame, but IP says it ends one byte early */
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	fit_ip_length(buf, &lay, 4, len - 1);
-	return expect_drop(buf, len, SR_MAL_TCP);
+	frame_build(&f, spec_tcp4(SRC4, DST4));
+	fit_ip_length(f.buf, &f.lay, 4, f.len - 1);
+	return expect_frame_drop(&f, SR_MAL_TCP);
 }
 
 XDP_TEST(tcp_data_offset_below_five_is_mal_tcp_doff)
 {
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
+	frame_build(&f, spec_tcp4(SRC4, DST4));
 	for (uint8_t doff = 0; doff < 5; doff++) {
-		buf[lay.l4 + 12] = (uint8_t)(doff << 4);
-		if (expect_drop(buf, len, SR_MAL_TCP_DOFF))
+		set_tcp_doff(&f, doff);
+		if (expect_frame_drop(&f, SR_MAL_TCP_DOFF))
 			return -1;
 	}
 	return 0;
@@ -487,62 +492,48 @@ XDP_TEST(tcp_data_offset_below_five_is_mal_tcp_doff)
 XDP_TEST(tcp_data_offset_past_packet_is_mal_tcp_doff)
 {
 	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len;
+	struct frame f;
 
 	s.payload = 3; /* 23 bytes of segment: doff 6 (24) is one too many */
-	len = build_frame(&s, buf, &lay);
-	memset(buf + len, 0, 64);
-	buf[lay.l4 + 12] = 6 << 4;
-	if (expect_drop(buf, len, SR_MAL_TCP_DOFF))
+	frame_build(&f, s);
+	pad(&f, 64);
+	set_tcp_doff(&f, 6);
+	if (expect_frame_drop(&f, SR_MAL_TCP_DOFF))
 		return -1;
 	/* Ethernet padding covers the options but the IP packet does not */
-	if (expect_drop(buf, len + 64, SR_MAL_TCP_DOFF))
+	if (expect_drop(f.buf, f.len + 64, SR_MAL_TCP_DOFF))
 		return -1;
-	buf[lay.l4 + 12] = 15 << 4;
-	return expect_drop(buf, len, SR_MAL_TCP_DOFF);
+	set_tcp_doff(&f, 15);
+	return expect_frame_drop(&f, SR_MAL_TCP_DOFF);
 }
 
 XDP_TEST(ipv6_tcp_data_offset_past_packet_is_mal_tcp_doff)
 {
-	struct pkt_spec s = with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	buf[lay.l4 + 12] = 6 << 4;
-	return expect_drop(buf, len, SR_MAL_TCP_DOFF);
+	frame_build(&f, spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS));
+	set_tcp_doff(&f, 6);
+	return expect_frame_drop(&f, SR_MAL_TCP_DOFF);
 }
-
-/* ---- UDP --------------------------------------------------------------- */
 
 XDP_TEST(ipv4_truncated_udp_header_is_mal_udp)
 {
-	for (size_t n = 0; n < 8; n++)
-		if (expect_l4_cut(spec_udp4(SRC4, DST4), n, SR_MAL_UDP))
-			return -1;
-	return 0;
+	return expect_l4_cuts(spec_udp4(SRC4, DST4), 0, 8, SR_MAL_UDP);
 }
 
 XDP_TEST(ipv6_truncated_udp_header_is_mal_udp)
 {
-	for (size_t n = 1; n < 8; n++)
-		if (expect_l4_cut(spec_udp6(SRC6, DST6), n, SR_MAL_UDP))
-			return -1;
-	return 0;
+	return expect_l4_cuts(spec_udp6(SRC6, DST6), 1, 8, SR_MAL_UDP);
 }
 
 XDP_TEST(udp_length_below_eight_is_mal_udp_len)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
+	frame_build(&f, spec_udp4(SRC4, DST4));
 	for (uint16_t ulen = 0; ulen < 8; ulen++) {
-		put16(buf + lay.l4 + 4, ulen);
-		if (expect_drop(buf, len, SR_MAL_UDP_LEN))
+		set_udp_len(&f, ulen);
+		if (expect_frame_drop(&f, SR_MAL_UDP_LEN))
 			return -1;
 	}
 	return 0;
@@ -550,157 +541,135 @@ XDP_TEST(udp_length_below_eight_is_mal_udp_len)
 
 XDP_TEST(udp_length_past_ip_payload_is_mal_udp_len)
 {
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
+	frame_build(&f, spec_udp4(SRC4, DST4));
 	/* one byte past the IP payload; Ethernet padding does not help */
-	put16(buf + lay.l4 + 4, (uint16_t)(len - lay.l4 + 1));
-	memset(buf + len, 0, 16);
-	if (expect_drop(buf, len, SR_MAL_UDP_LEN))
+	set_udp_len(&f, (uint16_t)(f.len - f.lay.l4 + 1));
+	pad(&f, 16);
+	if (expect_frame_drop(&f, SR_MAL_UDP_LEN))
 		return -1;
-	return expect_drop(buf, len + 16, SR_MAL_UDP_LEN);
+	return expect_drop(f.buf, f.len + 16, SR_MAL_UDP_LEN);
 }
 
 XDP_TEST(ipv6_udp_length_past_ip_payload_is_mal_udp_len)
 {
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	put16(buf + lay.l4 + 4, (uint16_t)(len - lay.l4 + 1));
-	return expect_drop(buf, len, SR_MAL_UDP_LEN);
+	frame_build(&f, spec_udp6(SRC6, DST6));
+	set_udp_len(&f, (uint16_t)(f.len - f.lay.l4 + 1));
+	return expect_frame_drop(&f, SR_MAL_UDP_LEN);
 }
-
-/* ---- ICMP -------------------------------------------------------------- */
 
 XDP_TEST(truncated_icmp_header_is_mal_icmp)
 {
-	for (size_t n = 0; n < 8; n++)
-		if (expect_l4_cut(spec_icmp4(SRC4, DST4), n, SR_MAL_ICMP))
-			return -1;
-	return 0;
+	return expect_l4_cuts(spec_icmp4(SRC4, DST4), 0, 8, SR_MAL_ICMP);
 }
 
 XDP_TEST(truncated_icmpv6_header_is_mal_icmp)
 {
-	for (size_t n = 1; n < 8; n++)
-		if (expect_l4_cut(spec_icmp6(SRC6, DST6), n, SR_MAL_ICMP))
-			return -1;
-	return 0;
+	return expect_l4_cuts(spec_icmp6(SRC6, DST6), 1, 8, SR_MAL_ICMP);
 }
 
 /* ---- the source decides before L4 -------------------------------------- */
 
+/* f built from s with block and allow lists (NULL-terminated) in place. */
+static int frame_with_lists(struct frame *f, struct pkt_spec s, const char *const *block,
+			    const char *const *allow)
+{
+	CHECK(xdp_set_lists(block, allow) == 0);
+	frame_build(f, s);
+	return 0;
+}
+
 XDP_TEST(blocklisted_source_with_malformed_tcp_is_counted_as_blocklist)
 {
 	static const char *const block[] = {SRC4 "/32", NULL};
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	CHECK(xdp_set_lists(block, NULL) == 0);
-	buf[lay.l4 + 12] = 2 << 4; /* doff 2 */
-	return expect_drop(buf, len, SR_BLOCKLIST);
+	CHECK(frame_with_lists(&f, spec_tcp4(SRC4, DST4), block, NULL) == 0);
+	set_tcp_doff(&f, 2);
+	return expect_frame_drop(&f, SR_BLOCKLIST);
 }
 
 XDP_TEST(blocklisted_v6_source_with_malformed_udp_is_counted_as_blocklist)
 {
 	static const char *const block[] = {"2001:db8:1::/48", NULL};
-	struct pkt_spec s = spec_udp6(SRC6, DST6);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	CHECK(xdp_set_lists(block, NULL) == 0);
-	put16(buf + lay.l4 + 4, 3);
-	return expect_drop(buf, len, SR_BLOCKLIST);
+	CHECK(frame_with_lists(&f, spec_udp6(SRC6, DST6), block, NULL) == 0);
+	set_udp_len(&f, 3);
+	return expect_frame_drop(&f, SR_BLOCKLIST);
 }
 
 XDP_TEST(blocklisted_v6_source_with_truncated_ext_header_is_counted_as_blocklist)
 {
 	/* extension headers are walked only after the source was judged */
 	static const char *const block[] = {SRC6, NULL};
-	struct pkt_spec s = with_ext(spec_udp6(SRC6, DST6), IPPROTO_HOPOPTS);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
+	struct pkt_spec s = spec_with_ext(spec_udp6(SRC6, DST6), IPPROTO_HOPOPTS);
+	struct frame f;
 
-	CHECK(xdp_set_lists(block, NULL) == 0);
-	build_frame(&s, buf, &lay);
-	return expect_drop(buf, build_cut(&s, buf, &lay, lay.l3 + IP6_HDR + 4), SR_BLOCKLIST);
+	CHECK(frame_with_lists(&f, s, block, NULL) == 0);
+	return expect_cut_drop(&f, f.lay.l3 + IP6_HDR + 4, SR_BLOCKLIST);
 }
 
 XDP_TEST(blocklisted_source_in_malformed_ipv4_header_is_counted_as_malformed)
 {
 	/* until the IP header is valid its source address is not trusted */
 	static const char *const block[] = {SRC4, NULL};
-	struct pkt_spec s = spec_udp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	CHECK(xdp_set_lists(block, NULL) == 0);
-	put16(buf + lay.l3 + 2, 0xffff);
-	return expect_drop(buf, len, SR_MAL_IPV4_LEN);
+	CHECK(frame_with_lists(&f, spec_udp4(SRC4, DST4), block, NULL) == 0);
+	set_ipv4_total_len(&f, 0xffff);
+	return expect_frame_drop(&f, SR_MAL_IPV4_LEN);
 }
 
 XDP_TEST(allowlisted_source_with_malformed_tcp_is_still_dropped)
 {
 	static const char *const allow[] = {SRC4 "/32", NULL};
-	struct pkt_spec s = spec_tcp4(SRC4, DST4);
-	struct frame_layout lay;
-	uint8_t buf[FRAME_MAX];
-	size_t len = build_frame(&s, buf, &lay);
+	struct frame f;
 
-	CHECK(xdp_set_lists(NULL, allow) == 0);
-	buf[lay.l4 + 12] = 2 << 4;
-	return expect_drop(buf, len, SR_MAL_TCP_DOFF);
+	CHECK(frame_with_lists(&f, spec_tcp4(SRC4, DST4), NULL, allow) == 0);
+	set_tcp_doff(&f, 2);
+	return expect_frame_drop(&f, SR_MAL_TCP_DOFF);
 }
 
 /* ---- counters ----------------------------------------------------------- */
 
+/* One row of the counter test: a frame, what it must get, how often. */
+struct counted_frame {
+	struct frame f;
+	int reason, action, times;
+};
+
+static struct counted_frame *counted(struct counted_frame *c, int reason, int action, int times)
+{
+	c->reason = reason, c->action = action, c->times = times;
+	return c;
+}
+
 XDP_TEST(counters_hold_exact_packets_and_bytes_per_reason_and_action)
 {
-	struct {
-		uint8_t buf[FRAME_MAX];
-		size_t len;
-		int reason, action, times;
-	} f[6];
+	static struct counted_frame f[6];
 	uint64_t want_pkts[SLUICE_COUNTER_SLOTS] = {0}, want_bytes[SLUICE_COUNTER_SLOTS] = {0};
-	struct frame_layout lay;
-	struct pkt_spec s;
 	int n = 0;
 
 	/* two sizes under one slot: bytes must add up, not be overwritten */
-	s = spec_tcp4(SRC4, DST4);
-	f[n].len = build_frame(&s, f[n].buf, &lay);
-	f[n].buf[lay.l4 + 12] = 1 << 4;
-	f[n].reason = SR_MAL_TCP_DOFF, f[n].action = XDP_DROP, f[n++].times = 3;
-	s.vlans = 1;
-	f[n].len = build_frame(&s, f[n].buf, &lay);
-	f[n].buf[lay.l4 + 12] = 1 << 4;
-	f[n].reason = SR_MAL_TCP_DOFF, f[n].action = XDP_DROP, f[n++].times = 2;
+	frame_build(&counted(&f[n], SR_MAL_TCP_DOFF, XDP_DROP, 3)->f, spec_tcp4(SRC4, DST4));
+	set_tcp_doff(&f[n++].f, 1);
+	frame_build(&counted(&f[n], SR_MAL_TCP_DOFF, XDP_DROP, 2)->f,
+		    tagged(spec_tcp4(SRC4, DST4), 1));
+	set_tcp_doff(&f[n++].f, 1);
 
-	s = spec_udp6(SRC6, DST6);
-	f[n].len = build_frame(&s, f[n].buf, &lay);
-	put16(f[n].buf + lay.l4 + 4, 3);
-	f[n].reason = SR_MAL_UDP_LEN, f[n].action = XDP_DROP, f[n++].times = 4;
+	frame_build(&counted(&f[n], SR_MAL_UDP_LEN, XDP_DROP, 4)->f, spec_udp6(SRC6, DST6));
+	set_udp_len(&f[n++].f, 3);
 
-	s = spec_icmp4(SRC4, DST4);
-	build_frame(&s, f[n].buf, &lay);
-	f[n].len = build_cut(&s, f[n].buf, &lay, lay.l4 + 5);
-	f[n].reason = SR_MAL_ICMP, f[n].action = XDP_DROP, f[n++].times = 1;
+	frame_build(&counted(&f[n], SR_MAL_ICMP, XDP_DROP, 1)->f, spec_icmp4(SRC4, DST4));
+	f[n].f.len = frame_cut(&f[n].f, f[n].f.lay.l4 + 5);
+	n++;
 
-	s = spec_udp4(SRC4, DST4);
-	f[n].len = build_frame(&s, f[n].buf, &lay);
-	f[n].reason = SR_PASS, f[n].action = XDP_PASS, f[n++].times = 2;
-
-	s = (struct pkt_spec){0}; /* ARP */
-	f[n].len = build_frame(&s, f[n].buf, &lay);
-	f[n].reason = SR_NON_IP, f[n].action = XDP_PASS, f[n++].times = 1;
+	frame_build(&counted(&f[n++], SR_PASS, XDP_PASS, 2)->f, spec_udp4(SRC4, DST4));
+	frame_build(&counted(&f[n++], SR_NON_IP, XDP_PASS, 1)->f, (struct pkt_spec){0}); /* ARP */
 
 	for (int i = 0; i < n; i++) {
 		int slot = f[i].reason * SLUICE_ACTION_MAX + f[i].action;
@@ -708,12 +677,12 @@ XDP_TEST(counters_hold_exact_packets_and_bytes_per_reason_and_action)
 		for (int k = 0; k < f[i].times; k++) {
 			struct run_result r;
 
-			CHECK(xdp_run(f[i].buf, f[i].len, &r) == 0);
+			CHECK(xdp_run(f[i].f.buf, f[i].f.len, &r) == 0);
 			CHECK_EQ(r.reason, f[i].reason);
 			CHECK_EQ(r.action, f[i].action);
 		}
 		want_pkts[slot] += (uint64_t)f[i].times;
-		want_bytes[slot] += (uint64_t)f[i].times * f[i].len;
+		want_bytes[slot] += (uint64_t)f[i].times * f[i].f.len;
 	}
 	/* every slot, including the ones that must have stayed at zero */
 	for (int slot = 0; slot < SLUICE_COUNTER_SLOTS; slot++) {
@@ -825,14 +794,6 @@ static int check_every_cut(const struct pkt_spec *s, int fitted)
 	return 0;
 }
 
-static struct pkt_spec tagged(struct pkt_spec s, int vlans)
-{
-	s.vlans = vlans;
-	if (vlans == 2)
-		s.outer_tpid = 0x88a8; /* QinQ: 802.1ad outer, 802.1Q inner */
-	return s;
-}
-
 #define CUT_TESTS(name, spec_expr)                                                                 \
 	XDP_TEST(name##_cut_at_every_offset_gets_reason_of_cut_header)                             \
 	{                                                                                          \
@@ -848,18 +809,12 @@ static struct pkt_spec tagged(struct pkt_spec s, int vlans)
 #define TCP4 spec_tcp4(SRC4, DST4)
 #define UDP4 spec_udp4(SRC4, DST4)
 #define ICMP4 spec_icmp4(SRC4, DST4)
-#define TCP6_HBH with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS)
+#define TCP6_HBH spec_with_ext(spec_tcp6(SRC6, DST6), IPPROTO_HOPOPTS)
 #define UDP6 spec_udp6(SRC6, DST6)
 #define ICMP6 spec_icmp6(SRC6, DST6)
 
-static struct pkt_spec with_ip_opts(struct pkt_spec s, int opts)
-{
-	s.ip_opts = opts;
-	return s;
-}
-
 CUT_TESTS(tcp4, TCP4)
-CUT_TESTS(tcp4_options, with_ip_opts(TCP4, 12))
+CUT_TESTS(tcp4_options, spec_with_ip_opts(TCP4, 12))
 CUT_TESTS(udp4, UDP4)
 CUT_TESTS(icmp4, ICMP4)
 CUT_TESTS(tcp6_hop_by_hop, TCP6_HBH)

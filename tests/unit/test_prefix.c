@@ -9,6 +9,7 @@
 
 #include "compile.h"
 #include "harness.h"
+#include "list_rule.h"
 #include "prefix.h"
 
 /* ---- prefix_parse -------------------------------------------------------- */
@@ -575,42 +576,18 @@ out:
 	return rc;
 }
 
-static bool contains(const struct sluice_prefix *p, int family, const uint8_t *addr)
-{
-	uint8_t m[16];
-
-	if (p->family != family)
-		return false;
-	memcpy(m, addr, 16);
-	prefix_mask(m, p->len);
-	return !memcmp(m, p->addr, 16);
-}
-
 /* What the data path does: one longest-prefix match. */
 static int lpm(const struct prefix_list *out, int family, const uint8_t *addr)
 {
 	int best = -1, action = SLUICE_ACT_NONE;
 
 	for (size_t i = 0; i < out->n; i++) {
-		if (contains(&out->v[i], family, addr) && (int)out->v[i].len > best) {
+		if (prefix_holds(&out->v[i], family, addr) && (int)out->v[i].len > best) {
 			best = out->v[i].len;
 			action = out->v[i].action;
 		}
 	}
 	return action;
-}
-
-/* What the lists mean: allow anywhere wins, else block anywhere. */
-static int rule(const struct prefix_list *b, const struct prefix_list *a, int family,
-		const uint8_t *addr)
-{
-	for (size_t i = 0; i < a->n; i++)
-		if (contains(&a->v[i], family, addr))
-			return SLUICE_ACT_ALLOW;
-	for (size_t i = 0; i < b->n; i++)
-		if (contains(&b->v[i], family, addr))
-			return SLUICE_ACT_BLOCK;
-	return SLUICE_ACT_NONE;
 }
 
 TEST(compile_longest_match_is_allow_inside_any_allow_else_block)
@@ -638,7 +615,7 @@ TEST(compile_longest_match_is_allow_inside_any_allow_else_block)
 		}
 		family = probe.family;
 		got = lpm(&out, family, probe.addr);
-		want = rule(&b, &a, family, probe.addr);
+		want = lists_rule(&b, &a, family, probe.addr);
 		seen[want]++;
 		if (got != want) {
 			char buf[64];

@@ -211,36 +211,77 @@ static int run_seg(const struct seg *s, struct run_result *r)
 	return xdp_run(f, len, r);
 }
 
+/* Run s and check the program's action and reason. */
+static int expect_seg(const struct seg *s, struct run_result *r, int action, int reason)
+{
+	CHECK(run_seg(s, r) == 0);
+	CHECK_EQ(r->action, action);
+	CHECK_EQ(r->reason, reason);
+	return 0;
+}
+
+/* Run s and check the reason only. */
+static int expect_seg_reason(const struct seg *s, struct run_result *r, int reason)
+{
+	CHECK(run_seg(s, r) == 0);
+	CHECK_EQ(r->reason, reason);
+	return 0;
+}
+
+enum { SEG_SYN = 0x02, SEG_ACK = 0x10, SEG_SYN_ACK = 0x12, SEG_PSH_ACK = 0x18 };
+
+/* A segment src:sport -> dst:dport, no options. */
+static struct seg seg_of(int family, const char *src, const char *dst, uint16_t sport,
+			 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	return (struct seg){.family = family,
+			    .src = src,
+			    .dst = dst,
+			    .sport = sport,
+			    .dport = dport,
+			    .seq = seq,
+			    .ack = ack,
+			    .flags = flags};
+}
+
+/* The named fixture: a client's SYN from SRC4/SRC6 to the protected
+ * DST4/DST6 (mss 0: no MSS option). */
+static struct seg client_syn(int family, uint16_t sport, uint16_t dport, uint32_t seq, uint16_t mss)
+{
+	struct seg syn = seg_of(family, family == 4 ? SRC4 : SRC6, family == 4 ? DST4 : DST6, sport,
+				dport, seq, 0, SEG_SYN);
+
+	syn.mss = mss;
+	return syn;
+}
+
+/* The ACK that completes syn's handshake with the cookie SYN-ACK sa. */
+static struct seg cookie_ack(const struct seg *syn, const struct synack *sa)
+{
+	struct seg ack = *syn;
+
+	ack.flags = SEG_ACK;
+	ack.mss = 0;
+	ack.seq = syn->seq + 1;
+	ack.ack = sa->seq + 1;
+	return ack;
+}
+
 /* SYN -> cookie SYN-ACK -> ACK: the whole handshake against XDP. */
 static int handshake(int family)
 {
-	struct seg syn = {.family = family,
-			  .src = family == 4 ? SRC4 : SRC6,
-			  .dst = family == 4 ? DST4 : DST6,
-			  .sport = 40001,
-			  .dport = 80,
-			  .seq = 0x12345678,
-			  .flags = 0x02,
-			  .mss = 1460};
+	struct seg syn = client_syn(family, 40001, 80, 0x12345678, 1460);
 	struct run_result r;
 	struct synack sa;
 	struct seg ack;
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(expect_seg(&syn, &r, XDP_TX, SR_COOKIE_SENT) == 0);
 	CHECK(parse_synack(&syn, r.out, r.out_len, &sa) == 0);
 	CHECK_EQ(sa.mss, family == 4 ? 1460 : 1440); /* the largest class <= 1460 */
 
-	ack = syn;
-	ack.flags = 0x10;
-	ack.mss = 0;
-	ack.seq = syn.seq + 1;
-	ack.ack = sa.seq + 1;
-	CHECK(run_seg(&ack, &r) == 0);
-	CHECK_EQ(r.action, XDP_PASS);
-	CHECK_EQ(r.reason, SR_COOKIE_VALID);
+	ack = cookie_ack(&syn, &sa);
+	CHECK(expect_seg(&ack, &r, XDP_PASS, SR_COOKIE_VALID) == 0);
 	CHECK(r.tagged);
 	CHECK_EQ(r.meta.reason, SR_COOKIE_VALID);
 
@@ -248,44 +289,27 @@ static int handshake(int family)
 	 * class, and the next class may be valid too), or an ACK for another
 	 * client ISN */
 	ack.ack = sa.seq + 1 + 0x100;
-	CHECK(run_seg(&ack, &r) == 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_COOKIE_INVALID);
+	CHECK(expect_seg(&ack, &r, XDP_DROP, SR_COOKIE_INVALID) == 0);
 	ack.ack = sa.seq + 1;
 	ack.seq = syn.seq + 1000;
-	CHECK(run_seg(&ack, &r) == 0);
-	CHECK_EQ(r.reason, SR_COOKIE_INVALID);
+	CHECK(expect_seg_reason(&ack, &r, SR_COOKIE_INVALID) == 0);
 	CHECK_EQ(xdp_count_packets(SR_COOKIE_SENT, XDP_TX), 1);
 	CHECK_EQ(xdp_count_packets(SR_COOKIE_VALID, XDP_PASS), 1);
 	CHECK_EQ(xdp_count_packets(SR_COOKIE_INVALID, XDP_DROP), 2);
 	return 0;
 }
 
-XDP_TEST(syncookie_v4_synack_bytes_and_ack_check)
-{
-	return handshake(4);
-}
-
-XDP_TEST(syncookie_v6_synack_bytes_and_ack_check)
-{
-	return handshake(6);
-}
+XDP_FAMILY_TESTS(syncookie_v4_synack_bytes_and_ack_check, syncookie_v6_synack_bytes_and_ack_check,
+		 handshake)
 
 XDP_TEST(syncookie_syn_without_mss_gets_the_default_class)
 {
-	struct seg syn = {.family = 4,
-			  .src = SRC4,
-			  .dst = DST4,
-			  .sport = 40002,
-			  .dport = 80,
-			  .seq = 7,
-			  .flags = 0x02};
+	struct seg syn = client_syn(4, 40002, 80, 7, 0);
 	struct run_result r;
 	struct synack sa;
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(expect_seg_reason(&syn, &r, SR_COOKIE_SENT) == 0);
 	CHECK(parse_synack(&syn, r.out, r.out_len, &sa) == 0);
 	CHECK_EQ(sa.mss, 536);
 	return 0;
@@ -298,15 +322,10 @@ XDP_TEST(syncookie_forged_acks_are_dropped_and_counted)
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
 	for (uint32_t i = 0; i < 64; i++) {
-		struct seg ack = {.family = i & 1 ? 6 : 4,
-				  .src = i & 1 ? SRC6 : SRC4,
-				  .dst = i & 1 ? DST6 : DST4,
-				  .sport = (uint16_t)(20000 + i),
-				  .dport = 80,
-				  .seq = i * 7919u,
-				  .ack = i * 104729u + 1,
-				  .flags = 0x10};
+		struct seg ack = client_syn(i & 1 ? 6 : 4, (uint16_t)(20000 + i), 80, i * 7919u, 0);
 
+		ack.flags = SEG_ACK;
+		ack.ack = i * 104729u + 1;
 		CHECK(run_seg(&ack, &r) == 0);
 		dropped += r.action == XDP_DROP && r.reason == SR_COOKIE_INVALID;
 	}
@@ -317,46 +336,28 @@ XDP_TEST(syncookie_forged_acks_are_dropped_and_counted)
 
 XDP_TEST(syncookie_other_ports_and_modes_are_untouched)
 {
-	struct seg syn = {.family = 4,
-			  .src = SRC4,
-			  .dst = DST4,
-			  .sport = 40003,
-			  .dport = 81,
-			  .seq = 7,
-			  .flags = 0x02,
-			  .mss = 1460};
+	struct seg syn = client_syn(4, 40003, 81, 7, 1460);
 	struct run_result r;
 
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
-	CHECK(run_seg(&syn, &r) == 0); /* port 81: not protected */
-	CHECK_EQ(r.action, XDP_PASS);
-	CHECK_EQ(r.reason, SR_PASS);
+	/* port 81: not protected */
+	CHECK(expect_seg(&syn, &r, XDP_PASS, SR_PASS) == 0);
 	syn.dport = 80;
 	CHECK(protect(SLUICE_COOKIE_OFF, 80) == 0);
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.action, XDP_PASS);
-	CHECK_EQ(r.reason, SR_PASS);
+	CHECK(expect_seg(&syn, &r, XDP_PASS, SR_PASS) == 0);
 	return 0;
 }
 
 XDP_TEST(syncookie_flood_mode_only_while_flooding)
 {
-	struct seg syn = {.family = 6,
-			  .src = SRC6,
-			  .dst = DST6,
-			  .sport = 40004,
-			  .dport = 80,
-			  .seq = 99,
-			  .flags = 0x02,
-			  .mss = 1400};
+	struct seg syn = client_syn(6, 40004, 80, 99, 1400);
 	struct run_result r;
 	struct synack sa;
 
 	CHECK(protect(SLUICE_COOKIE_FLOOD, 80) == 0);
 	CHECK(set_flood_mode(0) == 0);
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.action, XDP_PASS); /* the stack (and its SYNPROXY) answers */
-	CHECK_EQ(r.reason, SR_PASS);
+	/* the stack (and its SYNPROXY) answers */
+	CHECK(expect_seg(&syn, &r, XDP_PASS, SR_PASS) == 0);
 	CHECK(set_flood_mode(1) == 0);
 	CHECK(run_seg(&syn, &r) == 0);
 	CHECK_EQ(r.action, XDP_TX);
@@ -367,25 +368,15 @@ XDP_TEST(syncookie_flood_mode_only_while_flooding)
 
 XDP_TEST(syncookie_syn_with_ip_options_is_dropped_as_unsupported)
 {
-	struct seg syn = {.family = 4,
-			  .src = SRC4,
-			  .dst = DST4,
-			  .sport = 40005,
-			  .dport = 80,
-			  .seq = 5,
-			  .flags = 0x02,
-			  .mss = 1460,
-			  .ip_opts = 4};
+	struct seg syn = client_syn(4, 40005, 80, 5, 1460);
 	struct run_result r;
 
+	syn.ip_opts = 4;
 	CHECK(protect(SLUICE_COOKIE_ALWAYS, 80) == 0);
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_COOKIE_UNSUPPORTED);
+	CHECK(expect_seg(&syn, &r, XDP_DROP, SR_COOKIE_UNSUPPORTED) == 0);
 	syn.ip_opts = 0;
-	syn.flags = 0x03; /* SYN+FIN: not a SYN the kernel would answer */
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.reason, SR_COOKIE_UNSUPPORTED);
+	syn.flags = SEG_SYN | 0x01; /* SYN+FIN: not a SYN the kernel would answer */
+	CHECK(expect_seg_reason(&syn, &r, SR_COOKIE_UNSUPPORTED) == 0);
 	return 0;
 }
 
@@ -407,7 +398,7 @@ XDP_TEST(syncookie_established_connection_passes_untouched)
 			  .dport = 8080,
 			  .seq = 1234,
 			  .ack = 5678,
-			  .flags = 0x18};
+			  .flags = SEG_PSH_ACK};
 
 	inet_pton(AF_INET, DST4, &a.sin_addr);
 	if (lfd < 0 || cfd < 0)
@@ -552,109 +543,93 @@ static long conn_entries(void)
 	return n;
 }
 
+#define VIP_CLI4 "198.51.100.7"
+#define VIP_CLI6 "2001:db8:1::7"
+#define VIP_CLI_PORT 41000
+#define VIP_BE_PORT 8080 /* vip_be.port */
+
+/* The named fixtures of the VIP handshake: a segment of the client's
+ * connection to the VIP, and one of the backend's answers to the client. */
+static struct seg client_to_vip(int family, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	return seg_of(family, family == 4 ? VIP_CLI4 : VIP_CLI6, family == 4 ? VIP4 : VIP6,
+		      VIP_CLI_PORT, 80, seq, ack, flags);
+}
+
+static struct seg backend_to_client(int family, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	return seg_of(family, family == 4 ? BE4 : BE6, family == 4 ? VIP_CLI4 : VIP_CLI6,
+		      VIP_BE_PORT, VIP_CLI_PORT, seq, ack, flags);
+}
+
+/* What XDP sent in r (transmitted, under reason) is a segment of the
+ * client's connection on its way to the backend, with these flags; v
+ * gets it. */
+static int expect_sent_to_backend(int family, const struct run_result *r, int reason, uint8_t flags,
+				  struct tcpview *v)
+{
+	CHECK_EQ(r->reason, reason);
+	CHECK_EQ(r->action, XDP_TX);
+	CHECK(view_seg(family, r->out, r->out_len, v) == 0);
+	CHECK(addr_is(family, v->src, family == 4 ? VIP_CLI4 : VIP_CLI6));
+	CHECK(addr_is(family, v->dst, family == 4 ? BE4 : BE6));
+	CHECK(!memcmp(v->dmac, LBT_BACKEND_MAC, 6));
+	CHECK_EQ(v->sport, VIP_CLI_PORT);
+	CHECK_EQ(v->dport, VIP_BE_PORT);
+	CHECK_EQ(v->flags, flags);
+	return 0;
+}
+
 static int vip_handshake(int family)
 {
-	const char *cli = family == 4 ? "198.51.100.7" : "2001:db8:1::7";
+	const char *cli = family == 4 ? VIP_CLI4 : VIP_CLI6;
 	const char *vip = family == 4 ? VIP4 : VIP6, *be = family == 4 ? BE4 : BE6;
-	struct seg syn = {.family = family,
-			  .src = cli,
-			  .dst = vip,
-			  .sport = 41000,
-			  .dport = 80,
-			  .seq = 0x01020304,
-			  .flags = 0x02,
-			  .mss = 1460};
+	struct seg syn = client_to_vip(family, 0x01020304, 0, SEG_SYN);
 	struct seg s;
 	struct run_result r;
 	struct synack sa;
 	struct tcpview v;
 	const uint32_t bisn = 0xabcdef00;
 
+	syn.mss = 1460;
 	CHECK(set_vip(family, true) == 0);
 	/* SYN: answered from the VIP, nothing stored */
-	CHECK(run_seg(&syn, &r) == 0);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(expect_seg(&syn, &r, XDP_TX, SR_COOKIE_SENT) == 0);
 	CHECK(parse_synack(&syn, r.out, r.out_len, &sa) == 0);
 	CHECK_EQ(conn_entries(), 0);
 
 	/* the cookie ACK: a SYN to the backend, entry PENDING */
-	s = syn;
-	s.flags = 0x10;
-	s.mss = 0;
-	s.seq = syn.seq + 1;
-	s.ack = sa.seq + 1;
+	s = cookie_ack(&syn, &sa);
 	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_SP_BACKEND_SYN);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
-	CHECK(addr_is(family, v.src, cli));
-	CHECK(addr_is(family, v.dst, be));
-	CHECK(!memcmp(v.dmac, LBT_BACKEND_MAC, 6));
-	CHECK_EQ(v.sport, 41000);
-	CHECK_EQ(v.dport, 8080);
-	CHECK_EQ(v.flags, 0x02);
+	CHECK(expect_sent_to_backend(family, &r, SR_SP_BACKEND_SYN, SEG_SYN, &v) == 0);
 	CHECK_EQ(v.seq, syn.seq); /* the client's own ISN */
 	CHECK_EQ(v.mss, family == 4 ? 1460 : 1440);
 	CHECK_EQ(conn_entries(), 1);
 
 	/* a later client segment while pending: dropped, counted */
 	s.seq = syn.seq + 101;
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.action, XDP_DROP);
-	CHECK_EQ(r.reason, SR_SP_PENDING);
+	CHECK(expect_seg(&s, &r, XDP_DROP, SR_SP_PENDING) == 0);
 
 	/* the backend's SYN-ACK: answered with the ACK, never seen by the client */
-	s = (struct seg){.family = family,
-			 .src = be,
-			 .dst = cli,
-			 .sport = 8080,
-			 .dport = 41000,
-			 .seq = bisn,
-			 .ack = syn.seq + 1,
-			 .flags = 0x12,
-			 .mss = 1460};
+	s = backend_to_client(family, bisn, syn.seq + 1, SEG_SYN_ACK);
+	s.mss = 1460;
 	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_SP_BACKEND_ACK);
-	CHECK_EQ(r.action, XDP_TX);
-	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
-	CHECK(addr_is(family, v.src, cli));
-	CHECK(addr_is(family, v.dst, be));
-	CHECK(!memcmp(v.dmac, LBT_BACKEND_MAC, 6));
-	CHECK_EQ(v.sport, 41000);
-	CHECK_EQ(v.dport, 8080);
-	CHECK_EQ(v.flags, 0x10);
+	CHECK(expect_sent_to_backend(family, &r, SR_SP_BACKEND_ACK, SEG_ACK, &v) == 0);
 	CHECK_EQ(v.seq, syn.seq + 1);
 	CHECK_EQ(v.ack, bisn + 1);
 
 	/* client data: DNAT and ack += delta */
-	s = (struct seg){.family = family,
-			 .src = cli,
-			 .dst = vip,
-			 .sport = 41000,
-			 .dport = 80,
-			 .seq = syn.seq + 1,
-			 .ack = sa.seq + 1,
-			 .flags = 0x18};
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	s = client_to_vip(family, syn.seq + 1, sa.seq + 1, SEG_PSH_ACK);
+	CHECK(expect_seg_reason(&s, &r, SR_LB_FORWARD) == 0);
 	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
 	CHECK(addr_is(family, v.dst, be));
-	CHECK_EQ(v.dport, 8080);
+	CHECK_EQ(v.dport, VIP_BE_PORT);
 	CHECK_EQ(v.seq, syn.seq + 1);
 	CHECK_EQ(v.ack, bisn + 1);
 
 	/* backend data: reverse NAT and seq -= delta */
-	s = (struct seg){.family = family,
-			 .src = be,
-			 .dst = cli,
-			 .sport = 8080,
-			 .dport = 41000,
-			 .seq = bisn + 1,
-			 .ack = syn.seq + 1,
-			 .flags = 0x18};
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_REPLY);
+	s = backend_to_client(family, bisn + 1, syn.seq + 1, SEG_PSH_ACK);
+	CHECK(expect_seg_reason(&s, &r, SR_LB_REPLY) == 0);
 	CHECK(view_seg(family, r.out, r.out_len, &v) == 0);
 	CHECK(addr_is(family, v.src, vip));
 	CHECK(addr_is(family, v.dst, cli));
@@ -666,75 +641,52 @@ static int vip_handshake(int family)
 	for (uint16_t i = 0; i < 100; i++) {
 		s = syn;
 		s.sport = (uint16_t)(50000 + i);
-		CHECK(run_seg(&s, &r) == 0);
-		CHECK_EQ(r.reason, SR_COOKIE_SENT);
-		s.flags = 0x10;
+		CHECK(expect_seg_reason(&s, &r, SR_COOKIE_SENT) == 0);
+		s.flags = SEG_ACK;
 		s.mss = 0;
 		s.seq = syn.seq + 1 + i;
 		s.ack = 0x5a5a0000u + i;
-		CHECK(run_seg(&s, &r) == 0);
-		CHECK_EQ(r.reason, SR_COOKIE_INVALID);
-		CHECK_EQ(r.action, XDP_DROP);
+		CHECK(expect_seg(&s, &r, XDP_DROP, SR_COOKIE_INVALID) == 0);
 	}
 	CHECK_EQ(conn_entries(), 1);
 	return 0;
 }
 
-XDP_TEST(synproxy_v4_vip_handshake_and_translation)
-{
-	return vip_handshake(4);
-}
-
-XDP_TEST(synproxy_v6_vip_handshake_and_translation)
-{
-	return vip_handshake(6);
-}
+XDP_FAMILY_TESTS(synproxy_v4_vip_handshake_and_translation,
+		 synproxy_v6_vip_handshake_and_translation, vip_handshake)
 
 /* Connections from before syn_cookies was turned on keep going untouched;
  * a new connection on the same 5-tuple is recognised by its cookie. */
 XDP_TEST(synproxy_older_connections_untouched_tuple_reuse_recognised)
 {
-	struct seg s = {.family = 4,
-			.src = "198.51.100.7",
-			.dst = VIP4,
-			.sport = 42000,
-			.dport = 80,
-			.seq = 1000,
-			.ack = 2000,
-			.flags = 0x10};
+	struct seg s = client_to_vip(4, 1000, 2000, SEG_ACK), ack;
 	struct run_result r;
 	struct tcpview v;
 	struct synack sa;
 
+	s.sport = 42000;
 	CHECK(set_vip(4, false) == 0);
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	CHECK(expect_seg_reason(&s, &r, SR_LB_FORWARD) == 0);
 	CHECK_EQ(conn_entries(), 1);
 	CHECK(set_vip(4, true) == 0);
 	s.seq = 1001;
 	s.ack = 2001;
-	s.flags = 0x18;
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_LB_FORWARD);
+	s.flags = SEG_PSH_ACK;
+	CHECK(expect_seg_reason(&s, &r, SR_LB_FORWARD) == 0);
 	CHECK(view_seg(4, r.out, r.out_len, &v) == 0);
 	CHECK(addr_is(4, v.dst, BE4));
 	CHECK_EQ(v.ack, 2001); /* not translated */
 	/* the same 5-tuple, a new connection through the cookie */
 	s.seq = 5000;
 	s.ack = 0;
-	s.flags = 0x02;
+	s.flags = SEG_SYN;
 	s.mss = 1460;
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_COOKIE_SENT);
+	CHECK(expect_seg_reason(&s, &r, SR_COOKIE_SENT) == 0);
 	CHECK(parse_synack(&s, r.out, r.out_len, &sa) == 0);
-	s.seq = 5001;
-	s.ack = sa.seq + 1;
-	s.flags = 0x10;
-	s.mss = 0;
-	CHECK(run_seg(&s, &r) == 0);
-	CHECK_EQ(r.reason, SR_SP_BACKEND_SYN);
+	ack = cookie_ack(&s, &sa); /* seq 5001 */
+	CHECK(expect_seg_reason(&ack, &r, SR_SP_BACKEND_SYN) == 0);
 	CHECK(view_seg(4, r.out, r.out_len, &v) == 0);
-	CHECK_EQ(v.flags, 0x02);
+	CHECK_EQ(v.flags, SEG_SYN);
 	CHECK_EQ(v.seq, 5000);
 	CHECK_EQ(conn_entries(), 1);
 	return 0;

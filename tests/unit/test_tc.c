@@ -57,15 +57,6 @@ static struct identity_cfg idents[2];
 static struct pod_cfg pod;
 static struct policy_rule_cfg in_rules[4], eg_rules[2];
 
-static void add_prefix(struct prefix_list *l, const char *s)
-{
-	struct sluice_prefix p;
-	char err[SLUICE_ERRLEN];
-
-	if (!prefix_parse(s, &p, err, sizeof(err)))
-		prefix_list_push(l, &p);
-}
-
 /* partner = 198.51.100.0/24 (id 1), internal = 10.0.0.0/8 (id 2); pod "web"
  * at 203.0.113.50 with the given ingress rules, default deny. */
 static int set_model(const struct policy_rule_cfg *rules, size_t n, int default_allow)
@@ -78,14 +69,14 @@ static int set_model(const struct policy_rule_cfg *rules, size_t n, int default_
 	memset(&pod, 0, sizeof(pod));
 	snprintf(idents[0].name, sizeof(idents[0].name), "partner");
 	idents[0].id = 1;
-	add_prefix(&idents[0].prefixes, "198.51.100.0/24");
+	test_list_push(&idents[0].prefixes, "198.51.100.0/24", 0);
 	snprintf(idents[1].name, sizeof(idents[1].name), "internal");
 	idents[1].id = 2;
-	add_prefix(&idents[1].prefixes, "10.0.0.0/8");
-	add_prefix(&idents[1].prefixes, "2001:db8:1::/48");
+	test_list_push(&idents[1].prefixes, "10.0.0.0/8", 0);
+	test_list_push(&idents[1].prefixes, "2001:db8:1::/48", 0);
 	snprintf(pod.name, sizeof(pod.name), "web");
-	add_prefix(&pod.addrs, "203.0.113.50");
-	add_prefix(&pod.addrs, "2001:db8:50::50");
+	test_list_push(&pod.addrs, "203.0.113.50", 0);
+	test_list_push(&pod.addrs, "2001:db8:50::50", 0);
 	memcpy(in_rules, rules, n * sizeof(*rules));
 	pod.ingress = in_rules;
 	pod.n_ingress = n;
@@ -113,14 +104,20 @@ static int through_both(const struct pkt_spec *s, struct run_result *xr, struct 
 	return tc_run(uplink_fd(), xr->out, xr->out_len, &xr->meta, sizeof(xr->meta), 0, tr);
 }
 
+/* s through both with the model's identities and a pod without rules. */
+static int through_both_without_rules(struct pkt_spec s, struct run_result *xr,
+				      struct tc_result *tr)
+{
+	CHECK(set_model(NULL, 0, 0) == 0);
+	return through_both(&s, xr, tr);
+}
+
 XDP_TEST(tc_reads_the_identity_the_xdp_tag_carries)
 {
-	struct pkt_spec s = spec_tcp4("198.51.100.9", "192.0.2.1");
 	struct run_result xr;
 	struct tc_result tr;
 
-	CHECK(set_model(NULL, 0, 0) == 0);
-	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK(through_both_without_rules(spec_tcp4("198.51.100.9", "192.0.2.1"), &xr, &tr) == 0);
 	CHECK_EQ(xr.meta.identity, 1);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
 	/* not a pod address: the node's own traffic, marked "host" */
@@ -136,8 +133,7 @@ XDP_TEST(tc_identity_is_longest_prefix_and_v6_works)
 	struct run_result xr;
 	struct tc_result tr;
 
-	CHECK(set_model(NULL, 0, 0) == 0);
-	CHECK(through_both(&s, &xr, &tr) == 0);
+	CHECK(through_both_without_rules(s, &xr, &tr) == 0);
 	CHECK_EQ(xr.meta.identity, 2);
 	CHECK_EQ(tr.mark & 0xff, 2);
 	CHECK_EQ((tr.mark >> 8) & 0xff, SMF_IPV6 | SLUICE_MARK_HOST_FLAG);
@@ -229,13 +225,19 @@ XDP_TEST(tc_rule_by_identity)
 	return 0;
 }
 
-XDP_TEST(tc_rule_by_cidr)
+/* The pod's one ingress rule: anything from cidr. */
+static int set_cidr_rule(const char *cidr)
 {
 	struct policy_rule_cfg r = {.port_hi = 65535};
 	char err[SLUICE_ERRLEN];
 
-	CHECK(prefix_parse("192.0.2.0/28", &r.cidr, err, sizeof(err)) == 0);
-	CHECK(set_model(&r, 1, 0) == 0);
+	CHECK(prefix_parse(cidr, &r.cidr, err, sizeof(err)) == 0);
+	return set_model(&r, 1, 0);
+}
+
+XDP_TEST(tc_rule_by_cidr)
+{
+	CHECK(set_cidr_rule("192.0.2.0/28") == 0);
 	EXPECT("192.0.2.15", IPPROTO_TCP, 80, TC_ACT_OK);
 	EXPECT("192.0.2.16", IPPROTO_TCP, 80, TC_ACT_SHOT);
 	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
@@ -244,11 +246,7 @@ XDP_TEST(tc_rule_by_cidr)
 
 XDP_TEST(tc_rule_by_v6_cidr)
 {
-	struct policy_rule_cfg r = {.port_hi = 65535};
-	char err[SLUICE_ERRLEN];
-
-	CHECK(prefix_parse("2001:db8:1::/64", &r.cidr, err, sizeof(err)) == 0);
-	CHECK(set_model(&r, 1, 0) == 0);
+	CHECK(set_cidr_rule("2001:db8:1::/64") == 0);
 	EXPECT("2001:db8:1::9", IPPROTO_TCP, 80, TC_ACT_OK);
 	EXPECT("2001:db8:1:1::9", IPPROTO_TCP, 80, TC_ACT_SHOT);
 	return 0;
@@ -305,19 +303,6 @@ XDP_TEST(tc_default_deny_pod_drops_what_no_rule_names)
 
 /* ---- pod veths: accounting and egress policy --------------------------- */
 
-static uint64_t pod_stat(uint32_t pod_id, int field)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_pod_stats v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
-		return 0;
-	for (int i = 0; i < ncpu; i++)
-		sum += ((uint64_t *)&v[i])[field];
-	return sum;
-}
-
 XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 {
 	struct pkt_spec to = spec_tcp4("192.0.2.99", "203.0.113.50");
@@ -365,11 +350,12 @@ XDP_TEST(tc_pod_veth_counts_rx_and_tx_and_enforces_egress)
 	      0);
 	CHECK_EQ(tr.ret, TC_ACT_SHOT);
 
-	CHECK_EQ(pod_stat(pod_id, 0), 3);      /* rx packets */
-	CHECK_EQ(pod_stat(pod_id, 1), 3 * l1); /* rx bytes */
-	CHECK_EQ(pod_stat(pod_id, 2), 1);      /* tx packets (the denied one is not sent) */
-	CHECK_EQ(pod_stat(pod_id, 3), l2);
-	CHECK_EQ(pod_stat(pod_id, 5), 1); /* egress denied */
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_RX_PACKETS), 3);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_RX_BYTES), 3 * l1);
+	/* the denied one is not sent */
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_TX_PACKETS), 1);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_TX_BYTES), l2);
+	CHECK_EQ(xdp_pod_stat(pod_id, PS_EGRESS_DENIED), 1);
 	bpf_map_delete_elem(xdp_map_fd("pod_ifindex"), &ifindex);
 	(void)err;
 	return 0;
@@ -385,10 +371,8 @@ XDP_TEST(tc_port_rule_sees_through_ipv6_extension_headers)
 	struct tc_result tr;
 
 	CHECK(set_model(&r, 1, 0) == 0);
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_ROUTING;
-	s.ext[2] = IPPROTO_DSTOPTS;
-	s.n_ext = 3;
+	s = spec_with_ext(spec_with_ext(spec_with_ext(s, IPPROTO_HOPOPTS), IPPROTO_ROUTING),
+			  IPPROTO_DSTOPTS);
 	s.dport = 443;
 	CHECK(through_both(&s, &xr, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_OK);
@@ -413,9 +397,7 @@ XDP_TEST(tc_ipv6_first_fragment_behind_extensions_has_no_ports)
 	struct run_result xr;
 	struct tc_result tr;
 
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.ext[1] = IPPROTO_FRAGMENT;
-	s.n_ext = 2;
+	s = spec_with_ext(spec_with_ext(s, IPPROTO_HOPOPTS), IPPROTO_FRAGMENT);
 	s.frag = FRAG_FIRST;
 	s.dport = 443;
 	CHECK(set_model(&r, 1, 0) == 0);
@@ -438,25 +420,18 @@ XDP_TEST(tc_malformed_ipv6_extension_chain_is_protocol_unknown)
 	struct frame_layout lay;
 	size_t len;
 	struct tc_result tr;
-	uint32_t k = STR_V6_EXT_BAD;
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_counter before[ncpu], after[ncpu];
-	uint64_t b = 0, a = 0;
+	uint64_t bad_before;
 
-	s.ext[0] = IPPROTO_HOPOPTS;
-	s.n_ext = 1;
+	s = spec_with_ext(s, IPPROTO_HOPOPTS);
 	len = build_frame(&s, frame, &lay);
 	frame[lay.l3 + 40 + 1] = 200; /* hop-by-hop length past the payload */
 	CHECK(set_model(&tcp_rule, 1, 0) == 0);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, before) == 0);
+	bad_before = xdp_tc_count_packets(STR_V6_EXT_BAD);
+	CHECK(bad_before != UINT64_MAX);
 	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_SHOT);
-	CHECK(bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &k, after) == 0);
-	for (int i = 0; i < ncpu; i++) {
-		b += before[i].packets;
-		a += after[i].packets;
-	}
-	CHECK_EQ(a - b, 1);
+	CHECK(xdp_tc_count_packets(STR_V6_EXT_BAD) != UINT64_MAX);
+	CHECK_EQ(xdp_tc_count_packets(STR_V6_EXT_BAD) - bad_before, 1);
 	CHECK(set_model(&any, 1, 0) == 0);
 	CHECK(tc_run(uplink_fd(), frame, len, NULL, 0, 0, &tr) == 0);
 	CHECK_EQ(tr.ret, TC_ACT_OK);

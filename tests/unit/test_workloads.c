@@ -356,64 +356,35 @@ static int lo_up(void)
 	return rc;
 }
 
-/* A socket bound to 127.0.0.1 (port 0: any), listening if TCP; its port. */
+/* A socket bound to the loopback address of family (port 0: any),
+ * listening if TCP; its port in *port. */
+static int bound_socket_on(int family, int type, uint16_t *port)
+{
+	struct sockaddr_in sa4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr *sa = family == AF_INET ? (struct sockaddr *)&sa4 : (struct sockaddr *)&sa6;
+	socklen_t sl = family == AF_INET ? sizeof(sa4) : sizeof(sa6);
+	int s = socket(family, type | SOCK_CLOEXEC, 0);
+
+	if (s < 0 || bind(s, sa, sl) || (type == SOCK_STREAM && listen(s, 4)) ||
+	    getsockname(s, sa, &sl)) {
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET ? sa4.sin_port : sa6.sin6_port);
+	return s;
+}
+
+/* On 127.0.0.1 and on ::1. */
 static int bound_socket(int type, uint16_t *port)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sa);
-	int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	return s;
+	return bound_socket_on(AF_INET, type, port);
 }
 
-/* The same on ::1. */
 static int bound_socket6(int type, uint16_t *port)
 {
-	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-	socklen_t sl = sizeof(sa);
-	int s = socket(AF_INET6, type | SOCK_CLOEXEC, 0);
-
-	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (type == SOCK_STREAM && listen(s, 4)) || getsockname(s, (struct sockaddr *)&sa, &sl)) {
-		if (s >= 0)
-			close(s);
-		return -1;
-	}
-	*port = ntohs(sa.sin6_port);
-	return s;
-}
-
-static uint64_t tc_reason_packets(uint32_t reason)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_counter v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("tc_counters"), &reason, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		sum += v[c].packets;
-	return sum;
-}
-
-static uint64_t wl_stat(uint32_t pod_id, int field)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct sluice_pod_stats v[ncpu];
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(xdp_map_fd("pod_stats"), &pod_id, v))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		sum += ((uint64_t *)&v[c])[field];
-	return sum;
+	return bound_socket_on(AF_INET6, type, port);
 }
 
 /* The uplink program on a packet from 192.0.2.99 to 127.0.0.1:port
@@ -508,37 +479,38 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 	CHECK(bpf_map_update_elem(xdp_map_fd("hostwl_count"), &zero32, &one32, BPF_ANY) == 0);
 	bpf_map_delete_elem(xdp_map_fd("pod_stats"), &id);
 
-	rx0 = wl_stat(id, 0);
-	den0 = wl_stat(id, 4);
-	host0 = tc_reason_packets(STR_HOST);
-	wl_ok0 = tc_reason_packets(STR_WORKLOAD_ALLOWED);
-	wl_den0 = tc_reason_packets(STR_WORKLOAD_DENIED);
+	rx0 = xdp_pod_stat(id, PS_RX_PACKETS);
+	den0 = xdp_pod_stat(id, PS_INGRESS_DENIED);
+	host0 = xdp_tc_count_packets(STR_HOST);
+	wl_ok0 = xdp_tc_count_packets(STR_WORKLOAD_ALLOWED);
+	wl_den0 = xdp_tc_count_packets(STR_WORKLOAD_DENIED);
 	/* TCP to the agent's listener: allowed, counted as the agent's, and
 	 * still host traffic in the mark */
 	CHECK_EQ(uplink_to_node(IPPROTO_TCP, tport, &mark), TC_ACT_OK);
 	CHECK_EQ((mark >> 8) & SLUICE_MARK_HOST_FLAG, SLUICE_MARK_HOST_FLAG);
-	CHECK_EQ(wl_stat(id, 0), rx0 + 1);
-	CHECK_EQ(tc_reason_packets(STR_WORKLOAD_ALLOWED), wl_ok0 + 1);
+	CHECK_EQ(xdp_pod_stat(id, PS_RX_PACKETS), rx0 + 1);
+	CHECK_EQ(xdp_tc_count_packets(STR_WORKLOAD_ALLOWED), wl_ok0 + 1);
 	/* UDP to the agent's socket: its policy allows TCP only */
 	CHECK_EQ(uplink_to_node(IPPROTO_UDP, uport, &mark), TC_ACT_SHOT);
-	CHECK_EQ(wl_stat(id, 4), den0 + 1);
-	CHECK_EQ(tc_reason_packets(STR_WORKLOAD_DENIED), wl_den0 + 1);
+	CHECK_EQ(xdp_pod_stat(id, PS_INGRESS_DENIED), den0 + 1);
+	CHECK_EQ(xdp_tc_count_packets(STR_WORKLOAD_DENIED), wl_den0 + 1);
 	/* a socket outside the agent's cgroup, and a port nobody listens on:
 	 * plain host traffic, never the agent's */
 	CHECK_EQ(uplink_to_node(IPPROTO_UDP, other_port, &mark), TC_ACT_OK);
 	CHECK_EQ(uplink_to_node(IPPROTO_TCP, other_port, &mark), TC_ACT_OK);
-	CHECK_EQ(tc_reason_packets(STR_HOST), host0 + 2);
-	CHECK_EQ(wl_stat(id, 0), rx0 + 1);
+	CHECK_EQ(xdp_tc_count_packets(STR_HOST), host0 + 2);
+	CHECK_EQ(xdp_pod_stat(id, PS_RX_PACKETS), rx0 + 1);
 	/* IPv6: the same socket lookup and policy */
 	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_TCP, t6port, &mark), TC_ACT_OK);
-	CHECK_EQ(wl_stat(id, 0), rx0 + 2);
+	CHECK_EQ(xdp_pod_stat(id, PS_RX_PACKETS), rx0 + 2);
 	CHECK_EQ(uplink_to_node_fam(1, IPPROTO_UDP, u6port, &mark), TC_ACT_SHOT);
-	CHECK_EQ(wl_stat(id, 4), den0 + 2);
+	CHECK_EQ(xdp_pod_stat(id, PS_INGRESS_DENIED), den0 + 2);
 
 	/* the agent sends (the egress program, run from A/c1: the test run's
 	 * socket is ours): tx counters by the sending socket's cgroup */
 	{
-		uint64_t tx0 = wl_stat(id, 2), txb0 = wl_stat(id, 3);
+		uint64_t tx0 = xdp_pod_stat(id, PS_TX_PACKETS);
+		uint64_t txb0 = xdp_pod_stat(id, PS_TX_BYTES);
 		int rc = -1;
 
 		snprintf(procs, sizeof(procs), "%s/cgroup.procs", c1);
@@ -548,11 +520,11 @@ XDP_TEST(host_workload_is_found_by_the_receiving_sockets_cgroup)
 			 strcmp(mine, "/") ? mine : "");
 		CHECK(write_file(procs, pid) == 0);
 		CHECK(rc == 0);
-		CHECK_EQ(wl_stat(id, 2), tx0 + 2);
-		CHECK_EQ(wl_stat(id, 3), txb0 + 200);
+		CHECK_EQ(xdp_pod_stat(id, PS_TX_PACKETS), tx0 + 2);
+		CHECK_EQ(xdp_pod_stat(id, PS_TX_BYTES), txb0 + 200);
 		/* and from our own cgroup: not the agent's */
 		CHECK(run_cgroup_prog(100, 1) == 0);
-		CHECK_EQ(wl_stat(id, 2), tx0 + 2);
+		CHECK_EQ(xdp_pod_stat(id, PS_TX_PACKETS), tx0 + 2);
 	}
 
 	bpf_map_delete_elem(xdp_map_fd("hostwl_cgroups"), &a_id);
