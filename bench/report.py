@@ -563,8 +563,8 @@ def feedload_md(fl):
         L.append(f"| all pinned maps of the data path | {fl['maps']['memlock_total'] / mib:.1f} |")
     if ph.get("mmapped_bytes"):
         L.append("")
-        L.append(f"Of which mmapped by the daemon (fast_v4 + fast4_rank + fast4_detail + fast4_chunks + "
-                 f"fast_v6): "
+        L.append(f"Of which mmapped by the daemon (fast_v4 + fast4_detail + fast4_chunks + fast_v6 + "
+                 f"fast6_rank + fast6_dense): "
                  f"{ph['mmapped_bytes'] / mib:.0f} MiB.")
     L.append("")
     return L
