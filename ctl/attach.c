@@ -74,6 +74,45 @@ static int load_check(char *why, size_t len)
 	return rc;
 }
 
+/* Pins of another sluice build (a map whose type, sizes or flags changed)
+ * cannot be reused: libbpf would refuse the load, and the attach would fail
+ * with a misleading reason.  Say which map and what to do instead. */
+static int pins_compatible(struct sluice *skel, const char *pin_dir, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		struct bpf_map_info info = {0};
+		__u32 len = sizeof(info);
+		char path[4200];
+		int fd;
+
+		if (!bpf_map__pin_path(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue; /* not pinned yet: created on load */
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+		     info.value_size != bpf_map__value_size(map) ||
+		     info.max_entries != bpf_map__max_entries(map) ||
+		     info.map_flags != bpf_map__map_flags(map))) {
+			snprintf(err, errlen,
+				 "pinned map %s is from another sluice build (value size %u, "
+				 "entries %u; this build: %u, %u); stop the daemon, detach sluice "
+				 "from its interfaces and run `sluice unpin`, then attach again",
+				 path, info.value_size, info.max_entries, bpf_map__value_size(map),
+				 bpf_map__max_entries(map));
+			close(fd);
+			return -EEXIST;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 /* The sluice program attached to ifindex, as found through libxdp (NULL if
  * none).  *mp_out keeps the multiprog handle the program belongs to. */
 static struct xdp_program *find_ours(int ifindex, struct xdp_multiprog **mp_out)
@@ -165,6 +204,11 @@ int sluice_attach_iface(const char *pin_dir, const char *ifname, bool allow_gene
 	if (!skel) {
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		return -errno;
+	}
+	rc = pins_compatible(skel, pin_dir, err, errlen);
+	if (rc) {
+		sluice__destroy(skel);
+		return rc;
 	}
 	xopts.obj = skel->obj;
 	prog = xdp_program__create(&xopts);

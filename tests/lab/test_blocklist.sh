@@ -257,5 +257,20 @@ else
 	fail "unpin" "pin dir $LAB_PIN_DIR still there after sluice unpin: $(tail -n 1 <<<"$out")"
 fi
 
+# Pins of another build (here fast6_g0 with an older, smaller value) are not
+# reused: attach says which map and what to do, and attaches nothing.
+lab_exec_node mkdir -p "$LAB_PIN_DIR"
+lab_exec_node bpftool map create "$LAB_PIN_DIR/fast6_g0" type hash key 20 value 60 \
+	entries 1048576 name fast6_g0 flags 1
+if out=$(lab_sluice attach "$LAB_IF_NODE" 2>&1); then
+	fail "attach-refuses-other-builds-pins" "attach succeeded over an incompatible pin: $out"
+elif [[ $out == *"pinned map $LAB_PIN_DIR/fast6_g0 is from another sluice build"*"sluice unpin"* &&
+	$(wc -l <<<"$out") == 1 ]] && ! lab_exec_node ip -d link show "$LAB_IF_NODE" | grep -q xdp; then
+	ok "attach-refuses-other-builds-pins"
+else
+	fail "attach-refuses-other-builds-pins" "unexpected: $out"
+fi
+lab_sluice unpin >/dev/null 2>&1 || true
+
 summary
 [[ $FAILED == 0 ]]
