@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "config_int.h"
+#include "duration.h"
 #include "sluice_maps.h"
 
 static const char *const list_keys[] = {"prefixes", "files", "refresh", "on_error", NULL};
@@ -106,24 +107,26 @@ static void load_file(struct cfg_ctx *c, const config_setting_t *e, bool allow, 
  * blocklist's and the allowlist's intervals applies to all list files. */
 static void load_refresh(struct cfg_ctx *c, const config_setting_t *g)
 {
+	/* whole seconds and up (a bare number is seconds); "10ms" or "10m
+	 * later" are not durations here, not 10 minutes */
+	static const struct duration_form refresh_duration = {
+	    .units = DUR_S | DUR_M | DUR_H | DUR_D | DUR_BARE};
 	const config_setting_t *r = config_setting_get_member(g, "refresh");
-	const char *v;
-	long secs = 0;
-	char unit = 's';
+	int64_t ms;
+	long secs;
 
 	if (!r)
 		return;
-	v = config_setting_get_string(r);
-	if (!v || sscanf(v, "%ld%c", &secs, &unit) < 1 || secs <= 0 ||
-	    (unit != 's' && unit != 'm' && unit != 'h' && unit != 'd')) {
+	ms = duration_parse_ms(config_setting_get_string(r), &refresh_duration);
+	if (ms <= 0) {
 		cfg_err(c, r, "refresh must be a duration like \"30s\", \"10m\", \"1h\" or \"1d\"");
 		return;
 	}
-	secs *= unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 1;
-	if (secs < 5 || secs > 7 * 86400) {
+	if (ms < 5000 || ms > 7 * 86400 * 1000ll) {
 		cfg_err(c, r, "refresh must be between 5s and 7d");
 		return;
 	}
+	secs = (long)(ms / 1000);
 	if (!c->m->list_refresh_secs || (uint32_t)secs < c->m->list_refresh_secs)
 		c->m->list_refresh_secs = (uint32_t)secs;
 }
