@@ -24,8 +24,10 @@
 /* "5s", "500ms", "1m", or a bare number of seconds -> milliseconds; -1 if
  * it is none of those. */
 /* a bare number is seconds */
+/* Up to 10 minutes in all ("11m" and "601s" are refused, as the message
+ * says). */
 static const struct duration_form drain_duration = {.units = DUR_MS | DUR_S | DUR_M | DUR_BARE,
-						    .max_count = BGP_DRAIN_MAX_MS};
+						    .max_ms = BGP_DRAIN_MAX_MS};
 
 static bool absolute_path(struct cfg_ctx *c, const config_setting_t *g, const char *key,
 			  const char *v)
