@@ -443,6 +443,7 @@ static int pack6(struct verdict_tables *t)
 	t->n_h6 = kept;
 	if (d != t->n_dense6)
 		return -EINVAL; /* a DENSE byte without its entry: cannot happen */
+	/* past the last DENSE byte no rank is ever read: stop there */
 	for (uint32_t g = 0; g < FAST_ENTRIES / SLUICE_FAST6_GROUP && r < d; g++) {
 		t->rank6[g / 2] |= (uint64_t)r << (g & 1) * 32;
 		for (uint32_t k = 0; k < SLUICE_FAST6_GROUP; k += 8)

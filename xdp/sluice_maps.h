@@ -727,7 +727,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fast_v6 SEC(".maps");
 
-/* Two u32 ranks per u64, like fast4_rank (an array's u32 element would
+/* Two u32 ranks per u64 (an array's u32 element would
  * take 8 bytes anyway). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
